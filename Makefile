@@ -1,0 +1,58 @@
+# One command to run the demo, one to pass the tests. Both set everything up first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app portal
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test setup lint system-deps migrate demo translations clean bench
+
+run: setup
+	$(FLASK) db upgrade
+	$(FLASK) demo --if-empty
+	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile - 'portal:create_app()'
+
+test: setup system-deps
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+setup: $(VENV)/.installed static/vendor/.installed translations
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Third-party assets are copied from node_modules at set-up, never committed.
+static/vendor/.installed: node_modules/.installed scripts/copy-vendor.sh
+	bash scripts/copy-vendor.sh
+	touch $@
+
+translations: $(VENV)/.installed
+	if [ -d portal/translations ]; then $(BIN)/pybabel compile -q -d portal/translations; fi
+
+# Chromium for the browser tests and PostgreSQL for the database tests, from Debian.
+system-deps:
+	bash scripts/install-system-deps.sh
+
+lint: setup
+	$(BIN)/ruff check .
+
+migrate: setup
+	$(FLASK) db upgrade
+
+demo: setup
+	$(FLASK) db upgrade
+	$(FLASK) demo
+
+bench: setup
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor instance/waypoint.sqlite*

@@ -1,0 +1,59 @@
+"""Waypoint: learner-driven mastery goals, progress and profiles."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from portal import config as config_module
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app: configuration, extensions, blueprints, security and CLI."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    app.config.update(config_module.load(app.instance_path))
+    if config:
+        app.config.update(config)
+
+    from portal import models  # noqa: F401  (register every table before anything uses them)
+    from portal.database import init_engine
+    from portal.extensions import babel, csrf, db, htmx, login_manager, migrate
+    from portal.i18n import select_locale
+
+    db.init_app(app)
+    init_engine(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    csrf.init_app(app)
+    htmx.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+
+    from portal import errors, security, templating
+    from portal.auth import sessions
+
+    sessions.init_app(app)
+    security.init_app(app)
+    templating.init_app(app)
+    errors.init_app(app)
+    _register_blueprints(app)
+    _register_commands(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from portal.auth.routes import bp as auth_bp
+    from portal.home.routes import bp as home_bp
+    from portal.roster.routes import bp as roster_bp
+
+    for bp in (auth_bp, home_bp, roster_bp):
+        app.register_blueprint(bp)
+
+
+def _register_commands(app: Flask) -> None:
+    from portal.demo.command import demo_command
+
+    app.cli.add_command(demo_command)

@@ -1,0 +1,153 @@
+"""Signing in and out: credentials, per-account throttling and server-side sessions."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app, session
+from sqlalchemy import delete, func, or_, select, update
+
+from portal.auth.models import LoginSession, Role, User
+from portal.auth.passwords import verify_secret
+from portal.database import writing
+from portal.extensions import db
+from portal.roster.models import Enrollment, EnrollmentRole, SchoolClass
+from portal.timeutil import utcnow
+
+SESSION_KEY = "sid"
+# last_seen is refreshed at most this often, so busy pages do not write on every request.
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+@dataclass
+class SignInResult:
+    user: User | None = None
+    error: str | None = None
+    retry_after: int = 0
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def find_account(login: str) -> User | None:
+    login = login.strip().lower()
+    return db.session.scalar(
+        select(User).where(or_(func.lower(User.username) == login, func.lower(User.email) == login))
+    )
+
+
+def seconds_locked(user: User) -> int:
+    if user.throttled_until is None:
+        return 0
+    return max(0, int((user.throttled_until - utcnow()).total_seconds()) + 1)
+
+
+def _note_failure(user: User) -> None:
+    """Lock the account briefly after a few misses, doubling up to a short cap.
+
+    The cap keeps a classmate who types wrong passwords from locking someone out
+    for long, while still making guessing slow.
+    """
+    cfg = current_app.config
+    user.failed_logins += 1
+    over = user.failed_logins - cfg["LOGIN_FREE_ATTEMPTS"]
+    if over >= 0:
+        lock = min(cfg["LOGIN_MAX_LOCK_SECONDS"], 15 * 2**over)
+        user.throttled_until = utcnow() + timedelta(seconds=lock)
+
+
+def _check(user: User | None, secret: str, field: str) -> SignInResult:
+    if user is not None and (wait := seconds_locked(user)):
+        return SignInResult(error="throttled", retry_after=wait)
+    stored = getattr(user, field) if user is not None else None
+    if not verify_secret(stored, secret) or user is None or not user.active:
+        if user is not None:
+            _note_failure(user)
+        return SignInResult(error="invalid")
+    user.failed_logins = 0
+    user.throttled_until = None
+    return SignInResult(user=user)
+
+
+def check_password(login: str, password: str) -> SignInResult:
+    return _check(find_account(login), password, "password_hash")
+
+
+def check_pin(learner: User | None, pin: str) -> SignInResult:
+    return _check(learner, pin, "pin_hash")
+
+
+def class_by_code(code: str) -> SchoolClass | None:
+    return db.session.scalar(
+        select(SchoolClass).where(func.upper(SchoolClass.class_code) == code.strip().upper())
+    )
+
+
+def pin_learners(school_class: SchoolClass) -> list[User]:
+    """Learners of a class who have a PIN, for the pick-your-name step."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(Enrollment, Enrollment.user_id == User.id)
+            .where(
+                Enrollment.class_id == school_class.id,
+                Enrollment.role == EnrollmentRole.LEARNER,
+                User.pin_hash.is_not(None),
+                User.active.is_(True),
+            )
+            .order_by(User.given_name, User.family_name)
+        )
+    )
+
+
+def start_session(user: User, user_agent: str | None) -> None:
+    """Rotate the session: drop everything the browser had, then bind a fresh token."""
+    session.clear()
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        LoginSession(token_hash=_token_hash(token), user_id=user.id, user_agent=user_agent)
+    )
+    session[SESSION_KEY] = token
+    session.permanent = False
+
+
+def end_session() -> None:
+    if token := session.get(SESSION_KEY):
+        db.session.execute(
+            delete(LoginSession).where(LoginSession.token_hash == _token_hash(token))
+        )
+    session.clear()
+
+
+def idle_limit(user: User) -> timedelta:
+    cfg = current_app.config
+    return cfg["IDLE_TIMEOUT_LEARNER"] if user.role is Role.LEARNER else cfg["IDLE_TIMEOUT_STAFF"]
+
+
+def session_user(user_id: str, *, background: bool) -> User | None:
+    """The user bound to this browser's session token, or None if absent or idle too long."""
+    token = session.get(SESSION_KEY)
+    if not token:
+        return None
+    login = db.session.scalar(
+        select(LoginSession).where(LoginSession.token_hash == _token_hash(token))
+    )
+    if login is None or str(login.user_id) != user_id or not login.user.active:
+        return None
+    now, user = utcnow(), login.user
+    if now - login.last_seen > idle_limit(user):
+        with writing():
+            db.session.execute(delete(LoginSession).where(LoginSession.id == login.id))
+        return None
+    # A tracker poll is not the person doing something: it must not keep an
+    # abandoned shared Chromebook signed in.
+    if not background and now - login.last_seen > TOUCH_EVERY:
+        with writing():
+            db.session.execute(
+                update(LoginSession).where(LoginSession.id == login.id).values(last_seen=now)
+            )
+    return user

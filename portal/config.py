@@ -1,0 +1,56 @@
+"""Configuration read from the environment, with safe defaults."""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+
+def _secret_key(instance_path: str) -> str:
+    """Return SECRET_KEY from the environment, else one generated once into instance/."""
+    if key := os.environ.get("SECRET_KEY"):
+        return key
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _minutes(name: str, default: int) -> timedelta:
+    return timedelta(minutes=int(os.environ.get(name, default)))
+
+
+def load(instance_path: str) -> dict:
+    """Build the configuration mapping for an app whose instance folder is instance_path."""
+    db_file = Path(instance_path) / "waypoint.sqlite"
+    secure = os.environ.get("WAYPOINT_HTTPS", "0") == "1"
+    return {
+        "SECRET_KEY": _secret_key(instance_path),
+        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL", f"sqlite:///{db_file}"),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Cookies: never readable from JS, not sent cross-site, Secure behind HTTPS.
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_DURATION": timedelta(0),
+        "PREFERRED_URL_SCHEME": "https" if secure else "http",
+        # The CSRF token lives as long as the sign-in session, so it never
+        # expires in the middle of a goal conference.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "WTF_CSRF_SSL_STRICT": secure,
+        "IDLE_TIMEOUT_LEARNER": _minutes("IDLE_TIMEOUT_LEARNER", 30),
+        "IDLE_TIMEOUT_STAFF": _minutes("IDLE_TIMEOUT_STAFF", 60),
+        "LOGIN_FREE_ATTEMPTS": int(os.environ.get("LOGIN_FREE_ATTEMPTS", 5)),
+        "LOGIN_MAX_LOCK_SECONDS": int(os.environ.get("LOGIN_MAX_LOCK_SECONDS", 300)),
+        # argon2id parameters; tests lower them to keep the suite fast.
+        "ARGON2_TIME_COST": int(os.environ.get("ARGON2_TIME_COST", 3)),
+        "ARGON2_MEMORY_KIB": int(os.environ.get("ARGON2_MEMORY_KIB", 65536)),
+        "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER", str(Path(instance_path) / "uploads")),
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_MB", 10)) * 1024 * 1024,
+        "BABEL_DEFAULT_LOCALE": "en",
+        "BABEL_DEFAULT_TIMEZONE": os.environ.get("WAYPOINT_TIMEZONE", "America/New_York"),
+        "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
+        "LANGUAGES": {"en": "English", "es": "Español"},
+    }

@@ -1,0 +1,40 @@
+"""Error pages that keep the layout and say what happened in plain words."""
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+
+from portal.extensions import htmx
+
+MESSAGES = {
+    400: "The request could not be understood.",
+    403: "You do not have permission to do that.",
+    404: "We could not find that page.",
+    413: "That file is too large.",
+    422: "Some of what you entered needs another look.",
+    429: "Too many tries. Please wait a moment and try again.",
+}
+
+
+def init_app(app: Flask) -> None:
+    for code in MESSAGES:
+        app.register_error_handler(code, _handle)
+    app.register_error_handler(CSRFError, _csrf)
+
+
+def _handle(error):
+    return _render(error.code, error.description if error.code == 400 else None)
+
+
+def _csrf(error):
+    return _render(
+        400, "Your session form token was missing or stale. Reload the page and try again."
+    )
+
+
+def _render(code: int, detail: str | None):
+    from flask_babel import gettext
+
+    message = gettext(detail or MESSAGES[code])
+    if htmx:
+        return render_template("errors/_error.html", code=code, message=message), code
+    return render_template("errors/error.html", code=code, message=message), code

@@ -1,0 +1,74 @@
+"""Each role's home page, filled with that person's real data."""
+
+from flask import Blueprint
+from flask_login import current_user
+
+from portal.auth.models import Role
+from portal.policy import load_class, load_learner, roles
+from portal.roster import queries
+from portal.web import render
+
+bp = Blueprint("home", __name__)
+
+HOME_TEMPLATES = {
+    Role.LEARNER: "home/learner.html",
+    Role.TEACHER: "home/teacher.html",
+    Role.GUARDIAN: "home/family.html",
+    Role.SCHOOL_ADMIN: "home/admin.html",
+    Role.DISTRICT_ADMIN: "home/admin.html",
+}
+
+
+@bp.route("/")
+@roles()
+def index():
+    """Show the signed-in person's home page for their role."""
+    context = {
+        Role.LEARNER: _learner_context,
+        Role.TEACHER: _teacher_context,
+        Role.GUARDIAN: _family_context,
+        Role.SCHOOL_ADMIN: _admin_context,
+        Role.DISTRICT_ADMIN: _admin_context,
+    }[current_user.role]()
+    return render(HOME_TEMPLATES[current_user.role], **context)
+
+
+def _learner_context() -> dict:
+    return {"classes": queries.classes_of_learner(current_user.id)}
+
+
+def _teacher_context() -> dict:
+    return {"classes": queries.classes_taught_by(current_user)}
+
+
+def _family_context() -> dict:
+    return {"children": queries.children_of(current_user)}
+
+
+def _admin_context() -> dict:
+    return {"schools": queries.schools_managed_by(current_user)}
+
+
+@bp.route("/classes/<int:class_id>")
+@roles(Role.TEACHER, Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN)
+def class_view(class_id: int):
+    """Show one class and its learners."""
+    school_class = load_class(class_id)
+    return render(
+        "home/class.html",
+        school_class=school_class,
+        learners=queries.learners_in_class(class_id),
+        teachers=queries.teachers_of_class(class_id),
+    )
+
+
+@bp.route("/learners/<int:learner_id>")
+@roles()
+def learner(learner_id: int):
+    """Show one learner's overview to someone who may see them."""
+    person = load_learner(learner_id, record="overview")
+    return render(
+        "home/learner_overview.html",
+        learner=person,
+        classes=queries.classes_of_learner(person.id),
+    )

@@ -1,0 +1,57 @@
+"""Every model, imported once so metadata (create_all, Alembic) sees all tables."""
+
+from portal.audit.models import AccessLogEntry
+from portal.auth.models import LoginSession, Role, User
+from portal.goals.models import (
+    Goal,
+    GoalStatus,
+    GoalTemplate,
+    GoalTemplateTarget,
+    GoalVersion,
+    GoalVersionStrategy,
+    GoalVersionTarget,
+    Horizon,
+    Strategy,
+    Voice,
+)
+from portal.roster.models import (
+    Course,
+    Enrollment,
+    EnrollmentRole,
+    GuardianLink,
+    Org,
+    OrgType,
+    SchoolClass,
+    Term,
+)
+from portal.targets.models import Framework, MasteryLevel, MasteryScale, Target, TargetKind
+
+__all__ = [
+    "Framework",
+    "Goal",
+    "GoalStatus",
+    "GoalTemplate",
+    "GoalTemplateTarget",
+    "GoalVersion",
+    "GoalVersionStrategy",
+    "GoalVersionTarget",
+    "Horizon",
+    "MasteryLevel",
+    "MasteryScale",
+    "Strategy",
+    "Target",
+    "TargetKind",
+    "Voice",
+    "AccessLogEntry",
+    "Course",
+    "Enrollment",
+    "EnrollmentRole",
+    "GuardianLink",
+    "LoginSession",
+    "Org",
+    "OrgType",
+    "Role",
+    "SchoolClass",
+    "Term",
+    "User",
+]

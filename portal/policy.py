@@ -1,0 +1,296 @@
+"""Who may see and do what: the one place that decides. Deny by default.
+
+Every view is marked with `public` or `roles(...)`; every object a view loads
+comes through a loader here that answers 404 when the object does not exist or
+the user has no relation to its learner, and 403 when the user may see it but
+not do what they asked. Templates call `can()` to hide what a user may not do.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from functools import wraps
+
+from flask import abort, has_request_context, request
+from flask_login import current_user
+from sqlalchemy import Select, and_, exists, literal, select
+from sqlalchemy.orm import aliased
+
+from portal.auth.models import ADMIN_ROLES, Role, User
+from portal.extensions import db, login_manager
+from portal.roster.models import Enrollment, EnrollmentRole, GuardianLink, Org, SchoolClass, Term
+from portal.timeutil import today
+
+
+class Relation(enum.StrEnum):
+    """How the signed-in user stands to one learner."""
+
+    SELF = "self"
+    TEACHER = "teacher"
+    GUARDIAN = "guardian"
+    SCHOOL_ADMIN = "school_admin"
+    DISTRICT_ADMIN = "district_admin"
+    NONE = "none"
+
+
+STAFF = frozenset({Relation.TEACHER, Relation.SCHOOL_ADMIN, Relation.DISTRICT_ADMIN})
+ANYONE_RELATED = frozenset(Relation) - {Relation.NONE}
+LEARNER_AND_TEACHER = frozenset({Relation.SELF, Relation.TEACHER})
+ADMINS = frozenset({Relation.SCHOOL_ADMIN, Relation.DISTRICT_ADMIN})
+
+
+class Action(enum.StrEnum):
+    """Things done to or about one learner's records."""
+
+    VIEW = "view"  # goals, progress, trackers, shared notes
+    VIEW_STAFF_ONLY = "view_staff_only"  # e.g. sections locked to staff
+    EDIT_GOAL = "edit_goal"
+    PROPOSE_GOAL = "propose_goal"
+    LOG_PROGRESS = "log_progress"
+    GIVE_FEEDBACK = "give_feedback"
+    SIGN_GOAL = "sign_goal"
+    ACKNOWLEDGE = "acknowledge"  # "seen by family", not a signature
+    CHEER = "cheer"
+    MODERATE = "moderate"  # hide a family cheer
+    RUN_CONFERENCE = "run_conference"
+    PRIVATE_NOTES = "private_notes"
+    EDIT_PROFILE = "edit_profile"
+    SET_AUDIENCE = "set_audience"
+    LOCK_SECTION = "lock_section"
+    VIEW_ACCESS_LOG = "view_access_log"
+    INVITE_FAMILY = "invite_family"
+
+
+RULES: dict[Action, frozenset[Relation]] = {
+    Action.VIEW: ANYONE_RELATED,
+    Action.VIEW_STAFF_ONLY: frozenset({Relation.SELF}) | STAFF,
+    Action.EDIT_GOAL: LEARNER_AND_TEACHER,
+    Action.PROPOSE_GOAL: frozenset({Relation.TEACHER}),
+    Action.LOG_PROGRESS: frozenset({Relation.SELF}),
+    Action.GIVE_FEEDBACK: frozenset({Relation.TEACHER}),
+    Action.SIGN_GOAL: LEARNER_AND_TEACHER,
+    Action.ACKNOWLEDGE: frozenset({Relation.GUARDIAN}),
+    Action.CHEER: frozenset({Relation.GUARDIAN}),
+    Action.MODERATE: frozenset({Relation.TEACHER}) | ADMINS,
+    Action.RUN_CONFERENCE: LEARNER_AND_TEACHER,
+    Action.PRIVATE_NOTES: frozenset({Relation.TEACHER}),
+    Action.EDIT_PROFILE: LEARNER_AND_TEACHER,
+    Action.SET_AUDIENCE: frozenset({Relation.SELF}),
+    Action.LOCK_SECTION: ADMINS,
+    Action.VIEW_ACCESS_LOG: ADMINS,
+    Action.INVITE_FAMILY: frozenset({Relation.TEACHER}) | ADMINS,
+}
+
+
+# --- Which learners a user can see -------------------------------------------------
+
+
+def current_term_filter():
+    on = today()
+    return and_(Term.start_date <= on, Term.end_date >= on)
+
+
+def teacher_learner_ids(teacher_id: int) -> Select:
+    """Learners enrolled with this teacher in a class of the current term."""
+    mine, theirs = aliased(Enrollment), aliased(Enrollment)
+    return (
+        select(theirs.user_id)
+        .join(mine, and_(mine.class_id == theirs.class_id, mine.user_id == teacher_id))
+        .join(SchoolClass, SchoolClass.id == theirs.class_id)
+        .join(Term, Term.id == SchoolClass.term_id)
+        .where(
+            mine.role == EnrollmentRole.TEACHER,
+            theirs.role == EnrollmentRole.LEARNER,
+            current_term_filter(),
+        )
+    )
+
+
+def district_school_ids(district_id: int) -> Select:
+    return select(Org.id).where(Org.parent_id == district_id)
+
+
+def visible_learner_ids(user: User) -> Select:
+    """A SELECT of the ids of every learner this user may see; use it in WHERE ... IN."""
+    match user.role:
+        case Role.LEARNER:
+            return select(literal(user.id))
+        case Role.TEACHER:
+            return teacher_learner_ids(user.id)
+        case Role.GUARDIAN:
+            return select(GuardianLink.learner_id).where(
+                GuardianLink.guardian_id == user.id, GuardianLink.active.is_(True)
+            )
+        case Role.SCHOOL_ADMIN:
+            return select(User.id).where(User.role == Role.LEARNER, User.org_id == user.org_id)
+        case Role.DISTRICT_ADMIN:
+            return select(User.id).where(
+                User.role == Role.LEARNER, User.org_id.in_(district_school_ids(user.org_id))
+            )
+    return select(literal(None)).where(literal(False))
+
+
+def _compute_relation(user: User, learner: User) -> Relation:
+    if learner.role is not Role.LEARNER or not user.is_active:
+        return Relation.NONE
+    if user.id == learner.id:
+        return Relation.SELF
+    role_relation = {
+        Role.TEACHER: Relation.TEACHER,
+        Role.GUARDIAN: Relation.GUARDIAN,
+        Role.SCHOOL_ADMIN: Relation.SCHOOL_ADMIN,
+        Role.DISTRICT_ADMIN: Relation.DISTRICT_ADMIN,
+    }.get(user.role)
+    if role_relation is None:
+        return Relation.NONE
+    visible = db.session.scalar(select(literal(learner.id).in_(visible_learner_ids(user))))
+    return role_relation if visible else Relation.NONE
+
+
+def relation(user: User, learner: User) -> Relation:
+    """How user stands to learner, computed once per request."""
+    if not getattr(user, "is_authenticated", False):
+        return Relation.NONE
+    # Cached on the request, not on g: g outlives a request when an app context is reused.
+    cache = request.environ.setdefault("waypoint.relations", {}) if has_request_context() else {}
+    key = (user.id, learner.id)
+    if key not in cache:
+        cache[key] = _compute_relation(user, learner)
+    return cache[key]
+
+
+def can(action: Action | str, learner: User, user: User | None = None) -> bool:
+    """May the (current) user do action to this learner's records?"""
+    user = user if user is not None else current_user
+    return relation(user, learner) in RULES[Action(action)]
+
+
+# --- Schools and classes -----------------------------------------------------------
+
+
+def manageable_school_ids(user: User) -> Select:
+    """Schools whose classes and people this user administers."""
+    if user.role is Role.SCHOOL_ADMIN:
+        return select(literal(user.org_id))
+    if user.role is Role.DISTRICT_ADMIN:
+        return district_school_ids(user.org_id)
+    return select(literal(None)).where(literal(False))
+
+
+def can_manage_school(school_id: int | None, user: User | None = None) -> bool:
+    user = user if user is not None else current_user
+    if school_id is None or user.role not in ADMIN_ROLES:
+        return False
+    if user.role is Role.SCHOOL_ADMIN:
+        return user.org_id == school_id
+    return db.session.scalar(
+        select(exists().where(Org.id == school_id, Org.parent_id == user.org_id))
+    )
+
+
+def can_view_class(school_class: SchoolClass, user: User | None = None) -> bool:
+    """Teachers see the classes they teach; admins see their schools' classes."""
+    user = user if user is not None else current_user
+    if user.role is Role.TEACHER:
+        return db.session.scalar(
+            select(
+                exists().where(
+                    Enrollment.class_id == school_class.id,
+                    Enrollment.user_id == user.id,
+                    Enrollment.role == EnrollmentRole.TEACHER,
+                )
+            )
+        )
+    return can_manage_school(school_class.school_id, user)
+
+
+# --- Loaders: exists + may this user see it ---------------------------------------
+
+
+def load_learner(learner_id: int, action: Action = Action.VIEW, record: str | None = None) -> User:
+    """Return the learner, or 404 if absent or unrelated, or 403 if action is not allowed.
+
+    With `record`, a staff member's full-page read is written to the access log.
+    """
+    learner = db.session.get(User, learner_id)
+    if learner is None:
+        abort(404)
+    authorize(learner, action)
+    if record:
+        from portal.audit.services import record_read
+
+        record_read(current_user, learner, relation(current_user, learner), record)
+    return learner
+
+
+def authorize(learner: User, action: Action = Action.VIEW) -> Relation:
+    """Abort unless the current user may do action to learner; return the relation."""
+    rel = relation(current_user, learner)
+    if rel is Relation.NONE:
+        abort(404)
+    if rel not in RULES[action]:
+        abort(403)
+    return rel
+
+
+def load_class(class_id: int) -> SchoolClass:
+    school_class = db.session.get(SchoolClass, class_id)
+    if school_class is None or not can_view_class(school_class):
+        abort(404)
+    return school_class
+
+
+def load_user_for_admin(user_id: int) -> User:
+    """A person an admin manages: someone whose home org is one of their schools."""
+    person = db.session.get(User, user_id)
+    if person is None or not can_manage_school(person.org_id):
+        # Guardians have no school of their own: an admin manages the ones linked
+        # to a learner of their school.
+        if person is not None and person.role is Role.GUARDIAN and _guardian_in_my_schools(person):
+            return person
+        abort(404)
+    return person
+
+
+def _guardian_in_my_schools(guardian: User) -> bool:
+    return db.session.scalar(
+        select(
+            exists().where(
+                GuardianLink.guardian_id == guardian.id,
+                GuardianLink.learner_id.in_(visible_learner_ids(current_user)),
+            )
+        )
+    )
+
+
+# --- View markers: every route says who may call it -------------------------------
+
+
+def public(view: Callable) -> Callable:
+    """Mark a view as open to anyone, signed in or not."""
+    view.access = "public"
+    return view
+
+
+def roles(*allowed: Role) -> Callable[[Callable], Callable]:
+    """Require a signed-in user with one of the allowed roles (all roles if none given)."""
+    allowed_set = frozenset(allowed) or frozenset(Role)
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if current_user.role not in allowed_set:
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapper.access = ("roles", allowed_set)
+        return wrapper
+
+    return decorate
+
+
+def is_write_request() -> bool:
+    return request.method not in ("GET", "HEAD", "OPTIONS")

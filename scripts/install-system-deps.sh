@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install what the test suite needs from Debian when it is missing:
+# Chromium (browser tests) and PostgreSQL 15 (database tests).
+set -uo pipefail
+
+need=()
+[ -x /usr/bin/chromium ] || need+=(chromium)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v msgfmt >/dev/null 2>&1 || true
+
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "Installing from Debian: ${need[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO=sudo
+else
+  SUDO=
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq || echo "apt-get update failed; trying the install anyway"
+if ! $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" fonts-liberation >/dev/null; then
+  echo "WARNING: could not install ${need[*]}; the tests that need them will say so and skip." >&2
+fi
+exit 0
