@@ -46,10 +46,14 @@ def create_app(config: dict | None = None) -> Flask:
 
 def _register_blueprints(app: Flask) -> None:
     from portal.auth.routes import bp as auth_bp
+    from portal.goals.routes import bp as goals_bp
     from portal.home.routes import bp as home_bp
+    from portal.profiles.routes import bp as profiles_bp
+    from portal.progress.routes import bp as progress_bp
     from portal.roster.routes import bp as roster_bp
+    from portal.targets.routes import bp as targets_bp
 
-    for bp in (auth_bp, home_bp, roster_bp):
+    for bp in (auth_bp, home_bp, roster_bp, targets_bp, goals_bp, progress_bp, profiles_bp):
         app.register_blueprint(bp)
 
 

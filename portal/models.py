@@ -14,6 +14,8 @@ from portal.goals.models import (
     Strategy,
     Voice,
 )
+from portal.profiles import models as profiles_models  # noqa: F401
+from portal.progress import models as progress_models  # noqa: F401
 from portal.roster.models import (
     Course,
     Enrollment,

@@ -1,0 +1,5 @@
+"""Routes of the goals feature."""
+
+from flask import Blueprint
+
+bp = Blueprint("goals", __name__)

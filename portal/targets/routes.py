@@ -1,0 +1,5 @@
+"""Routes of the targets feature."""
+
+from flask import Blueprint
+
+bp = Blueprint("targets", __name__)
