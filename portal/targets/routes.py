@@ -1,5 +1,288 @@
-"""Routes of the targets feature."""
+"""Browse and edit learning targets, import CASE packages, set a school's mastery scale."""
 
-from flask import Blueprint
+from __future__ import annotations
 
-bp = Blueprint("targets", __name__)
+from flask import Blueprint, abort, flash, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from portal.auth.models import Role
+from portal.extensions import db
+from portal.policy import (
+    can_manage_school,
+    framework_org_ids,
+    load_framework,
+    load_target,
+    manageable_school_ids,
+    roles,
+)
+from portal.roster.models import Org
+from portal.targets import queries, services
+from portal.targets.case_import import CaseImportError, import_case
+from portal.targets.forms import (
+    MAX_LEVELS,
+    BrowseForm,
+    CaseImportForm,
+    FrameworkForm,
+    ScaleForm,
+    TargetForm,
+    choices,
+)
+from portal.targets.services import DEFAULT_SPECS
+from portal.web import redirect_to, render, render_invalid
+
+bp = Blueprint("targets", __name__, url_prefix="/targets")
+
+STAFF = (Role.TEACHER, Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN)
+ADMINS = (Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN)
+MAX_SHOWN = 500
+
+
+# --- Browse --------------------------------------------------------------------------
+
+
+@bp.route("/")
+@roles(Role.LEARNER, *STAFF)
+def browse():
+    """Browse the frameworks and targets this person's school uses, filtered by grade and words."""
+    frameworks = queries.visible_frameworks(framework_org_ids(current_user))
+    form = BrowseForm(request.args)
+    form.framework.choices = choices(
+        [("", _("All frameworks"))] + [(str(f.id), f.title) for f in frameworks]
+    )
+    form.validate()
+    chosen = [f for f in frameworks if str(f.id) == form.framework.data]
+    text = (form.q.data or "").strip() if not form.q.errors else ""
+    grade = form.grade_value
+    trees = None
+    if chosen or text or grade is not None:
+        trees = queries.target_trees(chosen or frameworks, grade, text, limit=MAX_SHOWN)
+    return render(
+        "targets/browse.html",
+        "results",
+        form=form,
+        frameworks=frameworks,
+        counts=queries.target_counts([f.id for f in frameworks]),
+        trees=trees,
+        truncated=trees is not None and sum(t.matches for t in trees) >= MAX_SHOWN,
+        max_shown=MAX_SHOWN,
+        filtering=bool(text or grade is not None),
+        editable=current_user.is_staff,
+        owners=_org_names({f.org_id for f in frameworks}),
+    )
+
+
+def _org_names(org_ids: set[int]) -> dict[int, str]:
+    if not org_ids:
+        return {}
+    return dict(
+        db.session.execute(select(Org.id, Org.name).where(Org.id.in_(org_ids))).tuples().all()
+    )
+
+
+# --- Frameworks and targets ----------------------------------------------------------
+
+
+@bp.route("/frameworks/new", methods=["GET", "POST"])
+@roles(*STAFF)
+def new_framework():
+    """Start a framework of the school's or district's own targets."""
+    form = FrameworkForm()
+    form.org_id.choices = choices((o.id, o.name) for o in services.editable_orgs(current_user))
+    if not form.validate_on_submit():
+        status = 422 if form.is_submitted() else 200
+        return render("targets/framework_form.html", "framework_form", status=status, form=form)
+    framework = services.create_framework(form.org_id.data, form.title.data, form.subject.data)
+    db.session.commit()
+    flash(_("Framework created. Add its groups and targets."), "success")
+    return redirect_to(url_for("targets.browse", framework=framework.id))
+
+
+@bp.route("/frameworks/<int:framework_id>/targets/new", methods=["GET", "POST"])
+@roles(*STAFF)
+def new_target(framework_id: int):
+    """Add a learning target or a group to a framework."""
+    framework = load_framework(framework_id, edit=True)
+    form = TargetForm(
+        framework_id=framework.id,
+        groups=services.group_choices(framework.id),
+        parent_id=request.args.get("parent", ""),
+    )
+    if not form.validate_on_submit():
+        return _target_form(form, framework, None)
+    services.create_target(framework, form.target_data())
+    db.session.commit()
+    flash(_("Saved."), "success")
+    return redirect_to(url_for("targets.browse", framework=framework.id))
+
+
+@bp.route("/<int:target_id>/edit", methods=["GET", "POST"])
+@roles(*STAFF)
+def edit_target(target_id: int):
+    """Edit a learning target or a group."""
+    target = load_target(target_id, edit=True)
+    framework = target.framework
+    exclude = services.descendant_ids(target) | {target.id}
+    form = TargetForm(
+        framework_id=framework.id,
+        target=target,
+        groups=services.group_choices(framework.id, exclude),
+        data={
+            "kind": target.kind.value,
+            "parent_id": str(target.parent_id or ""),
+            "code": target.code or "",
+            "statement": target.statement,
+            "family_statement": target.family_statement or "",
+            "grade_low": "" if target.grade_low is None else str(target.grade_low),
+            "grade_high": "" if target.grade_high is None else str(target.grade_high),
+        },
+    )
+    if not form.validate_on_submit():
+        return _target_form(form, framework, target)
+    services.update_target(target, form.target_data())
+    db.session.commit()
+    flash(_("Saved."), "success")
+    return redirect_to(url_for("targets.browse", framework=framework.id))
+
+
+def _target_form(form: TargetForm, framework, target):
+    status = 422 if form.is_submitted() else 200
+    return render(
+        "targets/target_form.html",
+        "target_form",
+        status=status,
+        form=form,
+        framework=framework,
+        target=target,
+    )
+
+
+# --- CASE import ---------------------------------------------------------------------
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@roles(*ADMINS)
+def import_package():
+    """Import a state's or district's standards from a 1EdTech CASE package."""
+    form = CaseImportForm()
+    form.org_id.choices = choices((o.id, o.name) for o in services.editable_orgs(current_user))
+    if not form.validate_on_submit():
+        status = 422 if form.is_submitted() else 200
+        return render("targets/import.html", "import_form", status=status, form=form, problems=[])
+    try:
+        summary = import_case(form.package.data.read(), form.org_id.data)
+    except CaseImportError as exc:
+        db.session.rollback()
+        return render_invalid("targets/import.html", "import_form", form=form, problems=exc.errors)
+    db.session.commit()
+    flash(
+        _(
+            "Imported “%(title)s”: %(created)d new, %(updated)d updated, %(unchanged)d unchanged.",
+            title=summary.framework.title,
+            created=summary.created,
+            updated=summary.updated,
+            unchanged=summary.unchanged,
+        ),
+        "success",
+    )
+    return redirect_to(url_for("targets.browse", framework=summary.framework.id))
+
+
+# --- Mastery scale -------------------------------------------------------------------
+
+
+@bp.route("/scale")
+@roles(*ADMINS)
+def scales():
+    """Open the school's mastery scale, or list the district's schools to choose one."""
+    schools = list(
+        db.session.scalars(
+            select(Org).where(Org.id.in_(manageable_school_ids(current_user))).order_by(Org.name)
+        )
+    )
+    if len(schools) == 1:
+        return redirect_to(url_for("targets.scale", school_id=schools[0].id))
+    return render("targets/scales.html", schools=schools)
+
+
+@bp.route("/scale/<int:school_id>", methods=["GET", "POST"])
+@roles(*ADMINS)
+def scale(school_id: int):
+    """Edit a school's mastery scale: labels, descriptions, levels and which one is mastery."""
+    school = db.session.get(Org, school_id)
+    if school is None or not can_manage_school(school_id):
+        abort(404)
+    if request.method == "GET":
+        return _scale_form(_scale_form_for(school_id), school)
+    form = ScaleForm()
+    action = request.form.get("action", "save")
+    if action == "add" or action.startswith("remove-"):
+        # Adding or removing a row only redraws the form; nothing is saved until "Save".
+        return _scale_form(_rebuilt(form, action), school)
+    if not form.validate_on_submit():
+        return _scale_form(form, school, status=422)
+    services.save_scale(school_id, form.name.data.strip(), form.level_specs())
+    db.session.commit()
+    flash(_("Mastery scale saved."), "success")
+    return redirect_to(url_for("targets.scale", school_id=school_id))
+
+
+def _scale_form_for(school_id: int) -> ScaleForm:
+    existing = queries.existing_scale(school_id)
+    specs = (
+        [
+            services.LevelSpec(lv.value, lv.label, lv.description, lv.is_mastery)
+            for lv in existing.levels
+        ]
+        if existing
+        else DEFAULT_SPECS
+    )
+    mastery = next((i for i, s in enumerate(specs) if s.is_mastery), None)
+    return ScaleForm(
+        formdata=None,
+        data={
+            "name": existing.name if existing else _("Mastery scale"),
+            "levels": [
+                {"value": s.value, "label": s.label, "description": s.description or ""}
+                for s in specs
+            ],
+            "mastery": None if mastery is None else str(mastery),
+        },
+    )
+
+
+def _rebuilt(form: ScaleForm, action: str) -> ScaleForm:
+    levels = form.levels.data
+    mastery = form.mastery.data if form.mastery.data not in (None, "", "None") else None
+    mastery = int(mastery) if mastery is not None and str(mastery).isdigit() else None
+    if action == "add" and len(levels) < MAX_LEVELS:
+        values = [lv["value"] for lv in levels if isinstance(lv["value"], int)]
+        levels.append({"value": max(values, default=0) + 1, "label": "", "description": ""})
+    elif action.startswith("remove-") and action[7:].isdigit():
+        index = int(action[7:])
+        if 0 <= index < len(levels):
+            levels.pop(index)
+            if mastery == index:
+                mastery = None
+            elif mastery is not None and mastery > index:
+                mastery -= 1
+    return ScaleForm(
+        formdata=None,
+        data={
+            "name": form.name.data,
+            "levels": levels,
+            "mastery": None if mastery is None else str(mastery),
+        },
+    )
+
+
+def _scale_form(form: ScaleForm, school: Org, status: int = 200):
+    return render(
+        "targets/scale.html",
+        "scale_form",
+        status=status,
+        form=form,
+        school=school,
+        max_levels=MAX_LEVELS,
+    )
