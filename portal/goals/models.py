@@ -62,6 +62,11 @@ class Goal(db.Model):
     current_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("goal_versions.id", use_alter=True, name="fk_goals_current_version_id")
     )
+    # The version the learner and a teacher both signed (see portal/conferences). A later
+    # edit makes a newer current version while the goal stays agreed on this one.
+    agreed_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("goal_versions.id", use_alter=True, name="fk_goals_agreed_version_id")
+    )
     # Optimistic locking: a save that read an older row fails instead of overwriting.
     lock_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -75,6 +80,9 @@ class Goal(db.Model):
     current_version: Mapped[GoalVersion | None] = relationship(
         foreign_keys=[current_version_id], post_update=True
     )
+    agreed_version: Mapped[GoalVersion | None] = relationship(
+        foreign_keys=[agreed_version_id], post_update=True
+    )
     versions: Mapped[list[GoalVersion]] = relationship(
         back_populates="goal",
         foreign_keys="GoalVersion.goal_id",
@@ -85,6 +93,15 @@ class Goal(db.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def changed_since_signed(self) -> bool:
+        """Agreed on an older version: the newer wording needs both signatures again."""
+        return (
+            self.agreed_version_id is not None
+            and self.current_version_id != self.agreed_version_id
+            and self.status is GoalStatus.ACTIVE
+        )
 
 
 class GoalVersion(db.Model):

@@ -1,5 +1,497 @@
-"""Routes of the goals feature."""
+"""Mastery goals: drafting, proposing, editing with history, status, class lists, templates."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, make_response, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm.exc import StaleDataError
+
+from portal.auth.models import Role, User
+from portal.extensions import db
+from portal.goals import diff, queries, services
+from portal.goals.forms import (
+    ClassGoalFilterForm,
+    GoalForm,
+    GoalSetting,
+    StatusForm,
+    TemplateForm,
+    choices,
+)
+from portal.goals.models import Goal, GoalStatus, Horizon
+from portal.policy import Action, authorize, can, load_class, load_learner, roles
+from portal.timeutil import today
+from portal.web import redirect_to, render, render_invalid, wants_fragment
 
 bp = Blueprint("goals", __name__)
+
+STAFF = (Role.TEACHER, Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN)
+FORM_TOOLS = ("add_strategy", "remove_strategy", "search")
+
+
+# --- Lists and pages ----------------------------------------------------------------
+
+
+@bp.route("/goals")
+@roles(Role.LEARNER)
+def mine():
+    """List my goals: active first, then proposed, drafts and closed ones."""
+    return _goal_list(current_user)
+
+
+@bp.route("/learners/<int:learner_id>/goals")
+@roles()
+def for_learner(learner_id: int):
+    """List one learner's goals for someone who may see them."""
+    learner = load_learner(learner_id, record="goals")
+    return _goal_list(learner)
+
+
+def _goal_list(learner: User):
+    goals = queries.learner_goals(learner.id)
+    groups = {
+        "active": [g for g in goals if g.status is GoalStatus.ACTIVE],
+        "proposed": [g for g in goals if g.status is GoalStatus.PROPOSED],
+        "draft": [g for g in goals if g.status is GoalStatus.DRAFT],
+        "closed": [g for g in goals if g.status in queries.CLOSED_STATUSES],
+    }
+    return render(
+        "goals/list.html",
+        learner=learner,
+        groups=groups,
+        scale=queries.scale_for_school(learner.org_id),
+        own=learner.id == current_user.id,
+    )
+
+
+@bp.route("/goals/<int:goal_id>")
+@roles()
+def detail(goal_id: int):
+    """Show one goal: its current wording, plan, status and what can be done next."""
+    goal = load_goal_recorded(goal_id)
+    return _detail(goal)
+
+
+def _detail(goal: Goal, status: int = 200, error: str | None = None):
+    return render(
+        "goals/detail.html",
+        "goal_status",
+        status=status,
+        goal=goal,
+        learner=goal.learner,
+        version=goal.current_version,
+        scale=queries.scale_for_school(goal.learner.org_id),
+        children=queries.child_goals(goal.id) if goal.horizon is Horizon.LONG else [],
+        next_statuses=services.next_statuses(goal),
+        transition_action=services.TRANSITION_ACTION,
+        status_error=error,
+    )
+
+
+@bp.route("/goals/<int:goal_id>/history")
+@roles()
+def history(goal_id: int):
+    """Show every version of a goal with what changed each time."""
+    goal = load_goal_recorded(goal_id)
+    return render(
+        "goals/history.html",
+        goal=goal,
+        entries=diff.history(queries.versions_of(goal.id)),
+        scale=queries.scale_for_school(goal.learner.org_id),
+    )
+
+
+def load_goal_recorded(goal_id: int) -> Goal:
+    """Load a goal to read it; staff reads go to the access log."""
+    goal = queries.load_goal(goal_id)
+    load_learner(goal.learner_id, record="goals")
+    return goal
+
+
+# --- Drafting, proposing, editing ------------------------------------------------------
+
+
+@bp.route("/goals/new", methods=["GET", "POST"])
+@roles(Role.LEARNER)
+def new():
+    """Draft a new goal in my own words."""
+    learner = load_learner(current_user.id, Action.EDIT_GOAL)
+    return _new_goal(learner, url_for("goals.new"))
+
+
+@bp.route("/learners/<int:learner_id>/goals/new", methods=["GET", "POST"])
+@roles(Role.TEACHER)
+def propose(learner_id: int):
+    """Propose a goal to one of my learners."""
+    learner = load_learner(learner_id, Action.PROPOSE_GOAL)
+    return _new_goal(learner, url_for("goals.propose", learner_id=learner.id))
+
+
+def _new_goal(learner: User, form_url: str):
+    setting = GoalSetting.for_learner(learner)
+    if request.method == "GET":
+        form = GoalForm(formdata=None).bind(setting)
+        _prefill(form, learner)
+        form.set_defaults()
+        return _form_page(form, learner, None, form_url)
+    form = GoalForm().bind(setting)
+    action = request.form.get("action", "save")
+    if action.startswith(FORM_TOOLS):
+        return _form_tool(form, action, learner, None, form_url)
+    if not form.validate():
+        return _form_page(form, learner, None, form_url, status=422)
+    template = _posted_template(form, learner)
+    goal = services.create_goal(
+        learner,
+        current_user,
+        form.content(),
+        horizon=Horizon(form.horizon.data),
+        parent=form.parent_goal(),
+        template=template,
+    )
+    if action == "submit" and goal.status is GoalStatus.DRAFT:
+        services.transition(goal, GoalStatus.PROPOSED, current_user)
+    db.session.commit()
+    if action == "save" and wants_fragment():
+        response = _saved_in_place(goal, _("Draft saved."))
+        response.headers["HX-Replace-Url"] = url_for("goals.edit", goal_id=goal.id)
+        return response
+    flash(_("Your goal is saved.") if learner.id == current_user.id else _("Goal proposed."))
+    return redirect_to(url_for("goals.detail", goal_id=goal.id))
+
+
+def _prefill(form: GoalForm, learner: User) -> None:
+    """Start from a class template, or from an earlier goal being revised."""
+    template_id = request.args.get("template", type=int)
+    from_goal = request.args.get("from_goal", type=int)
+    if template_id:
+        form.fill_from_template(queries.template_for_learner(template_id, learner.id))
+    elif from_goal:
+        source = queries.load_goal(from_goal, Action.EDIT_GOAL)
+        if source.learner_id != learner.id:
+            abort(404)
+        form.fill_from_version(source.current_version, source)
+        if form.due_date.data and form.due_date.data < today():
+            form.due_date.data = None  # a new due date is part of revising
+
+
+def _posted_template(form: GoalForm, learner: User):
+    if not (form.template_id.data or "").isdigit():
+        return None
+    return queries.template_for_learner(int(form.template_id.data), learner.id)
+
+
+@bp.route("/goals/<int:goal_id>/edit", methods=["GET", "POST"])
+@roles(Role.LEARNER, Role.TEACHER)
+def edit(goal_id: int):
+    """Change a goal's wording, targets, level, strategies, due date or supports."""
+    goal = queries.load_goal(goal_id, Action.EDIT_GOAL)
+    if not goal.is_open:
+        abort(403)
+    learner = goal.learner
+    form_url = url_for("goals.edit", goal_id=goal.id)
+    setting = GoalSetting.for_learner(learner, goal)
+    if request.method == "GET":
+        return _form_page(_form_for(goal, setting), learner, goal, form_url)
+    form = GoalForm().bind(setting, goal)
+    action = request.form.get("action", "save")
+    if action.startswith(FORM_TOOLS):
+        return _form_tool(form, action, learner, goal, form_url)
+    if not form.validate():
+        return _form_page(form, learner, goal, form_url, status=422)
+    if form.lock_version.data != str(goal.lock_version):
+        return _conflict(form, goal, setting, form_url)
+    try:
+        services.set_plan(goal, Horizon(form.horizon.data), form.parent_goal())
+        services.save_content(goal, current_user, form.content())
+        if action == "submit" and goal.status is GoalStatus.DRAFT:
+            services.transition(goal, GoalStatus.PROPOSED, current_user)
+        db.session.commit()
+    except StaleDataError:
+        # Someone saved between our read and our write: keep this person's text.
+        db.session.rollback()
+        goal = queries.load_goal(goal_id, Action.EDIT_GOAL)
+        return _conflict(form, goal, GoalSetting.for_learner(goal.learner, goal), form_url)
+    if action == "save" and wants_fragment():
+        return _saved_in_place(goal, _("Saved."))
+    flash(_("Saved."))
+    return redirect_to(url_for("goals.detail", goal_id=goal.id))
+
+
+def _form_for(goal: Goal, setting: GoalSetting) -> GoalForm:
+    form = GoalForm(formdata=None).bind(setting, goal)
+    form.fill_from_version(goal.current_version, goal)
+    form.lock_version.data = str(goal.lock_version)
+    return form
+
+
+def _saved_in_place(goal: Goal, message: str):
+    """After an htmx save: the edit form again, fresh from the saved version."""
+    setting = GoalSetting.for_learner(goal.learner, goal)
+    form = _form_for(goal, setting)
+    url = url_for("goals.edit", goal_id=goal.id)
+    return _form_page(form, goal.learner, goal, url, saved=message)
+
+
+def _conflict(form: GoalForm, goal: Goal, setting: GoalSetting, form_url: str):
+    """409: show the newer version, keep what this person typed, let them save over it."""
+    form.bind(setting, goal)
+    form.lock_version.data = str(goal.lock_version)
+    return _form_page(form, goal.learner, goal, form_url, status=409, conflict=goal.current_version)
+
+
+def _form_tool(form: GoalForm, action: str, learner: User, goal: Goal | None, form_url: str):
+    """Add or remove a strategy row, or search targets: re-render, save nothing."""
+    if action == "add_strategy":
+        if len(form.strategies()) + 1 <= services.MAX_STRATEGIES:
+            form.add_strategy_row()
+    elif action.startswith("remove_strategy-") and action.rpartition("-")[2].isdigit():
+        form.remove_strategy_row(int(action.rpartition("-")[2]))
+    if action != "search" and wants_fragment():
+        response = make_response(
+            render_template(
+                "goals/_strategy_rows.html",
+                form=form,
+                form_url=form_url,
+                max_strategies=services.MAX_STRATEGIES,
+            )
+        )
+        response.vary.add("HX-Request")
+        return response
+    return _form_page(form, learner, goal, form_url, pad=action == "search")
+
+
+def _form_page(
+    form: GoalForm,
+    learner: User,
+    goal: Goal | None,
+    form_url: str,
+    status: int = 200,
+    pad: bool = True,
+    **extra,
+):
+    if pad:
+        form.pad_strategy_rows()
+    chosen, results = _target_lists(learner.org_id, learner.grade, form.targets.data, form.q.data)
+    if status == 422:
+        return render_invalid(
+            "goals/form.html",
+            "goal_form",
+            **_form_context(form, learner, goal, form_url, chosen, results),
+            **extra,
+        )
+    return render(
+        "goals/form.html",
+        "goal_form",
+        status=status,
+        **_form_context(form, learner, goal, form_url, chosen, results),
+        **extra,
+    )
+
+
+def _form_context(form, learner, goal, form_url, chosen, results) -> dict:
+    return {
+        "form": form,
+        "learner": learner,
+        "goal": goal,
+        "form_url": form_url,
+        "picker_url": url_for("goals.target_options", learner_id=learner.id),
+        "chosen": chosen,
+        "results": results,
+        "own": learner.id == current_user.id,
+        "max_strategies": services.MAX_STRATEGIES,
+        "max_targets": services.MAX_TARGETS,
+    }
+
+
+def _target_lists(school_id, grade, chosen_ids, text):
+    """The chosen targets (checked) and what to offer next: a search, or the grade's targets."""
+    chosen_ids = [i for i in dict.fromkeys(chosen_ids or []) if isinstance(i, int)]
+    chosen = queries.targets_by_ids(chosen_ids)
+    text = (text or "").strip()
+    if school_id is None:
+        return chosen, []
+    if text:
+        results = queries.search_targets(school_id, text, limit=20)
+    else:
+        results = queries.suggested_targets(school_id, grade)
+    chosen_set = set(chosen_ids)
+    return chosen, [t for t in results if t.id not in chosen_set]
+
+
+def _requested_target_ids() -> list[int]:
+    return [int(v) for v in request.args.getlist("targets") if v.isdigit()]
+
+
+@bp.route("/learners/<int:learner_id>/goals/targets")
+@roles(Role.LEARNER, Role.TEACHER)
+def target_options(learner_id: int):
+    """Search the learner's school targets as they type (the fragment under the search box)."""
+    learner = load_learner(learner_id, Action.EDIT_GOAL)
+    chosen, results = _target_lists(
+        learner.org_id, learner.grade, _requested_target_ids(), request.args.get("q")
+    )
+    return _target_fragment(chosen, results, url_for("goals.target_options", learner_id=learner.id))
+
+
+def _target_fragment(chosen, results, picker_url):
+    response = make_response(
+        render_template(
+            "goals/_target_lists.html",
+            chosen=chosen,
+            results=results,
+            picker_url=picker_url,
+            max_targets=services.MAX_TARGETS,
+            q=request.args.get("q", ""),
+        )
+    )
+    response.vary.add("HX-Request")
+    return response
+
+
+# --- Status -------------------------------------------------------------------------------
+
+
+@bp.route("/goals/<int:goal_id>/status", methods=["POST"])
+@roles(Role.LEARNER, Role.TEACHER)
+def change_status(goal_id: int):
+    """Move a goal along: share it, agree it, take it back, or close it."""
+    goal = queries.load_goal(goal_id)
+    form = StatusForm()
+    to = form.new_status() if form.validate() else None
+    if to is None:
+        abort(400)
+    authorize(goal.learner, services.TRANSITION_ACTION[to])
+    if to is GoalStatus.ACTIVE:
+        # Agreeing is co-signing: it happens when the second signature lands (conferences).
+        return _detail(goal, status=409, error=_("A goal becomes active when you both sign it."))
+    if not services.can_transition(goal, to):
+        return _detail(goal, status=409, error=_("This goal cannot move to that status now."))
+    services.transition(goal, to, current_user)
+    db.session.commit()
+    if to is GoalStatus.REVISED:
+        if current_user.id == goal.learner_id:
+            return redirect_to(url_for("goals.new", from_goal=goal.id))
+        return redirect_to(url_for("goals.propose", learner_id=goal.learner_id, from_goal=goal.id))
+    return redirect_to(url_for("goals.detail", goal_id=goal.id))
+
+
+# --- A class's goals ----------------------------------------------------------------------
+
+
+@bp.route("/classes/<int:class_id>/goals")
+@roles(*STAFF)
+def class_goals(class_id: int):
+    """List the goals of a class's learners, filtered by status, target and due date."""
+    school_class = load_class(class_id)
+    form = ClassGoalFilterForm(formdata=request.args)
+    targets = queries.class_goal_targets(current_user, class_id)
+    form.target.choices = choices(
+        [("", _("Any target"))]
+        + [(t.id, f"{t.code} · {t.statement}" if t.code else t.statement) for t in targets]
+    )
+    form.validate()
+    goals = queries.class_goals(
+        current_user,
+        class_id,
+        status=form.status.data if not form.status.errors else None,
+        target_id=form.target.data if not form.target.errors else None,
+        due_by=form.due_by.data if not form.due_by.errors else None,
+    )
+    return render(
+        "goals/class_goals.html",
+        "goal_table",
+        school_class=school_class,
+        form=form,
+        goals=goals,
+        scale=queries.scale_for_school(school_class.school_id),
+    )
+
+
+# --- Templates ------------------------------------------------------------------------------
+
+
+@bp.route("/classes/<int:class_id>/goal-templates", methods=["GET", "POST"])
+@roles(Role.TEACHER)
+def class_templates(class_id: int):
+    """Keep the goal templates I offer to a class, and add new ones."""
+    school_class = load_class(class_id)
+    scale = queries.scale_for_school(school_class.school_id)
+    form = TemplateForm().bind(school_class.school_id, scale)
+    picker_url = url_for("goals.template_target_options", class_id=class_id)
+    searching = request.form.get("action") == "search"
+    if request.method == "POST" and not searching and form.validate():
+        services.create_template(
+            current_user,
+            class_id,
+            title=form.title.data,
+            statement=form.statement.data,
+            horizon=Horizon(form.horizon.data),
+            target_level=form.target_level.data,
+            target_ids=form.targets.data,
+            strategies=form.strategy_lines(),
+        )
+        db.session.commit()
+        flash(_("Template offered to the class."))
+        return redirect_to(url_for("goals.class_templates", class_id=class_id))
+    chosen, results = _target_lists(school_class.school_id, None, form.targets.data, form.q.data)
+    invalid = request.method == "POST" and not searching
+    return render(
+        "goals/class_templates.html",
+        "template_form",
+        status=422 if invalid else 200,
+        school_class=school_class,
+        form=form,
+        templates=queries.templates_of_class(class_id),
+        chosen=chosen,
+        results=results,
+        picker_url=picker_url,
+        max_targets=services.MAX_TARGETS,
+        scale=scale,
+    )
+
+
+@bp.route("/classes/<int:class_id>/goal-templates/targets")
+@roles(Role.TEACHER)
+def template_target_options(class_id: int):
+    """Search the class's school targets for a template (the fragment under the search box)."""
+    school_class = load_class(class_id)
+    chosen, results = _target_lists(
+        school_class.school_id, None, _requested_target_ids(), request.args.get("q")
+    )
+    return _target_fragment(
+        chosen, results, url_for("goals.template_target_options", class_id=class_id)
+    )
+
+
+@bp.route("/goal-templates/<int:template_id>/retire", methods=["POST"])
+@roles(Role.TEACHER)
+def retire_template(template_id: int):
+    """Stop offering one of my templates."""
+    template = queries.load_own_template(template_id)
+    services.retire_template(template)
+    db.session.commit()
+    flash(_("Template no longer offered."))
+    if template.class_id is None:
+        return redirect_to(url_for("home.index"))
+    return redirect_to(url_for("goals.class_templates", class_id=template.class_id))
+
+
+@bp.route("/goals/templates")
+@roles(Role.LEARNER)
+def templates():
+    """Show the goal templates my teachers offer, to start a goal from."""
+    return render(
+        "goals/templates.html",
+        offered=queries.templates_for_learner(current_user.id),
+        scale=queries.scale_for_school(current_user.org_id),
+    )
+
+
+@bp.app_context_processor
+def goal_helpers():
+    return {"can_edit_goal": _can_edit_goal}
+
+
+def _can_edit_goal(goal: Goal) -> bool:
+    return goal.is_open and can(Action.EDIT_GOAL, goal.learner)

@@ -1,0 +1,297 @@
+"""Read-side goal queries and the goal loader. Lists are filtered in SQL, one SELECT each."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import abort
+from flask_login import current_user
+from sqlalchemy import Select, case, select
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
+
+from portal.auth.models import User
+from portal.extensions import db
+from portal.goals.models import (
+    Goal,
+    GoalStatus,
+    GoalTemplate,
+    GoalVersion,
+    GoalVersionTarget,
+    Horizon,
+    Strategy,
+)
+from portal.policy import Action, authorize, current_term_filter, visible_learner_ids
+from portal.roster.models import Enrollment, EnrollmentRole, SchoolClass, Term
+from portal.targets.models import Target
+from portal.targets.queries import available_targets, scale_for_school, search_targets
+
+__all__ = ["scale_for_school", "search_targets"]
+
+# Active goals first, then proposed, then drafts, then everything closed.
+STATUS_ORDER = {
+    GoalStatus.ACTIVE: 0,
+    GoalStatus.PROPOSED: 1,
+    GoalStatus.DRAFT: 2,
+    GoalStatus.MET: 3,
+    GoalStatus.NOT_MET: 3,
+    GoalStatus.REVISED: 3,
+    GoalStatus.ARCHIVED: 4,
+}
+CLOSED_STATUSES = frozenset(s for s, rank in STATUS_ORDER.items() if rank >= 3)
+# Compared as expressions so the Enum column type renders each status as stored.
+_status_rank = case(*[(Goal.status == s, rank) for s, rank in STATUS_ORDER.items()], else_=5)
+
+
+def load_goal(goal_id: int, action: Action = Action.VIEW) -> Goal:
+    """Return the goal, or 404 if absent or its learner is unrelated, or 403 if not allowed."""
+    goal = db.session.get(Goal, goal_id)
+    if goal is None:
+        abort(404)
+    authorize(goal.learner, action)
+    return goal
+
+
+def _with_content(stmt: Select) -> Select:
+    """Load each goal's current version with its targets and strategies, without N+1."""
+    return stmt.options(
+        joinedload(Goal.current_version).selectinload(GoalVersion.targets),
+        joinedload(Goal.current_version).selectinload(GoalVersion.strategies),
+    )
+
+
+def learner_goals(learner_id: int) -> list[Goal]:
+    """All of a learner's goals: active first, then proposed, drafts, closed."""
+    stmt = (
+        select(Goal)
+        .where(Goal.learner_id == learner_id)
+        .join(Goal.current_version)
+        .order_by(_status_rank, GoalVersion.due_date.is_(None), GoalVersion.due_date, Goal.id)
+    )
+    return list(db.session.scalars(_with_content(stmt)))
+
+
+def home_goals(learner_id: int, limit: int = 6) -> list[Goal]:
+    """The learner's open goals for the home page, active ones first."""
+    stmt = (
+        select(Goal)
+        .where(
+            Goal.learner_id == learner_id,
+            Goal.status.in_([GoalStatus.ACTIVE, GoalStatus.PROPOSED, GoalStatus.DRAFT]),
+        )
+        .join(Goal.current_version)
+        .order_by(_status_rank, GoalVersion.due_date.is_(None), GoalVersion.due_date, Goal.id)
+        .limit(limit)
+    )
+    return list(db.session.scalars(_with_content(stmt)))
+
+
+def long_term_goals(learner_id: int, exclude_id: int | None = None) -> list[Goal]:
+    """The learner's open long-term goals: what a short-term goal can ladder up to."""
+    stmt = (
+        select(Goal)
+        .where(
+            Goal.learner_id == learner_id,
+            Goal.horizon == Horizon.LONG,
+            Goal.status.in_([GoalStatus.ACTIVE, GoalStatus.PROPOSED, GoalStatus.DRAFT]),
+        )
+        .options(joinedload(Goal.current_version))
+        .order_by(Goal.id)
+    )
+    if exclude_id is not None:
+        stmt = stmt.where(Goal.id != exclude_id)
+    return list(db.session.scalars(stmt))
+
+
+def child_goals(goal_id: int) -> list[Goal]:
+    """Short-term goals laddered under a long-term goal."""
+    stmt = select(Goal).where(Goal.parent_goal_id == goal_id).order_by(_status_rank, Goal.id)
+    return list(db.session.scalars(stmt.options(joinedload(Goal.current_version))))
+
+
+def versions_of(goal_id: int) -> list[GoalVersion]:
+    """Every version of a goal, oldest first, with targets, strategies and authors."""
+    stmt = (
+        select(GoalVersion)
+        .where(GoalVersion.goal_id == goal_id)
+        .order_by(GoalVersion.number)
+        .options(
+            selectinload(GoalVersion.targets),
+            selectinload(GoalVersion.strategies),
+            joinedload(GoalVersion.author),
+        )
+    )
+    return list(db.session.scalars(stmt))
+
+
+# --- Targets and strategies --------------------------------------------------------
+
+
+def available_target_ids(school_id: int) -> Select:
+    """A SELECT of the ids of the targets a goal of this school may aim at."""
+    available = available_targets(school_id).subquery()
+    return select(available.c.id)
+
+
+def targets_by_ids(ids: list[int]) -> list[Target]:
+    if not ids:
+        return []
+    found = {t.id: t for t in db.session.scalars(select(Target).where(Target.id.in_(ids)))}
+    return [found[i] for i in ids if i in found]
+
+
+def unavailable_target_ids(school_id: int, ids: list[int]) -> list[int]:
+    """The ids among `ids` that are not goal-able targets of the school."""
+    if not ids:
+        return []
+    ok = set(
+        db.session.scalars(
+            select(Target.id).where(
+                Target.id.in_(ids), Target.id.in_(available_target_ids(school_id))
+            )
+        )
+    )
+    return [i for i in ids if i not in ok]
+
+
+def suggested_targets(school_id: int, grade: int | None, limit: int = 30) -> list[Target]:
+    """Targets to offer before any search: the learner's grade band first."""
+    stmt = select(Target).where(Target.id.in_(available_target_ids(school_id)))
+    if grade is not None:
+        stmt = stmt.where(
+            (Target.grade_low.is_(None) | (Target.grade_low <= grade))
+            & (Target.grade_high.is_(None) | (Target.grade_high >= grade))
+        )
+    return list(db.session.scalars(stmt.order_by(Target.code, Target.id).limit(limit)))
+
+
+def strategy_bank(school_id: int | None) -> list[Strategy]:
+    if school_id is None:
+        return []
+    return list(
+        db.session.scalars(
+            select(Strategy)
+            .where(Strategy.school_id == school_id, Strategy.active.is_(True))
+            .order_by(Strategy.id)
+        )
+    )
+
+
+# --- Templates ------------------------------------------------------------------
+
+
+def _current_class_ids(learner_id: int) -> Select:
+    return (
+        select(Enrollment.class_id)
+        .join(SchoolClass, SchoolClass.id == Enrollment.class_id)
+        .join(Term, Term.id == SchoolClass.term_id)
+        .where(
+            Enrollment.user_id == learner_id,
+            Enrollment.role == EnrollmentRole.LEARNER,
+            current_term_filter(),
+        )
+    )
+
+
+def templates_for_learner(learner_id: int) -> list[tuple[GoalTemplate, SchoolClass]]:
+    """Templates offered to the learner's classes this term."""
+    stmt = (
+        select(GoalTemplate, SchoolClass)
+        .join(SchoolClass, SchoolClass.id == GoalTemplate.class_id)
+        .where(
+            GoalTemplate.active.is_(True),
+            GoalTemplate.class_id.in_(_current_class_ids(learner_id)),
+        )
+        .options(selectinload(GoalTemplate.targets))
+        .order_by(SchoolClass.title, GoalTemplate.title)
+    )
+    return list(db.session.execute(stmt).tuples())
+
+
+def template_for_learner(template_id: int, learner_id: int) -> GoalTemplate:
+    """A template offered to one of the learner's classes, or 404."""
+    template = db.session.scalar(
+        select(GoalTemplate).where(
+            GoalTemplate.id == template_id,
+            GoalTemplate.active.is_(True),
+            GoalTemplate.class_id.in_(_current_class_ids(learner_id)),
+        )
+    )
+    if template is None:
+        abort(404)
+    return template
+
+
+def templates_of_class(class_id: int) -> list[GoalTemplate]:
+    return list(
+        db.session.scalars(
+            select(GoalTemplate)
+            .where(GoalTemplate.class_id == class_id, GoalTemplate.active.is_(True))
+            .options(selectinload(GoalTemplate.targets))
+            .order_by(GoalTemplate.created_at.desc(), GoalTemplate.id.desc())
+        )
+    )
+
+
+def load_own_template(template_id: int) -> GoalTemplate:
+    """A template the signed-in teacher keeps, or 404."""
+    template = db.session.get(GoalTemplate, template_id)
+    if template is None or template.teacher_id != current_user.id:
+        abort(404)
+    return template
+
+
+# --- A class's goals, for its teacher ----------------------------------------------
+
+
+def class_goals(
+    user: User,
+    class_id: int,
+    status: str | None = None,
+    target_id: int | None = None,
+    due_by: date | None = None,
+) -> list[Goal]:
+    """Goals of a class's learners that the user may see, in one SELECT."""
+    in_class = select(Enrollment.user_id).where(
+        Enrollment.class_id == class_id, Enrollment.role == EnrollmentRole.LEARNER
+    )
+    stmt = (
+        select(Goal)
+        .join(Goal.current_version)
+        .join(Goal.learner)
+        .where(Goal.learner_id.in_(in_class), Goal.learner_id.in_(visible_learner_ids(user)))
+        .options(
+            contains_eager(Goal.current_version).joinedload(GoalVersion.targets),
+            contains_eager(Goal.learner),
+        )
+        .order_by(User.family_name, User.given_name, _status_rank, GoalVersion.due_date, Goal.id)
+    )
+    if status == "open":
+        stmt = stmt.where(
+            Goal.status.in_([GoalStatus.ACTIVE, GoalStatus.PROPOSED, GoalStatus.DRAFT])
+        )
+    elif status == "closed":
+        stmt = stmt.where(Goal.status.in_(CLOSED_STATUSES))
+    elif status:
+        stmt = stmt.where(Goal.status == GoalStatus(status))
+    if target_id:
+        stmt = stmt.where(GoalVersion.targets.any(GoalVersionTarget.target_id == target_id))
+    if due_by:
+        stmt = stmt.where(GoalVersion.due_date <= due_by)
+    return list(db.session.scalars(stmt).unique())
+
+
+def class_goal_targets(user: User, class_id: int) -> list[Target]:
+    """The targets the class's current goals aim at: the choices of the target filter."""
+    in_class = select(Enrollment.user_id).where(
+        Enrollment.class_id == class_id, Enrollment.role == EnrollmentRole.LEARNER
+    )
+    used = (
+        select(GoalVersionTarget.target_id)
+        .join(Goal, Goal.current_version_id == GoalVersionTarget.version_id)
+        .where(Goal.learner_id.in_(in_class), Goal.learner_id.in_(visible_learner_ids(user)))
+    )
+    return list(
+        db.session.scalars(
+            select(Target).where(Target.id.in_(used)).order_by(Target.code, Target.id)
+        )
+    )
