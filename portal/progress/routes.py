@@ -1,5 +1,457 @@
-"""Routes of the progress feature."""
+"""Progress: log entries with evidence, teacher feedback, live trackers, the class view."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+import os
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from portal.auth.models import Role
+from portal.extensions import db, htmx
+from portal.goals.models import Goal, GoalStatus
+from portal.policy import (
+    Action,
+    can,
+    can_manage_school,
+    load_class,
+    load_learner,
+    public,
+    roles,
+)
+from portal.progress import services, tracker, uploads
+from portal.progress.forms import EntryForm, FeedbackForm, SettingsForm, ShareForm
+from portal.progress.mastery import Method
+from portal.progress.models import Feedback, LevelMethod, ProgressEntry
+from portal.roster import queries as roster
+from portal.roster.models import Enrollment, EnrollmentRole, Org
+from portal.web import is_background_request, redirect_to, render, render_invalid, wants_fragment
 
 bp = Blueprint("progress", __name__)
+
+STAFF = (Role.TEACHER, Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN)
+UPLOAD_MESSAGES = {
+    "too_big": "That file is too large: the limit is %(mb)d MB.",
+    "empty": "That file is empty.",
+    "type": "That kind of file cannot be added. Use a photo (JPEG, PNG, GIF, WebP), "
+    "a PDF, or a Word, Excel, PowerPoint or OpenDocument file.",
+}
+
+
+# --- Loading -----------------------------------------------------------------------
+
+
+def _load_goal(goal_id: int, action: Action = Action.VIEW, record: str | None = None):
+    """The goal and its learner: 404 when absent or unrelated, 403 when not allowed."""
+    goal = db.session.get(Goal, goal_id)
+    if goal is None or goal.current_version is None:
+        abort(404)
+    learner = load_learner(goal.learner_id, action, record=record)
+    return goal, learner
+
+
+def family_view(learner) -> bool:
+    """A family sees only shared entries and feedback for families; staff and the learner all."""
+    return not can(Action.VIEW_STAFF_ONLY, learner)
+
+
+def _load_entry(entry_id: int, action: Action = Action.VIEW, record: str | None = None):
+    """The entry, its goal and learner; a family finds only the entries shared with them."""
+    goal_id = db.session.scalar(select(ProgressEntry.goal_id).where(ProgressEntry.id == entry_id))
+    if goal_id is None:
+        abort(404)
+    goal, learner = _load_goal(goal_id, action, record=record)
+    query = select(ProgressEntry).where(ProgressEntry.id == entry_id)
+    if family_view(learner):
+        query = query.where(ProgressEntry.shared_with_family.is_(True))
+    entry = db.session.scalar(query)
+    if entry is None:
+        abort(404)
+    return entry, goal, learner
+
+
+def _entries(goal: Goal, learner) -> list[ProgressEntry]:
+    feedback = ProgressEntry.feedback
+    query = select(ProgressEntry).where(ProgressEntry.goal_id == goal.id)
+    if family_view(learner):
+        query = query.where(ProgressEntry.shared_with_family.is_(True))
+        feedback = feedback.and_(Feedback.for_families.is_(True))
+    return list(
+        db.session.scalars(
+            query.options(selectinload(feedback))
+            .order_by(ProgressEntry.created_at.desc(), ProgressEntry.id.desc())
+            # The feedback collection is filtered per viewer: never reuse a loaded one.
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def _goal_feedback(goal: Goal, learner) -> list[Feedback]:
+    query = select(Feedback).where(Feedback.goal_id == goal.id, Feedback.entry_id.is_(None))
+    if family_view(learner):
+        query = query.where(Feedback.for_families.is_(True))
+    return list(db.session.scalars(query.order_by(Feedback.created_at.desc(), Feedback.id.desc())))
+
+
+def _page(goal, learner, *, entry_form=None, feedback_forms=None, goal_form=None, status=200):
+    t = tracker.tracker_for(goal)
+    entries = _entries(goal, learner)
+    giving = can(Action.GIVE_FEEDBACK, learner)
+    feedback_forms = feedback_forms or {}
+    if giving:
+        for entry in entries:
+            feedback_forms.setdefault(
+                entry.id, FeedbackForm(formdata=None, prefix=f"entry{entry.id}", scale=t.scale)
+            )
+    logged = request.args.get("logged", type=int)
+    return dict(
+        goal=goal,
+        learner=learner,
+        t=t,
+        entries=entries,
+        goal_feedback=_goal_feedback(goal, learner),
+        entry_form=entry_form
+        or (
+            EntryForm(formdata=None, goal_version=goal.current_version, scale=t.scale)
+            if can(Action.LOG_PROGRESS, learner)
+            else None
+        ),
+        feedback_forms=feedback_forms,
+        goal_form=goal_form
+        or (FeedbackForm(formdata=None, prefix="goal", scale=t.scale) if giving else None),
+        logged=next((e for e in entries if e.id == logged), None),
+        target_levels=tracker.target_levels(t),
+        readonly=not can(Action.LOG_PROGRESS, learner),
+        upload_limit_mb=uploads.max_bytes() // (1024 * 1024),
+    )
+
+
+# --- The goal's progress page ------------------------------------------------------
+
+
+@bp.get("/goals/<int:goal_id>/progress")
+@roles()
+def goal_page(goal_id: int):
+    """Show a goal's tracker, its progress entries and feedback, and the forms to add more."""
+    goal, learner = _load_goal(goal_id, record="progress")
+    return render("progress/goal.html", **_page(goal, learner))
+
+
+@bp.post("/goals/<int:goal_id>/progress")
+@roles(Role.LEARNER)
+def log_progress(goal_id: int):
+    """Log a progress entry on an active goal; a retried submission returns the first one."""
+    goal, learner = _load_goal(goal_id, Action.LOG_PROGRESS)
+    token = request.form.get("token", "")
+    if token and (existing := services.entry_by_token(token)) is not None:
+        return _already_logged(existing)
+    if goal.status is not GoalStatus.ACTIVE:
+        return render("progress/goal.html", "log_form", status=409, **_page(goal, learner))
+    t = tracker.tracker_for(goal)
+    form = EntryForm(goal_version=goal.current_version, scale=t.scale)
+    stored = None
+    if form.validate_on_submit():
+        upload = form.evidence.data
+        if upload and getattr(upload, "filename", None):
+            try:
+                stored = uploads.save(upload)
+            except uploads.EvidenceError as error:
+                form.evidence.errors = [
+                    _(UPLOAD_MESSAGES[str(error)], mb=uploads.max_bytes() // (1024 * 1024))
+                ]
+    if form.errors or not form.is_submitted() or form.evidence.errors:
+        context = _page(goal, learner, entry_form=form)
+        return render_invalid("progress/goal.html", "log_form", **context)
+    try:
+        entry = services.log_entry(
+            goal,
+            token=form.token.data,
+            strategy=form.strategy.data,
+            other_strategy=form.other_strategy.data,
+            self_rating=form.self_rating.data,
+            reflection=form.reflection.data,
+            link_url=(form.link.data or "").strip() or None,
+            stored=stored,
+            shared_with_family=form.shared_with_family.data,
+        )
+        db.session.commit()
+    except IntegrityError:
+        # The same token raced in from a second request: answer with the first entry.
+        db.session.rollback()
+        if stored:
+            uploads.remove(stored.key)
+        existing = services.entry_by_token(form.token.data)
+        if existing is None:
+            raise
+        return _already_logged(existing)
+    return redirect_to(url_for(".goal_page", goal_id=goal.id, logged=entry.id, _anchor="next-step"))
+
+
+def _already_logged(entry: ProgressEntry):
+    if entry.learner_id != current_user.id:
+        abort(409)
+    return redirect_to(
+        url_for(".goal_page", goal_id=entry.goal_id, logged=entry.id, _anchor="next-step")
+    )
+
+
+# --- Teacher feedback --------------------------------------------------------------
+
+
+@bp.post("/progress/entries/<int:progress_entry_id>/feedback")
+@roles(Role.TEACHER)
+def entry_feedback(progress_entry_id: int):
+    """Add a teacher's feedback and rating to one progress entry."""
+    entry, goal, learner = _load_entry(progress_entry_id, Action.GIVE_FEEDBACK)
+    form = FeedbackForm(prefix=f"entry{entry.id}", scale=tracker.scale_for(learner.org_id))
+    if (existing := services.feedback_by_token(form.token.data or "")) is not None:
+        return _feedback_done(existing)
+    if not form.validate_on_submit():
+        if wants_fragment():
+            t = tracker.tracker_for(goal)
+            body = render_template(
+                "progress/_entry.html",
+                entry=entry,
+                t=t,
+                learner=learner,
+                feedback_form=form,
+            )
+            response = make_response(body, 422)
+            response.vary.add("HX-Request")
+            return response
+        context = _page(goal, learner, feedback_forms={entry.id: form})
+        return render_invalid("progress/goal.html", **context)
+    feedback = services.add_feedback(
+        goal,
+        current_user,
+        token=form.token.data,
+        body=form.body.data,
+        rating=form.rating_value,
+        for_families=form.for_families.data,
+        entry=entry,
+    )
+    db.session.commit()
+    return _feedback_done(feedback)
+
+
+@bp.post("/goals/<int:goal_id>/feedback")
+@roles(Role.TEACHER)
+def goal_feedback(goal_id: int):
+    """Add a teacher's feedback and rating to the goal as a whole."""
+    goal, learner = _load_goal(goal_id, Action.GIVE_FEEDBACK)
+    form = FeedbackForm(prefix="goal", scale=tracker.scale_for(learner.org_id))
+    if (existing := services.feedback_by_token(form.token.data or "")) is not None:
+        return _feedback_done(existing)
+    if not form.validate_on_submit():
+        context = _page(goal, learner, goal_form=form)
+        return render_invalid("progress/goal.html", "goal_feedback_form", **context)
+    feedback = services.add_feedback(
+        goal,
+        current_user,
+        token=form.token.data,
+        body=form.body.data,
+        rating=form.rating_value,
+        for_families=form.for_families.data,
+    )
+    db.session.commit()
+    return _feedback_done(feedback)
+
+
+def _feedback_done(feedback):
+    if feedback.author_id != current_user.id:
+        abort(409)
+    anchor = f"entry-{feedback.entry_id}" if feedback.entry_id else "goal-feedback"
+    return redirect_to(url_for(".goal_page", goal_id=feedback.goal_id, _anchor=anchor))
+
+
+# --- Sharing an entry with family ---------------------------------------------------
+
+
+@bp.post("/progress/entries/<int:progress_entry_id>/share")
+@roles(Role.LEARNER)
+def share_entry(progress_entry_id: int):
+    """Show one of my progress entries to my family, or stop showing it."""
+    entry, goal, learner = _load_entry(progress_entry_id, Action.SET_AUDIENCE)
+    form = ShareForm()
+    if not form.validate_on_submit():
+        abort(400)
+    services.set_shared(goal, entry, form.shared.data)
+    db.session.commit()
+    if wants_fragment():
+        body = render_template(
+            "progress/_entry.html", entry=entry, t=tracker.tracker_for(goal), learner=learner
+        )
+        response = make_response(body)
+        response.vary.add("HX-Request")
+        return response
+    return redirect_to(url_for(".goal_page", goal_id=goal.id, _anchor=f"entry-{entry.id}"))
+
+
+# --- Evidence files ----------------------------------------------------------------
+
+
+@bp.get("/progress/entries/<int:progress_entry_id>/evidence")
+@roles()
+def evidence(progress_entry_id: int):
+    """Send an entry's uploaded file to someone who may see it (family: if shared); never run it."""
+    entry, _goal, _learner = _load_entry(progress_entry_id, Action.VIEW, record="evidence")
+    if not entry.file_key:
+        abort(404)
+    try:
+        path = uploads.path_of(entry.file_key)
+    except FileNotFoundError:
+        abort(404)
+    if not path.is_file():
+        abort(404)
+    inline = entry.file_type in uploads.INLINE_TYPES
+    response = send_file(
+        path,
+        mimetype=entry.file_type or "application/octet-stream",
+        as_attachment=not inline,
+        download_name=entry.file_name or "evidence",
+        max_age=0,
+        conditional=False,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+# --- Live trackers -----------------------------------------------------------------
+
+
+def _unchanged():
+    response = make_response("", 204)
+    response.vary.add("HX-Request")
+    return response
+
+
+@bp.before_request
+def _learner_idle_poll():
+    """Answer a learner's unchanged poll before sign-in machinery runs: one query, no body."""
+    if request.endpoint != "progress.goal_tracker" or not is_background_request():
+        return None
+    if request.args.get("readonly"):  # staff and family trackers: the learner's own never are
+        return None
+    seen = request.args.get("v")
+    if seen and tracker.learner_poll_unchanged(request.view_args["goal_id"], seen):
+        return _unchanged()
+    return None
+
+
+@bp.get("/goals/<int:goal_id>/tracker")
+@roles()
+def goal_tracker(goal_id: int):
+    """Render one goal's tracker; an idle poll gets 204, a closed goal stops polling (286)."""
+    seen = request.args.get("v")
+    if seen and is_background_request():
+        state = tracker.goal_poll_state(goal_id, current_user)
+        if state is not None and state[0] is GoalStatus.ACTIVE and state[1] == seen:
+            return _unchanged()
+    goal, learner = _load_goal(goal_id)
+    t = tracker.tracker_for(goal)
+    readonly = request.args.get("readonly") == "1" or not can(Action.LOG_PROGRESS, learner)
+    body = render_template("progress/_tracker.html", t=t, readonly=readonly, link_goal=True)
+    status = 286 if htmx and not t.active else 200
+    response = make_response(body, status)
+    response.vary.add("HX-Request")
+    return response
+
+
+# --- The class view ----------------------------------------------------------------
+
+SORTS = ("name", "last", "level")
+FILTERS = ("all", "quiet", "stuck", "ready")
+
+
+def _class_rows(class_id: int):
+    learners = roster.learners_in_class(class_id)
+    in_class = select(Enrollment.user_id).where(
+        Enrollment.class_id == class_id, Enrollment.role == EnrollmentRole.LEARNER
+    )
+    goals = tracker.load_goals(learner_ids=in_class, visible_to=current_user, strategies=False)
+    by_learner: dict[int, list] = {}
+    for t in tracker.trackers_for(goals, {x.id: x.org_id for x in learners}):
+        by_learner.setdefault(t.goal.learner_id, []).append(t)
+    return [tracker.LearnerRow(learner, by_learner.get(learner.id, [])) for learner in learners]
+
+
+@bp.get("/classes/<int:class_id>/progress")
+@roles(*STAFF)
+def class_progress(class_id: int):
+    """Show one row per learner of a class with their goals' progress; sortable and filterable."""
+    sort = request.args.get("sort", "name")
+    sort = sort if sort in SORTS else "name"
+    show = request.args.get("show", "all")
+    show = show if show in FILTERS else "all"
+    seen = request.args.get("v")
+    if seen and is_background_request() and tracker.class_token(class_id, current_user) == seen:
+        return _unchanged()
+    school_class = load_class(class_id)
+    rows = _class_rows(class_id)
+    counts = {name: sum(1 for r in rows if r.matches(name)) for name in FILTERS}
+    shown = tracker.sort_rows([r for r in rows if r.matches(show)], sort)
+    return render(
+        "progress/class.html",
+        "class_table",
+        school_class=school_class,
+        rows=shown,
+        counts=counts,
+        sort=sort,
+        show=show,
+        token=tracker.class_token(class_id, current_user),
+    )
+
+
+# --- School settings ---------------------------------------------------------------
+
+
+@bp.route("/schools/<int:school_id>/progress-settings", methods=["GET", "POST"])
+@roles(Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN)
+def school_settings(school_id: int):
+    """Choose how the school computes a learner's current level from the ratings."""
+    school = db.session.get(Org, school_id)
+    if school is None or not can_manage_school(school_id):
+        abort(404)
+    current = services.settings_for(school_id)
+    form = SettingsForm(obj=current)
+    if current is None and not form.is_submitted():
+        form.method.data = LevelMethod.DECAYING.value
+    if form.validate_on_submit():
+        services.save_settings(
+            school_id,
+            method=LevelMethod(form.method.data),
+            n=form.n.data,
+            decay_percent=form.decay_percent.data,
+            by=current_user,
+        )
+        db.session.commit()
+        flash(_("Saved. Trackers now use the new method."), "success")
+        return redirect_to(url_for(".school_settings", school_id=school_id))
+    context = dict(school=school, form=form, method=Method.of(current))
+    if form.is_submitted():
+        return render_invalid("progress/settings.html", "settings_form", **context)
+    return render("progress/settings.html", "settings_form", **context)
+
+
+if os.environ.get("WAYPOINT_BENCH") == "1":
+    # The benchmark's baseline: the same app and server, doing nothing.
+
+    @bp.get("/bench/hello")
+    @public
+    def bench_hello():
+        """Answer hello: the benchmark's baseline route (only with WAYPOINT_BENCH=1)."""
+        return "hello"
