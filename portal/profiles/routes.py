@@ -1,5 +1,444 @@
-"""Routes of the profiles feature."""
+"""The learner profile: read, write in place, share, lock, print, review; the access log.
 
-from flask import Blueprint
+Sections are edited in place with htmx: a section swaps itself for the same
+section with a form inside, and back. With JavaScript off the same links and
+forms lead to a page holding that one section.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from portal.auth.models import Role
+from portal.extensions import db
+from portal.policy import (
+    Action,
+    can,
+    can_manage_school,
+    load_learner,
+    roles,
+    visible_learner_ids,
+)
+from portal.profiles import services
+from portal.profiles.forms import (
+    AudienceForm,
+    EntryForm,
+    LockForm,
+    ResolveReviewForm,
+    ReviewRequestForm,
+    SectionDefForm,
+)
+from portal.profiles.models import Audience, ProfileReviewRequest, ProfileSectionDef
+from portal.profiles.prompts import BUILT_IN, is_young
+from portal.roster import queries
+from portal.roster.models import Enrollment, EnrollmentRole
+from portal.timeutil import utcnow
+from portal.web import redirect_to, render, render_invalid, wants_fragment
 
 bp = Blueprint("profiles", __name__)
+ADMIN = (Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN)
+SECTION_PAGE = "profiles/section_page.html"
+
+
+# --- Template helpers ----------------------------------------------------------------
+
+
+@bp.app_template_filter("plaintext")
+def plaintext(text: str | None):
+    """User text as escaped text with its line breaks: never markup."""
+    return services.plain_text_html(text)
+
+
+@bp.app_template_global()
+def profile_summary(learner):
+    """Completeness of a profile, for cards on home and overview pages."""
+    return services.completeness(learner) if can(Action.VIEW_STAFF_ONLY, learner) else None
+
+
+@bp.app_template_global()
+def profile_family_sections(learner):
+    """The sections a learner shared with family (for the family pages)."""
+    return services.family_sections(learner) if can(Action.VIEW, learner) else []
+
+
+@bp.app_template_global()
+def profile_review_requests_for_class(class_id: int):
+    """Open review requests of this class's learners that the current user may see."""
+    learner_ids = select(Enrollment.user_id).where(
+        Enrollment.class_id == class_id,
+        Enrollment.role == EnrollmentRole.LEARNER,
+        Enrollment.user_id.in_(visible_learner_ids(current_user)),
+    )
+    return services.open_review_requests(learner_ids)
+
+
+# --- Shared pieces -------------------------------------------------------------------
+
+
+def _spec(learner, key: str):
+    spec = services.find_spec(learner, key)
+    if spec is None:
+        abort(404)
+    return spec
+
+
+def _section_view(learner, spec):
+    staff_view = can(Action.VIEW_STAFF_ONLY, learner)
+    views = services.profile_sections(learner, family_only=not staff_view, keys=[spec.key])
+    if not views:
+        abort(404)
+    return views[0]
+
+
+def _entry(learner, entry_id: int):
+    entry = services.find_entry(learner, entry_id)
+    if entry is None:
+        abort(404)
+    spec = _spec(learner, entry.section.key)
+    return entry, spec
+
+
+def _entry_form(spec, prefix: str, **kwargs) -> EntryForm:
+    form = EntryForm(prefix=prefix, **kwargs)
+    form.chips.choices = list(spec.chips)
+    return form
+
+
+def _section_context(learner, spec, **context) -> dict:
+    return {
+        "learner": learner,
+        "section": _section_view(learner, spec),
+        "young": is_young(learner.grade),
+        "mode": None,
+        "form": None,
+        "target_id": None,
+        "error": None,
+        **context,
+    }
+
+
+def _saved(learner, spec):
+    """After a write: the section itself for htmx (inline editing), else back to the profile."""
+    if wants_fragment():
+        return render(SECTION_PAGE, "section", **_section_context(learner, spec))
+    return redirect(
+        url_for("profiles.profile", learner_id=learner.id, _anchor=f"section-{spec.key}"), 303
+    )
+
+
+def _review_context(learner, **context) -> dict:
+    return {
+        "learner": learner,
+        "review_request": services.open_review_request(learner),
+        "review_form": ReviewRequestForm(),
+        **context,
+    }
+
+
+# --- Reading -------------------------------------------------------------------------
+
+
+@bp.route("/learners/<int:learner_id>/profile")
+@roles()
+def profile(learner_id: int):
+    """Show a learner's profile: every section to learner and staff, shared ones to family."""
+    learner = load_learner(learner_id, record="profile")
+    staff_view = can(Action.VIEW_STAFF_ONLY, learner)
+    return render(
+        "profiles/profile.html",
+        sections=services.profile_sections(learner, family_only=not staff_view),
+        staff_view=staff_view,
+        completeness=services.completeness(learner) if staff_view else None,
+        young=is_young(learner.grade),
+        mode=None,
+        form=None,
+        target_id=None,
+        error=None,
+        **_review_context(learner),
+    )
+
+
+@bp.route("/learners/<int:learner_id>/profile/print")
+@roles()
+def print_profile(learner_id: int):
+    """Show the one-page printable profile for conferences and support meetings."""
+    learner = load_learner(learner_id, record="profile")
+    staff_view = can(Action.VIEW_STAFF_ONLY, learner)
+    return render(
+        "profiles/print.html",
+        learner=learner,
+        sections=services.profile_sections(learner, family_only=not staff_view),
+        classes=queries.classes_of_learner(learner.id),
+        now=utcnow(),
+    )
+
+
+@bp.route("/learners/<int:learner_id>/profile/sections/<key>")
+@roles()
+def section(learner_id: int, key: str):
+    """Show one section: the fragment for htmx (e.g. after cancel), else the profile."""
+    learner = load_learner(learner_id)
+    spec = _spec(learner, key)
+    if not wants_fragment():
+        return redirect(
+            url_for("profiles.profile", learner_id=learner.id, _anchor=f"section-{key}"), 303
+        )
+    return render(SECTION_PAGE, "section", **_section_context(learner, spec))
+
+
+@bp.route("/learners/<int:learner_id>/profile/entries/<int:entry_id>/history")
+@roles()
+def history(learner_id: int, entry_id: int):
+    """Show every revision of one entry: who changed what, and when."""
+    learner = load_learner(learner_id, record="profile")
+    entry, spec = _entry(learner, entry_id)
+    if not services.section_visible(entry.section, can(Action.VIEW_STAFF_ONLY, learner)):
+        abort(404)
+    return render("profiles/history.html", learner=learner, entry=entry, spec=spec)
+
+
+# --- Writing -------------------------------------------------------------------------
+
+
+@bp.route("/learners/<int:learner_id>/profile/sections/<key>/write", methods=["GET", "POST"])
+@roles(Role.LEARNER, Role.TEACHER)
+def write(learner_id: int, key: str):
+    """Add an entry to a section of the profile."""
+    learner = load_learner(learner_id, Action.EDIT_PROFILE)
+    spec = _spec(learner, key)
+    form = _entry_form(spec, prefix=key)
+    context = {
+        "mode": "add",
+        "form": form,
+        "form_action": url_for("profiles.write", learner_id=learner.id, key=key),
+    }
+    if not form.validate_on_submit():
+        if form.is_submitted():
+            return render_invalid(
+                SECTION_PAGE, "section", **_section_context(learner, spec, **context)
+            )
+        return render(SECTION_PAGE, "section", **_section_context(learner, spec, **context))
+    services.add_entry(learner, spec, current_user, form.text.data, form.chips.data)
+    db.session.commit()
+    return _saved(learner, spec)
+
+
+@bp.route("/learners/<int:learner_id>/profile/entries/<int:entry_id>/edit", methods=["GET", "POST"])
+@roles(Role.LEARNER, Role.TEACHER)
+def edit_entry(learner_id: int, entry_id: int):
+    """Revise your own entry; the earlier words are kept as history."""
+    learner = load_learner(learner_id, Action.EDIT_PROFILE)
+    entry, spec = _entry(learner, entry_id)
+    if entry.author_id != current_user.id:
+        abort(403)
+    current = services.current_revision(entry)
+    form = _entry_form(
+        spec, prefix=f"entry{entry.id}", data={"text": current.text, "chips": current.chip_keys}
+    )
+    if entry.parent_id is not None:
+        form.chips.choices = []
+    context = {
+        "mode": "edit",
+        "form": form,
+        "target_id": entry.id,
+        "form_action": url_for("profiles.edit_entry", learner_id=learner.id, entry_id=entry.id),
+    }
+    if not form.validate_on_submit():
+        if form.is_submitted():
+            return render_invalid(
+                SECTION_PAGE, "section", **_section_context(learner, spec, **context)
+            )
+        return render(SECTION_PAGE, "section", **_section_context(learner, spec, **context))
+    services.revise_entry(entry, spec, current_user, form.text.data, form.chips.data)
+    db.session.commit()
+    return _saved(learner, spec)
+
+
+@bp.route(
+    "/learners/<int:learner_id>/profile/entries/<int:entry_id>/comment", methods=["GET", "POST"]
+)
+@roles(Role.LEARNER, Role.TEACHER)
+def comment(learner_id: int, entry_id: int):
+    """Comment on an entry of the profile."""
+    learner = load_learner(learner_id, Action.EDIT_PROFILE)
+    entry, spec = _entry(learner, entry_id)
+    if entry.parent_id is not None:
+        abort(404)  # comments answer entries, not other comments
+    form = EntryForm(prefix=f"reply{entry.id}")
+    context = {
+        "mode": "comment",
+        "form": form,
+        "target_id": entry.id,
+        "form_action": url_for("profiles.comment", learner_id=learner.id, entry_id=entry.id),
+    }
+    if not form.validate_on_submit():
+        if form.is_submitted():
+            return render_invalid(
+                SECTION_PAGE, "section", **_section_context(learner, spec, **context)
+            )
+        return render(SECTION_PAGE, "section", **_section_context(learner, spec, **context))
+    services.add_entry(learner, spec, current_user, form.text.data, parent=entry)
+    db.session.commit()
+    return _saved(learner, spec)
+
+
+@bp.route("/learners/<int:learner_id>/profile/sections/<key>/audience", methods=["POST"])
+@roles(Role.LEARNER)
+def set_audience(learner_id: int, key: str):
+    """Share a section with family, or keep it to learner and staff."""
+    learner = load_learner(learner_id, Action.SET_AUDIENCE)
+    spec = _spec(learner, key)
+    form = AudienceForm()
+    if not form.validate_on_submit() or form.audience.data not in set(Audience):
+        abort(400)
+    try:
+        services.set_audience(learner, spec, Audience(form.audience.data))
+    except services.SectionLocked:
+        db.session.rollback()
+        message = _("Your school keeps this section between you and school staff.")
+        return render(
+            SECTION_PAGE, "section", status=409, **_section_context(learner, spec, error=message)
+        )
+    db.session.commit()
+    return _saved(learner, spec)
+
+
+@bp.route("/learners/<int:learner_id>/profile/sections/<key>/lock", methods=["POST"])
+@roles(*ADMIN)
+def set_lock(learner_id: int, key: str):
+    """Lock a section to staff and learner, or unlock it."""
+    learner = load_learner(learner_id, Action.LOCK_SECTION)
+    spec = _spec(learner, key)
+    form = LockForm()
+    if not form.validate_on_submit() or form.locked.data not in ("1", "0"):
+        abort(400)
+    services.set_lock(learner, spec, form.locked.data == "1", current_user)
+    db.session.commit()
+    return _saved(learner, spec)
+
+
+# --- Review requests -----------------------------------------------------------------
+
+
+@bp.route("/learners/<int:learner_id>/profile/review", methods=["POST"])
+@roles(Role.LEARNER)
+def request_review(learner_id: int):
+    """Ask my teachers to review my profile with me."""
+    learner = load_learner(learner_id, Action.REQUEST_PROFILE_REVIEW)
+    form = ReviewRequestForm()
+    if not form.validate_on_submit():
+        return render_invalid(
+            "profiles/profile.html", "review", **_review_context(learner, review_form=form)
+        )
+    services.request_review(learner, form.note.data)
+    db.session.commit()
+    return _review_saved(learner)
+
+
+@bp.route("/learners/<int:learner_id>/profile/review/<int:request_id>/resolve", methods=["POST"])
+@roles(Role.LEARNER, Role.TEACHER)
+def resolve_review(learner_id: int, request_id: int):
+    """Close a review request: reviewed by a teacher, or withdrawn by the learner."""
+    learner = load_learner(learner_id, Action.EDIT_PROFILE)
+    review = db.session.get(ProfileReviewRequest, request_id)
+    if review is None or review.learner_id != learner.id or review.resolved_at is not None:
+        abort(404)
+    if not ResolveReviewForm().validate_on_submit():
+        abort(400)
+    services.resolve_review(review, current_user)
+    db.session.commit()
+    return _review_saved(learner)
+
+
+def _review_saved(learner):
+    if wants_fragment():
+        return render("profiles/profile.html", "review", **_review_context(learner))
+    return redirect(url_for("profiles.profile", learner_id=learner.id, _anchor="review"), 303)
+
+
+# --- Access log ----------------------------------------------------------------------
+
+PER_PAGE = 25
+
+
+@bp.route("/learners/<int:learner_id>/access-log")
+@roles(*ADMIN)
+def access_log(learner_id: int):
+    """Show who read this learner's records, when, and which page."""
+    learner = load_learner(learner_id, Action.VIEW_ACCESS_LOG)
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    rows, total = services.access_log(learner, page, PER_PAGE)
+    return render(
+        "profiles/access_log.html",
+        "log",
+        learner=learner,
+        rows=rows,
+        total=total,
+        page=page,
+        pages=max((total + PER_PAGE - 1) // PER_PAGE, 1),
+    )
+
+
+# --- School-configured sections ------------------------------------------------------
+
+
+def _admin_school_id() -> int | None:
+    """The school whose sections are being configured: the admin's own, or ?school= ."""
+    if current_user.role is Role.SCHOOL_ADMIN:
+        return current_user.org_id
+    school_id = request.args.get("school", type=int)
+    if school_id is not None and not can_manage_school(school_id):
+        abort(404)
+    return school_id
+
+
+def _sections_page(school_id, status=200, add_form=None, forms=None):
+    definitions = services.school_section_defs(school_id, include_retired=True)
+    forms = forms or {}
+    edit_forms = {
+        d.id: forms.get(d.id) or SectionDefForm(prefix=f"def{d.id}", obj=d, formdata=None)
+        for d in definitions
+    }
+    return render(
+        "profiles/admin_sections.html",
+        status=status,
+        school_id=school_id,
+        schools=queries.schools_managed_by(current_user) if school_id is None else [],
+        built_in=BUILT_IN,
+        definitions=definitions,
+        edit_forms=edit_forms,
+        add_form=add_form or SectionDefForm(prefix="new", formdata=None),
+    )
+
+
+@bp.route("/admin/profile-sections", methods=["GET", "POST"])
+@roles(*ADMIN)
+def admin_sections():
+    """List a school's profile sections and add an extra one."""
+    school_id = _admin_school_id()
+    if request.method == "GET" or school_id is None:
+        return _sections_page(school_id)
+    form = SectionDefForm(prefix="new")
+    if not form.validate_on_submit():
+        return _sections_page(school_id, status=422, add_form=form)
+    services.add_section_def(school_id, form.title.data, form.prompt.data)
+    db.session.commit()
+    return redirect_to(url_for("profiles.admin_sections", school=school_id))
+
+
+@bp.route("/admin/profile-sections/<int:definition_id>", methods=["POST"])
+@roles(*ADMIN)
+def admin_section(definition_id: int):
+    """Rename, re-word, retire or restore a school's extra profile section."""
+    definition = db.session.get(ProfileSectionDef, definition_id)
+    if definition is None or not can_manage_school(definition.school_id):
+        abort(404)
+    form = SectionDefForm(prefix=f"def{definition.id}")
+    if not form.validate_on_submit():
+        return _sections_page(definition.school_id, status=422, forms={definition.id: form})
+    services.update_section_def(definition, form.title.data, form.prompt.data, form.retired.data)
+    db.session.commit()
+    return redirect_to(url_for("profiles.admin_sections", school=definition.school_id))
