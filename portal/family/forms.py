@@ -1,0 +1,49 @@
+"""One form per screen: a cheer, hiding a cheer, redeeming an invite."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, ValidationError
+
+from portal.family.models import CHEER_MAX
+from portal.family.services import contains_link
+
+
+def _no_links(form, field):
+    if contains_link(field.data or ""):
+        raise ValidationError(
+            _l("Please leave out web addresses and e-mail addresses. Just write your own words.")
+        )
+
+
+class CheerForm(FlaskForm):
+    body = TextAreaField(
+        _l("Your cheer"),
+        validators=[
+            DataRequired(_l("Write a few kind words first.")),
+            Length(max=CHEER_MAX, message=_l("Please keep it short: at most 280 characters.")),
+            _no_links,
+        ],
+        render_kw={"maxlength": CHEER_MAX, "rows": 2},
+    )
+
+
+class HideCheerForm(FlaskForm):
+    hidden = BooleanField()  # absent: show the cheer again
+
+
+class RedeemForm(FlaskForm):
+    code = StringField(
+        _l("Family invite code"),
+        validators=[
+            DataRequired(_l("Type the code from the school.")),
+            Length(max=40, message=_l("That is too long for a code.")),
+        ],
+        render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"},
+    )
+
+
+class InviteForm(FlaskForm):
+    """Only the CSRF token: creating a code needs no input."""

@@ -1,0 +1,209 @@
+"""The family view of each child, cheers and their moderation, family invite codes."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, make_response, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.auth.models import Role
+from portal.extensions import db
+from portal.family import services
+from portal.family.forms import CheerForm, HideCheerForm, InviteForm, RedeemForm
+from portal.family.models import Cheer
+from portal.goals.models import Goal
+from portal.policy import Action, can, load_learner, roles
+from portal.progress.models import ProgressEntry
+from portal.roster import queries
+from portal.timeutil import utcnow
+from portal.web import redirect_to, render, render_invalid, wants_fragment
+
+bp = Blueprint("family", __name__, url_prefix="/family")
+
+STAFF = (Role.TEACHER, Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN)
+FAMILY_PAGE = "home/family.html"
+
+
+# --- Template helpers ------------------------------------------------------------------
+
+
+@bp.app_template_global()
+def family_cheers(learner, include_hidden: bool = False):
+    """Cheers on a learner's goals for someone who may see them (hidden ones for moderators)."""
+    if not can(Action.VIEW, learner):
+        return []
+    include_hidden = include_hidden and can(Action.MODERATE, learner)
+    return services.cheers_for_learner(learner.id, include_hidden=include_hidden)
+
+
+# --- The family page -------------------------------------------------------------------
+
+
+def family_context(guardian, selected=None, cheer_forms=None) -> dict:
+    """The guardian home's data: the children, and the chosen one's view (the first by default)."""
+    children = queries.children_of(guardian)
+    if selected is None and children:
+        selected = children[0]
+    view = services.child_view(selected) if selected is not None else None
+    cheer_forms = dict(cheer_forms or {})
+    if view is not None:
+        for gv in view.goals:
+            for key in [_prefix(gv.goal, None)] + [_prefix(gv.goal, e) for e in gv.shared]:
+                cheer_forms.setdefault(key, CheerForm(formdata=None, prefix=key))
+    return {"children": children, "child": view, "cheer_forms": cheer_forms}
+
+
+@bp.get("/children/<int:learner_id>")
+@roles(Role.GUARDIAN)
+def child(learner_id: int):
+    """Show one of my children: goals and trackers, shared work, cheers, shared profile."""
+    learner = load_learner(learner_id)
+    return render(FAMILY_PAGE, "family_main", **family_context(current_user, learner))
+
+
+def _load_goal(goal_id: int, action: Action) -> Goal:
+    goal = db.session.get(Goal, goal_id)
+    if goal is None or goal.current_version is None:
+        abort(404)
+    load_learner(goal.learner_id, action)
+    return goal
+
+
+def _entry_of(goal: Goal, entry_id: int | None) -> ProgressEntry | None:
+    if entry_id is None:
+        return None
+    entry = db.session.get(ProgressEntry, entry_id)
+    if entry is None or entry.goal_id != goal.id:
+        abort(404)
+    return entry
+
+
+def _prefix(goal: Goal, entry: ProgressEntry | None) -> str:
+    """Each cheer form on the page has its own field names and ids."""
+    return f"e{entry.id}" if entry is not None else f"g{goal.id}"
+
+
+@bp.post("/goals/<int:goal_id>/cheers")
+@roles(Role.GUARDIAN)
+def cheer(goal_id: int):
+    """Leave a short cheer on my child's goal, or on one of its entries (?entry=id)."""
+    goal = _load_goal(goal_id, Action.CHEER)
+    entry = _entry_of(goal, request.args.get("entry", type=int))
+    key = _prefix(goal, entry)
+    form = CheerForm(prefix=key)
+    if not form.validate_on_submit():
+        if wants_fragment():
+            body = render_template(
+                "family/_cheer_form.html", goal=goal, entry=entry, form=form, key=key
+            )
+            response = make_response(body, 422)
+            response.vary.add("HX-Request")
+            return response
+        context = family_context(current_user, goal.learner, {key: form})
+        return render_invalid(FAMILY_PAGE, **context)
+    services.add_cheer(goal, current_user, form.body.data, entry)
+    db.session.commit()
+    flash(_("Your cheer was sent. %(name)s will see it.", name=_first_name(goal.learner)), "info")
+    return redirect_to(
+        url_for("family.child", learner_id=goal.learner_id, _anchor=f"goal-{goal.id}")
+    )
+
+
+def _first_name(user) -> str:
+    return user.preferred_name or user.given_name
+
+
+# --- Moderation and the learner's cheers -----------------------------------------------
+
+
+@bp.get("/learners/<int:learner_id>/cheers")
+@roles()
+def cheers(learner_id: int):
+    """List the cheers on a learner's goals; teachers and admins may hide them."""
+    learner = load_learner(learner_id, record="cheers" if current_user.is_staff else None)
+    moderating = can(Action.MODERATE, learner)
+    return render(
+        "family/cheers.html",
+        learner=learner,
+        rows=services.cheers_for_learner(learner.id, include_hidden=moderating, limit=200),
+        moderating=moderating,
+    )
+
+
+@bp.post("/cheers/<int:cheer_id>/hide")
+@roles(*STAFF)
+def hide_cheer(cheer_id: int):
+    """Hide a cheer from the learner, or show it again."""
+    cheer = db.session.get(Cheer, cheer_id)
+    if cheer is None:
+        abort(404)
+    learner = load_learner(cheer.learner_id, Action.MODERATE)
+    form = HideCheerForm()
+    if not form.validate_on_submit():
+        abort(400)
+    services.set_hidden(cheer, current_user, form.hidden.data)
+    db.session.commit()
+    return redirect_to(url_for("family.cheers", learner_id=learner.id, _anchor=f"cheer-{cheer.id}"))
+
+
+# --- Invite codes -----------------------------------------------------------------------
+
+
+@bp.route("/learners/<int:learner_id>/invites", methods=["GET", "POST"])
+@roles(*STAFF)
+def invites(learner_id: int):
+    """Create a single-use family invite code for a learner, and list the earlier ones.
+
+    The new code is shown in the answer to the POST and never again: only its hash is
+    kept, so there is nothing to redirect to.
+    """
+    learner = load_learner(learner_id, Action.INVITE_FAMILY)
+    form = InviteForm()
+    code = None
+    if form.validate_on_submit():
+        _, code = services.create_invite(learner, current_user)
+        db.session.commit()
+    elif form.is_submitted():
+        abort(400)
+    return render(
+        "family/invites.html",
+        "invite_panel",
+        learner=learner,
+        form=form,
+        code=code,
+        invites=services.invites_for(learner),
+        now=utcnow(),
+        lifetime_days=services.INVITE_LIFETIME.days,
+    )
+
+
+@bp.route("/redeem", methods=["GET", "POST"])
+@roles(Role.GUARDIAN)
+def redeem():
+    """Link my account to a child with the family invite code the school gave me."""
+    form = RedeemForm()
+    if not form.validate_on_submit():
+        status = 422 if form.is_submitted() else 200
+        return render("family/redeem.html", "redeem_form", status=status, form=form)
+    result = services.redeem(current_user, form.code.data)
+    db.session.commit()  # the miss counter is part of the outcome
+    if result.learner is not None:
+        name = _first_name(result.learner)
+        if result.error == "already":
+            flash(_("You already follow %(name)s.", name=name), "info")
+        else:
+            flash(_("Done! You now follow %(name)s.", name=name), "info")
+        return redirect_to(url_for("family.child", learner_id=result.learner.id))
+    if result.error == "locked":
+        minutes = max(1, (result.retry_after + 59) // 60)
+        message = _(
+            "Too many wrong codes. Please wait %(minutes)s minutes and try again.",
+            minutes=minutes,
+        )
+    else:
+        message = _(
+            "That code does not work. Check it, or ask the school for a new one. "
+            "Codes work once and for 7 days."
+        )
+    form.code.errors = [message]
+    return render_invalid("family/redeem.html", "redeem_form", form=form)

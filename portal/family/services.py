@@ -1,0 +1,304 @@
+"""Family invites and their throttle, cheers, and the family page's data.
+
+Services change state and at most flush(); the route commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
+
+from portal.auth.models import User
+from portal.extensions import db
+from portal.family.models import Cheer, FamilyInvite, InviteThrottle
+from portal.goals.models import Goal, GoalStatus, GoalVersion
+from portal.progress.models import Feedback, ProgressEntry
+from portal.roster.models import GuardianLink
+from portal.timeutil import utcnow
+
+# --- Invite codes ----------------------------------------------------------------------
+
+# No 0/O, 1/I/L, 2/Z, 5/S, 6/G, 8/B, Q: easy to read aloud and to type from paper.
+CODE_ALPHABET = "ACDEFHJKMNPRTUVWXY3479"
+CODE_LENGTH = 10  # 22**10 is about 2**44.6
+INVITE_LIFETIME = timedelta(days=7)
+MAX_FAILURES = 5
+LOCK_FOR = timedelta(minutes=15)
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def format_code(code: str) -> str:
+    """Split in two halves so it is easier to read aloud: ACDEF-HJKMN."""
+    half = len(code) // 2
+    return f"{code[:half]}-{code[half:]}"
+
+
+def normalize_code(raw: str | None) -> str:
+    """What a guardian typed, without spaces, dashes or case."""
+    return re.sub(r"[^A-Z0-9]", "", (raw or "").upper())
+
+
+def code_hash(code: str) -> str:
+    """A keyed hash: a copy of the database alone cannot be searched for the codes."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, normalize_code(code).encode(), hashlib.sha256).hexdigest()
+
+
+def create_invite(learner: User, by: User) -> tuple[FamilyInvite, str]:
+    """A new single-use code for learner; returns the row and the code (shown once)."""
+    code = new_code()
+    now = utcnow()
+    invite = FamilyInvite(
+        learner_id=learner.id,
+        code_hash=code_hash(code),
+        created_by_id=by.id,
+        created_at=now,
+        expires_at=now + INVITE_LIFETIME,
+    )
+    db.session.add(invite)
+    db.session.flush()
+    return invite, format_code(code)
+
+
+def invites_for(learner: User) -> list[FamilyInvite]:
+    return list(
+        db.session.scalars(
+            select(FamilyInvite)
+            .where(FamilyInvite.learner_id == learner.id)
+            .options(selectinload(FamilyInvite.created_by), selectinload(FamilyInvite.used_by))
+            .order_by(FamilyInvite.created_at.desc(), FamilyInvite.id.desc())
+        )
+    )
+
+
+@dataclass
+class RedeemResult:
+    learner: User | None = None
+    error: str | None = None  # "locked", "invalid", "already"
+    retry_after: int = 0  # seconds, when locked
+
+
+def _throttle(guardian: User) -> InviteThrottle:
+    row = db.session.get(InviteThrottle, guardian.id)
+    if row is None:
+        row = InviteThrottle(guardian_id=guardian.id, failures=0)
+        db.session.add(row)
+    return row
+
+
+def _seconds_left(until: datetime | None, now: datetime) -> int:
+    return math.ceil((until - now).total_seconds()) if until and until > now else 0
+
+
+def redeem(guardian: User, raw_code: str) -> RedeemResult:
+    """Link guardian to the invite's learner, once; count misses and lock after too many.
+
+    The miss counter is part of the outcome: the route commits it even on failure.
+    """
+    now = utcnow()
+    throttle = _throttle(guardian)
+    if left := _seconds_left(throttle.locked_until, now):
+        return RedeemResult(error="locked", retry_after=left)
+    code = normalize_code(raw_code)
+    invite = None
+    if len(code) == CODE_LENGTH:
+        invite = db.session.scalar(
+            select(FamilyInvite).where(
+                FamilyInvite.code_hash == code_hash(code),
+                FamilyInvite.used_at.is_(None),
+                FamilyInvite.expires_at > now,
+            )
+        )
+    if invite is None:
+        throttle.failures += 1
+        if throttle.failures >= MAX_FAILURES:
+            throttle.failures = 0
+            throttle.locked_until = now + LOCK_FOR
+        db.session.flush()
+        if throttle.locked_until and throttle.locked_until > now:
+            return RedeemResult(
+                error="locked", retry_after=_seconds_left(throttle.locked_until, now)
+            )
+        return RedeemResult(error="invalid")
+    learner = db.session.get(User, invite.learner_id)
+    link = db.session.scalar(
+        select(GuardianLink).where(
+            GuardianLink.guardian_id == guardian.id, GuardianLink.learner_id == learner.id
+        )
+    )
+    throttle.failures = 0
+    if link is not None and link.active:
+        db.session.flush()
+        return RedeemResult(learner=learner, error="already")
+    # Claim the code atomically: of two simultaneous redemptions only one updates the row.
+    claimed = db.session.execute(
+        update(FamilyInvite)
+        .where(FamilyInvite.id == invite.id, FamilyInvite.used_at.is_(None))
+        .values(used_at=now, used_by_id=guardian.id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:
+        db.session.flush()
+        return RedeemResult(error="invalid")
+    if link is None:
+        link = GuardianLink(
+            guardian_id=guardian.id, learner_id=learner.id, relationship_label="family"
+        )
+        db.session.add(link)
+    else:  # a school issued a new code after deactivating the old link: a new decision
+        link.active = True
+        link.deactivated_at = None
+    db.session.flush()
+    return RedeemResult(learner=learner)
+
+
+# --- Cheers ---------------------------------------------------------------------------
+
+_LINK = re.compile(
+    r"(?:https?://|ftp://|www\.|mailto:|\S+@\S+\.\S+"
+    r"|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|edu|gov|info|biz|io|co|me|ly|app|dev"
+    r"|xyz|site|online|link|click|shop|store|live|tv|gg|us|uk|ca|mx|es|de|fr|ru|cn|tk|ai)\b)",
+    re.IGNORECASE,
+)
+
+
+def contains_link(text: str) -> bool:
+    """A web address, a domain name or an e-mail address anywhere in the text."""
+    return bool(_LINK.search(text or ""))
+
+
+def add_cheer(goal: Goal, author: User, body: str, entry: ProgressEntry | None = None) -> Cheer:
+    cheer = Cheer(
+        learner_id=goal.learner_id,
+        goal_id=goal.id,
+        entry_id=entry.id if entry else None,
+        author_id=author.id,
+        body=" ".join(body.split()),
+        created_at=utcnow(),
+    )
+    db.session.add(cheer)
+    db.session.flush()
+    return cheer
+
+
+def set_hidden(cheer: Cheer, by: User, hidden: bool) -> None:
+    cheer.hidden_at = utcnow() if hidden else None
+    cheer.hidden_by_id = by.id if hidden else None
+    db.session.flush()
+
+
+def cheers_for_learner(learner_id: int, include_hidden: bool = False, limit: int = 20):
+    query = (
+        select(Cheer, GoalVersion.statement)
+        .join(Goal, Goal.id == Cheer.goal_id)
+        .join(GoalVersion, GoalVersion.id == Goal.current_version_id)
+        .where(Cheer.learner_id == learner_id)
+        .order_by(Cheer.created_at.desc(), Cheer.id.desc())
+        .limit(limit)
+    )
+    if not include_hidden:
+        query = query.where(Cheer.hidden_at.is_(None))
+    return list(db.session.execute(query).tuples())
+
+
+# --- The family page ------------------------------------------------------------------
+
+RECENT_DAYS = 21
+STARTERS = 3
+
+
+@dataclass
+class GoalView:
+    goal: Goal
+    tracker: object | None
+    feedback: list[Feedback] = field(default_factory=list)
+    shared: list[ProgressEntry] = field(default_factory=list)
+    cheers: list[Cheer] = field(default_factory=list)
+
+    @property
+    def family_targets(self) -> list[str]:
+        """The goal's targets in plain words for families, never a bare code."""
+        return [vt.target.family_wording for vt in self.goal.current_version.targets]
+
+
+@dataclass
+class ChildView:
+    learner: User
+    goals: list[GoalView]
+    reached: list[Goal]
+    starters: list[str]
+
+
+def child_view(learner: User) -> ChildView:
+    """Everything the family page shows of one child, in a fixed number of queries."""
+    from portal.progress.tracker import load_goals, trackers_for
+
+    goals = load_goals([learner.id], status=None, targets=True)
+    active = [g for g in goals if g.status is GoalStatus.ACTIVE]
+    reached = [g for g in goals if g.status is GoalStatus.MET]
+    trackers = {t.goal.id: t for t in trackers_for(active)}
+    views = {g.id: GoalView(g, trackers.get(g.id)) for g in active}
+    ids = list(views)
+    if ids:
+        for fb in db.session.scalars(
+            select(Feedback)
+            .where(Feedback.goal_id.in_(ids), Feedback.for_families.is_(True))
+            .order_by(Feedback.created_at.desc(), Feedback.id.desc())
+        ):
+            if len(views[fb.goal_id].feedback) < 3:
+                views[fb.goal_id].feedback.append(fb)
+        for entry in db.session.scalars(
+            select(ProgressEntry)
+            .where(ProgressEntry.goal_id.in_(ids), ProgressEntry.shared_with_family.is_(True))
+            .order_by(ProgressEntry.created_at.desc(), ProgressEntry.id.desc())
+        ):
+            if len(views[entry.goal_id].shared) < 3:
+                views[entry.goal_id].shared.append(entry)
+        for cheer in db.session.scalars(
+            select(Cheer)
+            .where(Cheer.goal_id.in_(ids), Cheer.hidden_at.is_(None))
+            .order_by(Cheer.created_at.desc(), Cheer.id.desc())
+        ):
+            if len(views[cheer.goal_id].cheers) < 5:
+                views[cheer.goal_id].cheers.append(cheer)
+    starters = conversation_starters(learner)
+    for view in views.values():  # too few recent entries: what the goals are about
+        for wording in view.family_targets:
+            if len(starters) < STARTERS and wording not in starters:
+                starters.append(wording)
+    return ChildView(learner, list(views.values()), reached, starters)
+
+
+def conversation_starters(learner: User) -> list[str]:
+    """What the child tried lately in the entries they shared: things to ask about at home."""
+    since = utcnow() - timedelta(days=RECENT_DAYS)
+    rows = db.session.scalars(
+        select(ProgressEntry.strategy_text)
+        .join(Goal, Goal.id == ProgressEntry.goal_id)
+        .where(
+            ProgressEntry.learner_id == learner.id,
+            ProgressEntry.shared_with_family.is_(True),
+            ProgressEntry.created_at >= since,
+            Goal.status == GoalStatus.ACTIVE,
+        )
+        .order_by(ProgressEntry.created_at.desc(), ProgressEntry.id.desc())
+        .limit(20)
+    )
+    seen: dict[str, str] = {}
+    for text in rows:
+        key = text.strip().lower()
+        if key and key not in seen:
+            seen[key] = text.strip()
+    return list(seen.values())[:STARTERS]
