@@ -35,7 +35,7 @@ static/vendor/.installed: node_modules/.installed scripts/copy-vendor.sh
 	touch $@
 
 translations: $(VENV)/.installed
-	if [ -d portal/translations ]; then $(BIN)/pybabel compile -q -d portal/translations; fi
+	if [ -d portal/translations ]; then $(BIN)/pybabel -q compile -d portal/translations; fi
 
 # Chromium for the browser tests and PostgreSQL for the database tests, from Debian.
 system-deps:

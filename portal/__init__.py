@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from flask import Flask
 
 from portal import config as config_module
@@ -26,7 +28,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     db.init_app(app)
     init_engine(app)
-    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    migrate.init_app(
+        app, db, directory=os.path.normpath(os.path.join(app.root_path, "..", "migrations"))
+    )
     csrf.init_app(app)
     htmx.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
@@ -46,6 +50,8 @@ def create_app(config: dict | None = None) -> Flask:
 
 def _register_blueprints(app: Flask) -> None:
     from portal.auth.routes import bp as auth_bp
+    from portal.conferences.routes import bp as conferences_bp
+    from portal.family.routes import bp as family_bp
     from portal.goals.routes import bp as goals_bp
     from portal.home.routes import bp as home_bp
     from portal.profiles.routes import bp as profiles_bp
@@ -53,11 +59,23 @@ def _register_blueprints(app: Flask) -> None:
     from portal.roster.routes import bp as roster_bp
     from portal.targets.routes import bp as targets_bp
 
-    for bp in (auth_bp, home_bp, roster_bp, targets_bp, goals_bp, progress_bp, profiles_bp):
+    for bp in (
+        auth_bp,
+        home_bp,
+        roster_bp,
+        targets_bp,
+        goals_bp,
+        progress_bp,
+        profiles_bp,
+        family_bp,
+        conferences_bp,
+    ):
         app.register_blueprint(bp)
 
 
 def _register_commands(app: Flask) -> None:
     from portal.demo.command import demo_command
+    from portal.targets.cli import targets_cli
 
     app.cli.add_command(demo_command)
+    app.cli.add_command(targets_cli)

@@ -5,13 +5,19 @@ from flask_wtf.csrf import CSRFError
 
 from portal.extensions import htmx
 
+
+def N_(message: str) -> str:
+    """Mark a message for extraction (pybabel); it is translated when shown."""
+    return message
+
+
 MESSAGES = {
-    400: "The request could not be understood.",
-    403: "You do not have permission to do that.",
-    404: "We could not find that page.",
-    413: "That file is too large.",
-    422: "Some of what you entered needs another look.",
-    429: "Too many tries. Please wait a moment and try again.",
+    400: N_("The request could not be understood."),
+    403: N_("You do not have permission to do that."),
+    404: N_("We could not find that page."),
+    413: N_("That file is too large."),
+    422: N_("Some of what you entered needs another look."),
+    429: N_("Too many tries. Please wait a moment and try again."),
 }
 
 
@@ -27,7 +33,7 @@ def _handle(error):
 
 def _csrf(error):
     return _render(
-        400, "Your session form token was missing or stale. Reload the page and try again."
+        400, N_("Your session form token was missing or stale. Reload the page and try again.")
     )
 
 

@@ -2,6 +2,8 @@
 
 from portal.audit.models import AccessLogEntry
 from portal.auth.models import LoginSession, Role, User
+from portal.conferences import models as conferences_models  # noqa: F401
+from portal.family import models as family_models  # noqa: F401
 from portal.goals.models import (
     Goal,
     GoalStatus,

@@ -54,9 +54,12 @@ class Action(enum.StrEnum):
     CHEER = "cheer"
     MODERATE = "moderate"  # hide a family cheer
     RUN_CONFERENCE = "run_conference"
+    SCHEDULE_CONFERENCE = "schedule_conference"
+    PREPARE_CONFERENCE = "prepare_conference"  # ask for one, answer the prep questions
     PRIVATE_NOTES = "private_notes"
     EDIT_PROFILE = "edit_profile"
     SET_AUDIENCE = "set_audience"
+    REQUEST_PROFILE_REVIEW = "request_profile_review"  # "review my profile with me"
     LOCK_SECTION = "lock_section"
     VIEW_ACCESS_LOG = "view_access_log"
     INVITE_FAMILY = "invite_family"
@@ -74,9 +77,12 @@ RULES: dict[Action, frozenset[Relation]] = {
     Action.CHEER: frozenset({Relation.GUARDIAN}),
     Action.MODERATE: frozenset({Relation.TEACHER}) | ADMINS,
     Action.RUN_CONFERENCE: LEARNER_AND_TEACHER,
+    Action.SCHEDULE_CONFERENCE: frozenset({Relation.TEACHER}),
+    Action.PREPARE_CONFERENCE: frozenset({Relation.SELF}),
     Action.PRIVATE_NOTES: frozenset({Relation.TEACHER}),
     Action.EDIT_PROFILE: LEARNER_AND_TEACHER,
     Action.SET_AUDIENCE: frozenset({Relation.SELF}),
+    Action.REQUEST_PROFILE_REVIEW: frozenset({Relation.SELF}),
     Action.LOCK_SECTION: ADMINS,
     Action.VIEW_ACCESS_LOG: ADMINS,
     Action.INVITE_FAMILY: frozenset({Relation.TEACHER}) | ADMINS,
@@ -190,10 +196,11 @@ def can_manage_school(school_id: int | None, user: User | None = None) -> bool:
 
 
 def can_view_class(school_class: SchoolClass, user: User | None = None) -> bool:
-    """Teachers see the classes they teach; admins see their schools' classes."""
+    """Teachers see the classes they teach this term; admins see their schools' classes."""
     user = user if user is not None else current_user
     if user.role is Role.TEACHER:
-        return db.session.scalar(
+        # A past term's class would list learners the teacher no longer relates to.
+        return school_class.term.is_current(today()) and db.session.scalar(
             select(
                 exists().where(
                     Enrollment.class_id == school_class.id,
@@ -243,11 +250,21 @@ def load_class(class_id: int) -> SchoolClass:
 
 def load_user_for_admin(user_id: int) -> User:
     """A person an admin manages: someone whose home org is one of their schools."""
+    if current_user.role not in ADMIN_ROLES:
+        abort(404)  # e.g. a teacher must not reach guardians through their learners
     person = db.session.get(User, user_id)
     if person is None or not can_manage_school(person.org_id):
         # Guardians have no school of their own: an admin manages the ones linked
         # to a learner of their school.
         if person is not None and person.role is Role.GUARDIAN and _guardian_in_my_schools(person):
+            return person
+        # A district admin manages the district admins of their own district.
+        if (
+            person is not None
+            and person.role is Role.DISTRICT_ADMIN
+            and current_user.role is Role.DISTRICT_ADMIN
+            and person.org_id == current_user.org_id
+        ):
             return person
         abort(404)
     return person
@@ -294,3 +311,57 @@ def roles(*allowed: Role) -> Callable[[Callable], Callable]:
 
 def is_write_request() -> bool:
     return request.method not in ("GET", "HEAD", "OPTIONS")
+
+
+# --- Frameworks and learning targets ----------------------------------------------
+# Targets are not learner records: access follows the org that owns the framework.
+# Learners and staff see their school's and their district's frameworks (a district
+# admin: the district's and its schools'); staff edit what they see.
+
+
+def framework_org_ids(user: User) -> Select:
+    """A SELECT of the org ids whose frameworks this user may see."""
+    if user.role is Role.DISTRICT_ADMIN:
+        return select(Org.id).where((Org.id == user.org_id) | (Org.parent_id == user.org_id))
+    if user.role in (Role.LEARNER, Role.TEACHER, Role.SCHOOL_ADMIN) and user.org_id is not None:
+        district = select(Org.parent_id).where(Org.id == user.org_id).scalar_subquery()
+        return select(Org.id).where((Org.id == user.org_id) | (Org.id == district))
+    return select(literal(None)).where(literal(False))
+
+
+def can_edit_framework(org_id: int, user: User | None = None) -> bool:
+    """May this user add and edit targets in a framework owned by org_id?"""
+    user = user if user is not None else current_user
+    if not user.is_staff:
+        return False
+    return bool(db.session.scalar(select(literal(org_id).in_(framework_org_ids(user)))))
+
+
+def load_framework(framework_id: int, edit: bool = False):
+    """Return the framework, or 404 if absent or not visible, or 403 if edit is not allowed."""
+    from portal.targets.models import Framework
+
+    framework = db.session.get(Framework, framework_id)
+    if framework is None:
+        abort(404)
+    _authorize_framework(framework.org_id, edit)
+    return framework
+
+
+def load_target(target_id: int, edit: bool = False):
+    """Return the target, or 404 if absent or not visible, or 403 if edit is not allowed."""
+    from portal.targets.models import Target
+
+    target = db.session.get(Target, target_id)
+    if target is None:
+        abort(404)
+    _authorize_framework(target.framework.org_id, edit)
+    return target
+
+
+def _authorize_framework(org_id: int, edit: bool) -> None:
+    visible = db.session.scalar(select(literal(org_id).in_(framework_org_ids(current_user))))
+    if not visible:
+        abort(404)
+    if edit and not current_user.is_staff:
+        abort(403)

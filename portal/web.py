@@ -6,7 +6,8 @@ just the named block of that same template, so page and fragment never drift.
 
 from __future__ import annotations
 
-from flask import make_response, redirect, render_template, request
+from flask import current_app, make_response, redirect, render_template, request
+from jinja2 import nodes
 from jinja2_fragments.flask import render_block
 
 from portal.extensions import htmx
@@ -27,12 +28,41 @@ def wants_fragment() -> bool:
 def render(template: str, block: str | None = None, status: int = 200, **context):
     """Render a page, or only `block` of it for an htmx request."""
     if block and wants_fragment():
-        body = render_block(template, block, **context)
+        body = render_block(template, block, **{**_top_level_imports(template), **context})
     else:
         body = render_template(template, **context)
     response = make_response(body, status)
     response.vary.add("HX-Request")
     return response
+
+
+def _top_level_imports(template_name: str) -> dict:
+    """The macros a page imports at its top, which a block rendered alone would not see.
+
+    jinja2-fragments renders only the block's own code, so `{% from "macros/forms.html"
+    import field %}` above the blocks would leave `field` undefined in the fragment.
+    """
+    env = current_app.jinja_env
+    template = env.get_template(template_name)
+    imports = getattr(template, "_fragment_imports", None)
+    if imports is None:
+        source = env.loader.get_source(env, template_name)[0]
+        imports = []
+        for node in env.parse(source).body:
+            if isinstance(node, nodes.FromImport) and isinstance(node.template, nodes.Const):
+                names = [(n, n) if isinstance(n, str) else n for n in node.names]
+                imports.append((node.template.value, names, None))
+            elif isinstance(node, nodes.Import) and isinstance(node.template, nodes.Const):
+                imports.append((node.template.value, None, node.target))
+        template._fragment_imports = imports
+    found = {}
+    for name, names, target in imports:
+        module = env.get_template(name).module
+        if target:
+            found[target] = module
+        else:
+            found.update({alias: getattr(module, n) for n, alias in names})
+    return found
 
 
 def render_invalid(template: str, block: str | None = None, **context):

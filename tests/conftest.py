@@ -72,7 +72,9 @@ def _pg_database(server):
     name = f"waypoint_test_{next(_db_numbers)}"
     admin = create_engine(server.url(), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE waypoint_template'))
+        conn.execute(
+            text(f'CREATE DATABASE "{name}" TEMPLATE waypoint_template STRATEGY FILE_COPY')
+        )
     try:
         yield server.url(name)
     finally:

@@ -14,6 +14,7 @@ from portal.auth.models import LoginSession, Role, User
 from portal.auth.passwords import verify_secret
 from portal.database import writing
 from portal.extensions import db
+from portal.i18n import LOCALE_KEY
 from portal.roster.models import Enrollment, EnrollmentRole, SchoolClass
 from portal.timeutil import utcnow
 
@@ -104,9 +105,18 @@ def pin_learners(school_class: SchoolClass) -> list[User]:
     )
 
 
+def current_session_token_hash() -> str | None:
+    """The stored hash of this browser's session token (for queries that fold in sign-in)."""
+    token = session.get(SESSION_KEY)
+    return _token_hash(token) if token else None
+
+
 def start_session(user: User, user_agent: str | None) -> None:
     """Rotate the session: drop everything the browser had, then bind a fresh token."""
+    locale = session.get(LOCALE_KEY)  # the language picked on the sign-in page stays
     session.clear()
+    if locale:
+        session[LOCALE_KEY] = locale
     token = secrets.token_urlsafe(32)
     db.session.add(
         LoginSession(token_hash=_token_hash(token), user_id=user.id, user_agent=user_agent)

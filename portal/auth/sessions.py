@@ -1,6 +1,6 @@
 """Flask-Login wiring: load users from server-side sessions, answer htmx with HX-Redirect."""
 
-from flask import Flask, make_response, redirect, request, url_for
+from flask import Flask, g, make_response, redirect, request, request_started, url_for
 
 from portal.audit.services import flush_access_log
 from portal.auth import services
@@ -11,7 +11,17 @@ from portal.web import is_background_request
 def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.session_protection = None  # our own server-side sessions do this job
+    request_started.connect(_fresh_g, app)
     app.after_request(flush_access_log)
+
+
+def _fresh_g(sender, **extra) -> None:
+    """Start every request with an empty `g`, as a new app context would.
+
+    `g` outlives a request when an app context is reused (tests, scripts); then
+    Flask-Login's cached user and Flask-WTF's cached token would carry over.
+    """
+    g._get_current_object().__dict__.clear()
 
 
 @login_manager.user_loader

@@ -34,7 +34,14 @@ def index():
 
 
 def _learner_context() -> dict:
-    return {"classes": queries.classes_of_learner(current_user.id)}
+    from portal.goals.queries import home_goals
+    from portal.progress.tracker import learner_trackers
+
+    return {
+        "classes": queries.classes_of_learner(current_user.id),
+        "home_goals": home_goals(current_user.id),
+        "home_trackers": learner_trackers(current_user),
+    }
 
 
 def _teacher_context() -> dict:
@@ -42,7 +49,9 @@ def _teacher_context() -> dict:
 
 
 def _family_context() -> dict:
-    return {"children": queries.children_of(current_user)}
+    from portal.family.routes import family_context
+
+    return family_context(current_user)
 
 
 def _admin_context() -> dict:

@@ -28,7 +28,16 @@
     form.dataset.submitting = "1";
     window.setTimeout(function () { delete form.dataset.submitting; }, 8000);
   });
+  // An htmx form's submit buttons are disabled while its request is in flight.
+  function submitButtons(elt) {
+    var form = elt.closest && elt.closest("form");
+    return form ? form.querySelectorAll("button[type=submit], button:not([type])") : [];
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    submitButtons(event.detail.elt).forEach(function (button) { button.disabled = true; });
+  });
   document.addEventListener("htmx:afterRequest", function (event) {
+    submitButtons(event.detail.elt).forEach(function (button) { button.disabled = false; });
     var form = event.detail.elt.closest && event.detail.elt.closest("form");
     if (form) delete form.dataset.submitting;
   });
