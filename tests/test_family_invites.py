@@ -123,16 +123,20 @@ def test_expired_code_is_refused(client, auth, family):
     assert links(family.guardian, family.other_child) == []
 
 
-def test_code_reactivates_a_deactivated_link(client, auth, family):
+def test_a_code_does_not_undo_a_link_the_school_paused(client, auth, family):
+    """A custody restriction stands: only an admin restores a paused link."""
     family.link.active = False
     db.session.commit()
     auth.login(family.teacher)
     code = create_code(client, family.maya)
     auth.logout()
     auth.login(family.guardian)
-    assert redeem(client, code).status_code == 303
+    response = redeem(client, code)
+    assert response.status_code == 422
+    assert "paused your link" in response.get_data(as_text=True)
     db.session.refresh(family.link)
-    assert family.link.active and len(links(family.guardian, family.maya)) == 1
+    assert not family.link.active and len(links(family.guardian, family.maya)) == 1
+    assert db.session.scalars(select(FamilyInvite)).one().used_at is None
 
 
 def test_already_linked_guardian_does_not_use_up_the_code(client, auth, family):

@@ -200,6 +200,8 @@ def redeem():
             "Too many wrong codes. Please wait %(minutes)s minutes and try again.",
             minutes=minutes,
         )
+    elif result.error == "paused":
+        message = _("The school has paused your link to this child. Please contact the school.")
     else:
         message = _(
             "That code does not work. Check it, or ask the school for a new one. "

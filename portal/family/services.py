@@ -142,6 +142,11 @@ def redeem(guardian: User, raw_code: str) -> RedeemResult:
     if link is not None and link.active:
         db.session.flush()
         return RedeemResult(learner=learner, error="already")
+    if link is not None:
+        # The school paused this link (e.g. a custody restriction): a code handed out
+        # later must not quietly undo that decision. Only an admin can restore it.
+        db.session.flush()
+        return RedeemResult(error="paused")
     # Claim the code atomically: of two simultaneous redemptions only one updates the row.
     claimed = db.session.execute(
         update(FamilyInvite)
@@ -152,14 +157,9 @@ def redeem(guardian: User, raw_code: str) -> RedeemResult:
     if not claimed:
         db.session.flush()
         return RedeemResult(error="invalid")
-    if link is None:
-        link = GuardianLink(
-            guardian_id=guardian.id, learner_id=learner.id, relationship_label="family"
-        )
-        db.session.add(link)
-    else:  # a school issued a new code after deactivating the old link: a new decision
-        link.active = True
-        link.deactivated_at = None
+    db.session.add(
+        GuardianLink(guardian_id=guardian.id, learner_id=learner.id, relationship_label="family")
+    )
     db.session.flush()
     return RedeemResult(learner=learner)
 
