@@ -6,6 +6,8 @@ just the named block of that same template, so page and fragment never drift.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import current_app, make_response, redirect, render_template, request
 from jinja2 import nodes
 from jinja2_fragments.flask import render_block
@@ -75,8 +77,17 @@ def redirect_to(url: str):
     if wants_fragment():
         response = make_response("", 204)
         response.headers["HX-Redirect"] = url
+        if _only_fragment_differs(url):
+            # The browser would only scroll to the #fragment: reload to show the change.
+            response.headers["HX-Refresh"] = "true"
         return response
     return redirect(url, code=303)
+
+
+def _only_fragment_differs(url: str) -> bool:
+    """A redirect to the page the htmx request came from, plus a #fragment."""
+    target, here = urlsplit(url), urlsplit(request.headers.get("HX-Current-URL", ""))
+    return bool(target.fragment) and (target.path, target.query) == (here.path, here.query)
 
 
 def trigger(response, event: str):

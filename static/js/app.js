@@ -49,4 +49,13 @@
       if (main) main.focus({ preventScroll: true });
     }
   });
+
+  // The language switch comes back to the page shown now, even after an in-place
+  // navigation (e.g. the family's child switcher) changed the address.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.classList || !form.classList.contains("language-switch")) return;
+    var next = form.querySelector("input[name=next]");
+    if (next) next.value = window.location.pathname + window.location.search;
+  }, true);
 })();
