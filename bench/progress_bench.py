@@ -266,6 +266,7 @@ def _fill(db, learners: int, entries_total: int, password_hash: str) -> None:
             "strategy_text",
             "self_rating",
             "reflection",
+            "shared_with_family",
             "created_at",
         ]
         for g in range(1, gid + 1):
@@ -286,6 +287,7 @@ def _fill(db, learners: int, entries_total: int, password_hash: str) -> None:
                         STRATEGIES[k % 3],
                         level,
                         "Practised and checked my answers.",
+                        rng.random() < 0.2,
                         at,
                     )
                 )
