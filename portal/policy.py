@@ -195,6 +195,16 @@ def can_manage_school(school_id: int | None, user: User | None = None) -> bool:
     )
 
 
+def can_keep_strategies(school_id: int | None, user: User | None = None) -> bool:
+    """Teachers keep their own school's strategy bank; admins the banks of their schools."""
+    user = user if user is not None else current_user
+    if school_id is None:
+        return False
+    if user.role is Role.TEACHER:
+        return user.org_id == school_id
+    return can_manage_school(school_id, user)
+
+
 def can_view_class(school_class: SchoolClass, user: User | None = None) -> bool:
     """Teachers see the classes they teach this term; admins see their schools' classes."""
     user = user if user is not None else current_user

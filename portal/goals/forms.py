@@ -175,8 +175,12 @@ class GoalForm(FlaskForm):
         self.targets.data = [link.target_id for link in version.targets]
         self.target_level.data = version.target_level
         self.due_date.data = version.due_date
-        self.bank_strategies.data = [s.strategy_id for s in version.strategies if s.strategy_id]
-        for text in [s.text for s in version.strategies if not s.strategy_id]:
+        # A strategy since retired from the bank stays, as a step in the learner's words.
+        offered = {s.id for s in self.setting.bank}
+        self.bank_strategies.data = [
+            s.strategy_id for s in version.strategies if s.strategy_id in offered
+        ]
+        for text in [s.text for s in version.strategies if s.strategy_id not in offered]:
             self.own_strategies.append_entry(text)
         self.supports.data = version.supports or ""
 
@@ -382,5 +386,40 @@ class TemplateForm(FlaskForm):
         if any(len(clean_text(line)) > 200 for line in lines):
             raise ValidationError(_l("Keep each strategy under 200 characters."))
 
+    def fill_from_template(self, template: GoalTemplate) -> None:
+        self.title.data = template.title
+        self.statement.data = template.statement
+        self.horizon.data = template.horizon.value
+        self.target_level.data = template.target_level
+        self.targets.data = [link.target_id for link in template.targets]
+        self.strategies_text.data = template.strategies_text or ""
+
     def strategy_lines(self) -> list[str]:
         return [clean_text(line) for line in (self.strategies_text.data or "").splitlines()]
+
+
+class StrategyForm(FlaskForm):
+    """One entry of a school's strategy bank: add or reword it."""
+
+    text = StringField(
+        _l("Strategy"),
+        validators=[
+            StatementRequired(_l("Write the strategy in a few words.")),
+            Length(min=3, max=200, message=_l("Use 3 to 200 characters.")),
+        ],
+        filters=[lambda value: clean_text(value) if isinstance(value, str) else value],
+        render_kw={"maxlength": 200, "autocomplete": "off"},
+    )
+
+    school_id: int
+    strategy: Strategy | None = None
+
+    def bind(self, school_id: int, strategy: Strategy | None = None) -> StrategyForm:
+        self.school_id = school_id
+        self.strategy = strategy
+        return self
+
+    def validate_text(self, field):
+        exclude = self.strategy.id if self.strategy is not None else None
+        if queries.strategy_text_taken(self.school_id, field.data, exclude_id=exclude):
+            raise ValidationError(_l("This school's bank already has this strategy."))

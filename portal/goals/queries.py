@@ -20,7 +20,14 @@ from portal.goals.models import (
     Horizon,
     Strategy,
 )
-from portal.policy import Action, authorize, current_term_filter, visible_learner_ids
+from portal.goals.services import clean_text
+from portal.policy import (
+    Action,
+    authorize,
+    can_keep_strategies,
+    current_term_filter,
+    visible_learner_ids,
+)
 from portal.roster.models import Enrollment, EnrollmentRole, SchoolClass, Term
 from portal.targets.models import Target
 from portal.targets.queries import available_targets, scale_for_school, search_targets
@@ -174,6 +181,33 @@ def strategy_bank(school_id: int | None) -> list[Strategy]:
             .order_by(Strategy.id)
         )
     )
+
+
+def school_strategies(school_id: int) -> list[Strategy]:
+    """The whole bank of a school, active and retired, for the people who keep it."""
+    return list(
+        db.session.scalars(
+            select(Strategy).where(Strategy.school_id == school_id).order_by(Strategy.id)
+        )
+    )
+
+
+def strategy_text_taken(school_id: int, text: str | None, exclude_id: int | None = None) -> bool:
+    """Does the school's bank already hold this wording (ignoring case), active or retired?"""
+    wanted = clean_text(text).casefold()
+    stmt = select(Strategy.id, Strategy.text).where(Strategy.school_id == school_id)
+    if exclude_id is not None:
+        stmt = stmt.where(Strategy.id != exclude_id)
+    # casefold in Python: SQLite's lower() only folds ASCII.
+    return any(clean_text(row.text).casefold() == wanted for row in db.session.execute(stmt))
+
+
+def load_strategy(strategy_id: int) -> Strategy:
+    """A bank entry of a school the signed-in user keeps, or 404."""
+    strategy = db.session.get(Strategy, strategy_id)
+    if strategy is None or not can_keep_strategies(strategy.school_id):
+        abort(404)
+    return strategy
 
 
 # --- Templates ------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.auth.models import Role, User
@@ -15,11 +16,22 @@ from portal.goals.forms import (
     GoalForm,
     GoalSetting,
     StatusForm,
+    StrategyForm,
     TemplateForm,
     choices,
 )
 from portal.goals.models import Goal, GoalStatus, Horizon
-from portal.policy import Action, authorize, can, load_class, load_learner, roles
+from portal.policy import (
+    Action,
+    authorize,
+    can,
+    can_keep_strategies,
+    load_class,
+    load_learner,
+    manageable_school_ids,
+    roles,
+)
+from portal.roster.models import Org, SchoolClass
 from portal.timeutil import today
 from portal.web import redirect_to, render, render_invalid, wants_fragment
 
@@ -495,3 +507,210 @@ def goal_helpers():
 
 def _can_edit_goal(goal: Goal) -> bool:
     return goal.is_open and can(Action.EDIT_GOAL, goal.learner)
+
+
+@bp.route("/goal-templates/<int:template_id>/edit", methods=["GET", "POST"])
+@roles(Role.TEACHER)
+def edit_template(template_id: int):
+    """Change one of my goal templates; goals already started from it keep their wording."""
+    template = queries.load_own_template(template_id)
+    school_id = template_school_id(template)
+    scale = queries.scale_for_school(school_id)
+    picker_url = url_for("goals.edit_template_target_options", template_id=template.id)
+    if request.method == "GET":
+        form = TemplateForm(formdata=None).bind(school_id, scale)
+        form.fill_from_template(template)
+    else:
+        form = TemplateForm().bind(school_id, scale)
+    searching = request.form.get("action") == "search"
+    if request.method == "POST" and not searching and form.validate():
+        services.update_template(
+            template,
+            title=form.title.data,
+            statement=form.statement.data,
+            horizon=Horizon(form.horizon.data),
+            target_level=form.target_level.data,
+            target_ids=form.targets.data,
+            strategies=form.strategy_lines(),
+        )
+        db.session.commit()
+        flash(_("Template saved."))
+        if template.class_id is None:
+            return redirect_to(url_for("home.index"))
+        return redirect_to(url_for("goals.class_templates", class_id=template.class_id))
+    chosen, results = _target_lists(school_id, None, form.targets.data, form.q.data)
+    invalid = request.method == "POST" and not searching
+    return render(
+        "goals/template_edit.html",
+        "template_form",
+        status=422 if invalid else 200,
+        goal_template=template,
+        form=form,
+        chosen=chosen,
+        results=results,
+        picker_url=picker_url,
+        max_targets=services.MAX_TARGETS,
+        scale=scale,
+    )
+
+
+@bp.route("/goal-templates/<int:template_id>/targets")
+@roles(Role.TEACHER)
+def edit_template_target_options(template_id: int):
+    """Search the school's targets while editing one of my templates."""
+    template = queries.load_own_template(template_id)
+    chosen, results = _target_lists(
+        template_school_id(template), None, _requested_target_ids(), request.args.get("q")
+    )
+    return _target_fragment(
+        chosen, results, url_for("goals.edit_template_target_options", template_id=template.id)
+    )
+
+
+def template_school_id(template) -> int | None:
+    """The school a template's targets and scale come from: its class's, else its teacher's."""
+    if template.class_id is not None:
+        school_class = db.session.get(SchoolClass, template.class_id)
+        if school_class is not None:
+            return school_class.school_id
+    return current_user.org_id
+
+
+# --- The school's strategy bank -------------------------------------------------------------
+# Teachers keep their own school's bank; admins the banks of the schools they manage.
+# Entries are reworded or retired, never deleted: goal versions keep their own copy.
+
+KEEPERS = (Role.TEACHER, Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN)
+
+
+@bp.route("/strategies", methods=["GET", "POST"])
+@roles(*KEEPERS)
+def strategies():
+    """List my school's strategy bank, active and retired, and add a strategy to it."""
+    school = _bank_school()
+    if school is None:
+        return render("goals/strategies.html", school=None, schools=_keepable_schools())
+    form = StrategyForm(prefix="new").bind(school.id)
+    if request.method == "POST":
+        if not form.validate():
+            return render_invalid(
+                "goals/strategies.html", "strategy_bank", **_bank_context(school, form)
+            )
+        strategy = services.add_strategy(school.id, form.text.data)
+        db.session.commit()
+        if wants_fragment():
+            return _bank_fragment(school, _("Strategy added: %(text)s", text=strategy.text))
+        flash(_("Strategy added."))
+        return redirect_to(url_for("goals.strategies", school=school.id))
+    return render("goals/strategies.html", "strategy_bank", **_bank_context(school, form))
+
+
+@bp.route("/strategies/<int:strategy_id>/edit", methods=["GET", "POST"])
+@roles(*KEEPERS)
+def edit_strategy(strategy_id: int):
+    """Reword one strategy of my school's bank (the row in place, or the page without JS)."""
+    strategy = queries.load_strategy(strategy_id)
+    form = StrategyForm(
+        prefix=f"s{strategy.id}", formdata=None if request.method == "GET" else request.form
+    ).bind(strategy.school_id, strategy)
+    if request.method == "GET":
+        form.text.data = strategy.text
+        return _bank_row_or_page(strategy, form)
+    if not form.validate():
+        return _bank_row_or_page(strategy, form, status=422)
+    services.reword_strategy(strategy, form.text.data)
+    db.session.commit()
+    if wants_fragment():
+        return _bank_row_or_page(strategy, None)
+    flash(_("Strategy saved."))
+    return redirect_to(url_for("goals.strategies", school=strategy.school_id))
+
+
+@bp.route("/strategies/<int:strategy_id>/retire", methods=["POST"])
+@roles(*KEEPERS)
+def retire_strategy(strategy_id: int):
+    """Stop offering a strategy to learners; goals that chose it keep its wording."""
+    return _set_strategy_active(strategy_id, active=False)
+
+
+@bp.route("/strategies/<int:strategy_id>/restore", methods=["POST"])
+@roles(*KEEPERS)
+def restore_strategy(strategy_id: int):
+    """Offer a retired strategy to learners again."""
+    return _set_strategy_active(strategy_id, active=True)
+
+
+def _set_strategy_active(strategy_id: int, *, active: bool):
+    strategy = queries.load_strategy(strategy_id)
+    services.set_strategy_active(strategy, active)
+    db.session.commit()
+    school = db.session.get(Org, strategy.school_id)
+    if active:
+        message = _("Strategy restored: %(text)s", text=strategy.text)
+    else:
+        message = _("Strategy retired: %(text)s", text=strategy.text)
+    if wants_fragment():
+        return _bank_fragment(school, message)
+    flash(message)
+    return redirect_to(url_for("goals.strategies", school=school.id))
+
+
+def _bank_school() -> Org | None:
+    """The school whose bank to show: ?school=, else my own (a district admin must pick)."""
+    school_id = request.args.get("school", type=int)
+    if school_id is None:
+        if current_user.role is Role.DISTRICT_ADMIN:
+            return None
+        school_id = current_user.org_id
+    if not can_keep_strategies(school_id):
+        abort(404)
+    school = db.session.get(Org, school_id)
+    if school is None:
+        abort(404)
+    return school
+
+
+def _keepable_schools() -> list[Org]:
+    return list(
+        db.session.scalars(
+            select(Org).where(Org.id.in_(manageable_school_ids(current_user))).order_by(Org.name)
+        )
+    )
+
+
+def _bank_context(school: Org, form: StrategyForm, **extra) -> dict:
+    bank = queries.school_strategies(school.id)
+    return {
+        "school": school,
+        "schools": [],
+        "form": form,
+        "active": [s for s in bank if s.active],
+        "retired": [s for s in bank if not s.active],
+        "edit_forms": {},
+        **extra,
+    }
+
+
+def _bank_fragment(school: Org, message: str):
+    """After an htmx change: the whole bank again, with a fresh add form and a status line."""
+    form = StrategyForm(prefix="new", formdata=None).bind(school.id)
+    return render(
+        "goals/strategies.html", "strategy_bank", **_bank_context(school, form, saved=message)
+    )
+
+
+def _bank_row_or_page(strategy, form: StrategyForm | None, status: int = 200):
+    """htmx: just the strategy's row (edit mode when form is given); else the whole page."""
+    if wants_fragment():
+        response = make_response(
+            render_template("goals/_bank_row.html", strategy=strategy, edit_form=form), status
+        )
+        response.vary.add("HX-Request")
+        return response
+    school = db.session.get(Org, strategy.school_id)
+    add_form = StrategyForm(prefix="new", formdata=None).bind(school.id)
+    edit_forms = {strategy.id: form} if form is not None else {}
+    context = _bank_context(school, add_form, edit_forms=edit_forms)
+    response = make_response(render_template("goals/strategies.html", **context), status)
+    response.vary.add("HX-Request")
+    return response

@@ -19,6 +19,7 @@ from portal.goals.models import (
     GoalVersionStrategy,
     GoalVersionTarget,
     Horizon,
+    Strategy,
     Voice,
 )
 from portal.policy import Action
@@ -321,4 +322,50 @@ def create_template(
 def retire_template(template: GoalTemplate) -> None:
     """Stop offering a template; goals already made from it keep their link."""
     template.active = False
+    db.session.flush()
+
+
+# --- The school's strategy bank ------------------------------------------------------
+# Entries are retired, never deleted: goal versions keep their own copy of the wording.
+
+
+def add_strategy(school_id: int, text: str) -> Strategy:
+    strategy = Strategy(school_id=school_id, text=clean_text(text), active=True)
+    db.session.add(strategy)
+    db.session.flush()
+    return strategy
+
+
+def reword_strategy(strategy: Strategy, text: str) -> None:
+    """New wording for goals written from now on; earlier versions keep theirs."""
+    strategy.text = clean_text(text)
+    db.session.flush()
+
+
+def set_strategy_active(strategy: Strategy, active: bool) -> None:
+    """Retire (hide from learners drafting goals) or restore a bank entry."""
+    strategy.active = active
+    db.session.flush()
+
+
+def update_template(
+    template: GoalTemplate,
+    *,
+    title: str,
+    statement: str,
+    horizon: Horizon,
+    target_level: int,
+    target_ids: list[int],
+    strategies: list[str],
+) -> None:
+    """Change a template; goals already started from it keep their own wording."""
+    template.title = clean_text(title)
+    template.statement = clean_text(statement)
+    template.horizon = horizon
+    template.target_level = target_level
+    template.strategies_text = "\n".join(s for s in map(clean_text, strategies) if s) or None
+    wanted = list(dict.fromkeys(target_ids))
+    keep = [link for link in template.targets if link.target_id in wanted]
+    have = {link.target_id for link in keep}
+    template.targets = keep + [GoalTemplateTarget(target_id=t) for t in wanted if t not in have]
     db.session.flush()
