@@ -184,3 +184,90 @@ def test_redeem_over_htmx(client, auth, family):
 def test_only_guardians_redeem(client, auth, family, who):
     auth.login(getattr(family, who))
     assert redeem(client, "AAAAA-AAAAA").status_code == 403
+
+
+# --- Revoking ------------------------------------------------------------------------------
+
+
+def _invite():
+    db.session.expire_all()
+    return db.session.scalars(select(FamilyInvite)).one()
+
+
+def revoke(client, invite, headers=None):
+    return client.post(f"/family/invites/{invite.id}/revoke", headers=headers or {})
+
+
+def test_revoked_code_can_never_be_redeemed(client, auth, family):
+    auth.login(family.admin)
+    code = create_code(client, family.other_child)
+    response = revoke(client, _invite())
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/family/learners/{family.other_child.id}/invites"
+    invite = _invite()
+    assert invite.revoked_at is not None and invite.revoked_by_id == family.admin.id
+    listing = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Revoked" in listing and "Open until" not in listing
+    assert f"/family/invites/{invite.id}/revoke" not in listing  # no button any more
+    auth.logout()
+    auth.login(family.guardian)
+    again = redeem(client, code)
+    assert again.status_code == 422 and "That code does not work" in again.get_data(as_text=True)
+    assert links(family.guardian, family.other_child) == []
+    assert _invite().used_at is None
+
+
+def test_revoke_over_htmx_gets_the_panel(client, auth, family):
+    auth.login(family.admin)
+    create_code(client, family.maya)
+    response = revoke(client, _invite(), headers=fam.HX)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "<html" not in html and html.lstrip().startswith('<div id="invite-panel"')
+    assert "Revoked" in html and "Code revoked" in html
+
+
+@pytest.mark.parametrize("state", ["used", "expired", "revoked"])
+def test_only_open_codes_can_be_revoked(client, auth, family, state):
+    auth.login(family.teacher)
+    create_code(client, family.maya)
+    invite = _invite()
+    if state == "used":
+        invite.used_at, invite.used_by_id = invite.created_at, family.guardian.id
+    elif state == "expired":
+        invite.expires_at = invite.created_at - timedelta(seconds=1)
+    else:
+        invite.revoked_at = invite.created_at
+    db.session.commit()
+    response = revoke(client, invite, headers=fam.HX)
+    assert response.status_code == 409
+    assert "can no longer be revoked" in response.get_data(as_text=True)
+    after = _invite()
+    assert after.revoked_by_id is None
+    assert (after.revoked_at is not None) == (state == "revoked")
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("teacher", 303),
+        ("admin", 303),
+        ("other_teacher", 404),
+        ("other_admin", 404),
+        ("guardian", 403),
+        ("other_guardian", 403),
+        ("maya", 403),
+    ],
+)
+def test_revoke_matrix(client, auth, family, who, status):
+    auth.login(family.admin)
+    create_code(client, family.maya)
+    auth.logout()
+    auth.login(getattr(family, who))
+    assert revoke(client, _invite()).status_code == status
+    assert (_invite().revoked_at is not None) == (status == 303)
+
+
+def test_revoke_missing_code_is_404(client, auth, family):
+    auth.login(family.teacher)
+    assert client.post("/family/invites/999/revoke").status_code == 404

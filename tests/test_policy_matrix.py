@@ -136,6 +136,13 @@ def _template_id(outside: Outside) -> int:
     return outside.make._add(template).id
 
 
+def _strategy_id(outside: Outside) -> int:
+    from portal.goals.models import Strategy
+
+    strategy = Strategy(school_id=outside.other_school.id, text="Read it twice")
+    return outside.make._add(strategy).id
+
+
 def _cheer_id(outside: Outside) -> int:
     from portal.family.models import Cheer
 
@@ -162,6 +169,20 @@ def _conference_id(outside: Outside) -> int:
     return services.schedule(outside.learner, outside.teacher, utcnow())[0].id
 
 
+def _step_id(outside: Outside) -> int:
+    from portal.conferences import services
+    from portal.conferences.models import StepOwner
+
+    conference = db.session.get(services.Conference, _conference_id(outside))
+    return services.add_step(conference, outside.teacher, "Redo quiz 3", StepOwner.LEARNER, None).id
+
+
+def _invite_id(outside: Outside) -> int:
+    from portal.family import services
+
+    return services.create_invite(outside.learner, outside.teacher)[0].id
+
+
 # One small factory per kind of object id in a URL: build an object out of every
 # caller's reach and return its id.
 OUT_OF_REACH: dict[str, Callable[[Outside], int]] = {
@@ -178,8 +199,11 @@ OUT_OF_REACH: dict[str, Callable[[Outside], int]] = {
     "school_id": _school_id,
     "goal_id": _goal_id,
     "template_id": _template_id,
+    "strategy_id": _strategy_id,
     "cheer_id": _cheer_id,
     "conference_id": _conference_id,
+    "step_id": _step_id,
+    "invite_id": _invite_id,
     "progress_entry_id": _progress_entry_id,
 }
 

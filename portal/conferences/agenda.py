@@ -1,7 +1,8 @@
 """The conference agenda: what changed since the learner's last conference.
 
-Built in a fixed number of queries: the previous conference, the entries since, the
-active goals' trackers, the open goals with due dates, open profile review requests.
+Built in a fixed number of queries: the previous conference, the next steps still to
+do, the entries since, the active goals' trackers, the open goals with due dates, open
+profile review requests.
 """
 
 from __future__ import annotations
@@ -41,11 +42,13 @@ class Agenda:
     due: list[tuple[Goal, int]] = field(default_factory=list)  # (goal, days to due; < 0 overdue)
     strategies: list[tuple[str, int]] = field(default_factory=list)
     review_requests: list = field(default_factory=list)
+    still_to_do: list = field(default_factory=list)  # open next steps of earlier conferences
 
     @property
     def empty(self) -> bool:
         return not (
-            self.evidence_count
+            self.still_to_do
+            or self.evidence_count
             or self.ratings
             or self.due
             or self.strategies
@@ -65,6 +68,7 @@ def build(conference: Conference) -> Agenda:
         else utcnow() - timedelta(days=services.cycle_days(learner.org_id))
     )
     agenda = Agenda(since=since, previous=previous)
+    agenda.still_to_do = services.open_steps(learner.id, before=conference)
 
     entries = list(
         db.session.scalars(

@@ -140,6 +140,13 @@ class StepForm(FlaskForm):
     due_date = DateField(_l("By (optional)"), validators=[Optional(), _not_past])
 
 
+class StepDoneForm(FlaskForm):
+    """Mark a next step done (done=y) or not done (done empty); where to go back to."""
+
+    done = BooleanField()
+    back = HiddenField()  # a conference id: back to its workspace; empty: the history
+
+
 class WordingForm(FlaskForm):
     statement = TextAreaField(
         _l("Goal wording"),

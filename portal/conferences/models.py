@@ -126,8 +126,15 @@ class NextStep(db.Model):
     due_date: Mapped[date | None]
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Marked done by its owner (or a teacher); cleared again when marked not done.
+    done_at: Mapped[datetime | None]
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     conference: Mapped[Conference] = relationship(back_populates="next_steps")
+
+    @property
+    def is_done(self) -> bool:
+        return self.done_at is not None
 
 
 class ConferenceRequest(db.Model):

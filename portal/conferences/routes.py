@@ -48,10 +48,18 @@ from .forms import (
     ScheduleForm,
     SettingsForm,
     SignForm,
+    StepDoneForm,
     StepForm,
     WordingForm,
 )
-from .models import Conference, ConferenceStatus, ReflectionChoice, SignMethod, StepOwner
+from .models import (
+    Conference,
+    ConferenceStatus,
+    NextStep,
+    ReflectionChoice,
+    SignMethod,
+    StepOwner,
+)
 
 bp = Blueprint("conferences", __name__)
 
@@ -314,6 +322,41 @@ def add_step(conference_id: int):
     return _done(conference, "step_block")
 
 
+def _step_action(step: NextStep) -> Action:
+    """The learner marks their own steps; a teacher of the learner marks any step."""
+    return Action.RUN_CONFERENCE if step.owner is StepOwner.LEARNER else Action.SCHEDULE_CONFERENCE
+
+
+def _may_mark_step(step: NextStep, learner) -> bool:
+    return can(_step_action(step), learner)
+
+
+@bp.post("/conferences/steps/<int:step_id>/done")
+@roles(Role.LEARNER, Role.TEACHER)
+def mark_step(step_id: int):
+    """Mark an agreed next step done, or not done again."""
+    step = db.session.get(NextStep, step_id)
+    if step is None:
+        abort(404)
+    learner = load_learner(step.learner_id, _step_action(step))
+    form = StepDoneForm()
+    if not form.validate():
+        abort(400)
+    services.set_step_done(step, current_user, bool(form.done.data))
+    db.session.commit()
+    if wants_fragment():
+        response = _partial(
+            "conferences/_step.html", step=step, learner=learner, back=form.back.data
+        )
+        return trigger(response, CHANGED)
+    flash(_("Marked as done.") if step.is_done else _("Marked as not done."), "info")
+    if form.back.data and form.back.data.isdigit():
+        target = url_for("conferences.workspace", conference_id=int(form.back.data))
+    else:
+        target = url_for("conferences.history", learner_id=learner.id)
+    return redirect_to(target)
+
+
 @bp.post("/conferences/<int:conference_id>/status")
 @roles(Role.TEACHER)
 def set_status(conference_id: int):
@@ -501,6 +544,7 @@ def history(learner_id: int):
         "conferences/history.html",
         learner=learner,
         items=services.history(learner.id, include_private=can(Action.PRIVATE_NOTES, learner)),
+        still_to_do=services.open_steps(learner.id),
         next_conference=services.next_conference(learner.id),
     )
 
@@ -535,6 +579,7 @@ def conference_helpers():
         "goal_agreement": services.agreement,
         "family_conference_notes": services.family_notes,
         "upcoming_conferences": services.upcoming_for_teacher,
+        "may_mark_step": _may_mark_step,
     }
 
 

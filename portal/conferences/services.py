@@ -204,6 +204,41 @@ def add_step(
     return step
 
 
+def set_step_done(step: NextStep, by: User, done: bool) -> None:
+    """Mark a next step done (now, by whom) or not done again; the workspace refreshes."""
+    if done and step.done_at is None:
+        step.done_at = utcnow()
+        step.done_by_id = by.id
+    elif not done:
+        step.done_at = None
+        step.done_by_id = None
+    step.conference.touch()
+    db.session.flush()
+
+
+def open_steps(learner_id: int, before: Conference | None = None) -> list[NextStep]:
+    """A learner's next steps not done yet, soonest due first; with `before`, only earlier ones.
+
+    Steps of cancelled conferences do not count.
+    """
+    stmt = (
+        select(NextStep)
+        .join(Conference, Conference.id == NextStep.conference_id)
+        .where(
+            NextStep.learner_id == learner_id,
+            NextStep.done_at.is_(None),
+            Conference.status != ConferenceStatus.CANCELLED,
+        )
+    )
+    if before is not None:
+        stmt = stmt.where(Conference.id != before.id, Conference.scheduled_at < before.scheduled_at)
+    return list(
+        db.session.scalars(
+            stmt.order_by(NextStep.due_date.is_(None), NextStep.due_date, NextStep.id)
+        )
+    )
+
+
 # --- Signatures ------------------------------------------------------------------------
 
 

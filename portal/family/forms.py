@@ -1,4 +1,4 @@
-"""One form per screen: a cheer, hiding a cheer, redeeming an invite."""
+"""One form per screen: a cheer, hiding a cheer, redeeming, creating and revoking an invite."""
 
 from __future__ import annotations
 
@@ -47,3 +47,7 @@ class RedeemForm(FlaskForm):
 
 class InviteForm(FlaskForm):
     """Only the CSRF token: creating a code needs no input."""
+
+
+class RevokeInviteForm(FlaskForm):
+    """Only the CSRF token: the code to revoke is in the URL."""

@@ -56,13 +56,19 @@ class FamilyInvite(db.Model):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     used_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Revoked by staff before anyone used it: it can never be redeemed.
+    revoked_at: Mapped[datetime | None]
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     used_by: Mapped[User | None] = relationship(foreign_keys=[used_by_id])
+    revoked_by: Mapped[User | None] = relationship(foreign_keys=[revoked_by_id])
 
     def status(self, now: datetime) -> str:
         if self.used_at is not None:
             return "used"
+        if self.revoked_at is not None:
+            return "revoked"
         return "expired" if self.expires_at <= now else "open"
 
 

@@ -9,8 +9,14 @@ from flask_login import current_user
 from portal.auth.models import Role
 from portal.extensions import db
 from portal.family import services
-from portal.family.forms import CheerForm, HideCheerForm, InviteForm, RedeemForm
-from portal.family.models import Cheer
+from portal.family.forms import (
+    CheerForm,
+    HideCheerForm,
+    InviteForm,
+    RedeemForm,
+    RevokeInviteForm,
+)
+from portal.family.models import Cheer, FamilyInvite
 from portal.goals.models import Goal
 from portal.policy import Action, can, load_learner, roles
 from portal.progress.models import ProgressEntry
@@ -165,16 +171,47 @@ def invites(learner_id: int):
         db.session.commit()
     elif form.is_submitted():
         abort(400)
+    return _invite_panel(learner, code=code)
+
+
+def _invite_panel(learner, status: int = 200, code: str | None = None, **extra):
+    """The invite page, or only its panel for htmx: the new code (once) and every code."""
     return render(
         "family/invites.html",
         "invite_panel",
+        status=status,
         learner=learner,
-        form=form,
         code=code,
         invites=services.invites_for(learner),
         now=utcnow(),
         lifetime_days=services.INVITE_LIFETIME.days,
+        **extra,
     )
+
+
+@bp.post("/invites/<int:invite_id>/revoke")
+@roles(*STAFF)
+def revoke_invite(invite_id: int):
+    """Revoke an unused family invite code so that nobody can redeem it."""
+    invite = db.session.get(FamilyInvite, invite_id)
+    if invite is None:
+        abort(404)
+    learner = load_learner(invite.learner_id, Action.INVITE_FAMILY)
+    if not RevokeInviteForm().validate_on_submit():
+        abort(400)
+    revoked = services.revoke_invite(invite, current_user)
+    db.session.commit()
+    if not revoked:
+        # Used, expired or already revoked meanwhile: say so, change nothing.
+        problem = _("This code can no longer be revoked: it was used, has expired or is revoked.")
+        if wants_fragment():
+            return _invite_panel(learner, status=409, problem=problem)
+        flash(problem, "error")
+    elif not wants_fragment():
+        flash(_("Code revoked. Nobody can use it now."), "info")
+    if wants_fragment():
+        return _invite_panel(learner, revoked_id=invite.id)
+    return redirect_to(url_for("family.invites", learner_id=learner.id))
 
 
 @bp.route("/redeem", methods=["GET", "POST"])

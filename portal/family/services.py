@@ -72,12 +72,38 @@ def create_invite(learner: User, by: User) -> tuple[FamilyInvite, str]:
     return invite, format_code(code)
 
 
+def revoke_invite(invite: FamilyInvite, by: User) -> bool:
+    """Revoke an unused, unexpired code so it can never be redeemed; False if it was not open.
+
+    One conditional UPDATE: a code redeemed at the same moment stays redeemed.
+    """
+    now = utcnow()
+    revoked = db.session.execute(
+        update(FamilyInvite)
+        .where(
+            FamilyInvite.id == invite.id,
+            FamilyInvite.used_at.is_(None),
+            FamilyInvite.revoked_at.is_(None),
+            FamilyInvite.expires_at > now,
+        )
+        .values(revoked_at=now, revoked_by_id=by.id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.flush()
+    db.session.refresh(invite)
+    return bool(revoked)
+
+
 def invites_for(learner: User) -> list[FamilyInvite]:
     return list(
         db.session.scalars(
             select(FamilyInvite)
             .where(FamilyInvite.learner_id == learner.id)
-            .options(selectinload(FamilyInvite.created_by), selectinload(FamilyInvite.used_by))
+            .options(
+                selectinload(FamilyInvite.created_by),
+                selectinload(FamilyInvite.used_by),
+                selectinload(FamilyInvite.revoked_by),
+            )
             .order_by(FamilyInvite.created_at.desc(), FamilyInvite.id.desc())
         )
     )
@@ -118,6 +144,7 @@ def redeem(guardian: User, raw_code: str) -> RedeemResult:
             select(FamilyInvite).where(
                 FamilyInvite.code_hash == code_hash(code),
                 FamilyInvite.used_at.is_(None),
+                FamilyInvite.revoked_at.is_(None),
                 FamilyInvite.expires_at > now,
             )
         )
@@ -150,7 +177,11 @@ def redeem(guardian: User, raw_code: str) -> RedeemResult:
     # Claim the code atomically: of two simultaneous redemptions only one updates the row.
     claimed = db.session.execute(
         update(FamilyInvite)
-        .where(FamilyInvite.id == invite.id, FamilyInvite.used_at.is_(None))
+        .where(
+            FamilyInvite.id == invite.id,
+            FamilyInvite.used_at.is_(None),
+            FamilyInvite.revoked_at.is_(None),
+        )
         .values(used_at=now, used_by_id=guardian.id)
         .execution_options(synchronize_session=False)
     ).rowcount
