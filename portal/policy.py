@@ -319,10 +319,6 @@ def roles(*allowed: Role) -> Callable[[Callable], Callable]:
     return decorate
 
 
-def is_write_request() -> bool:
-    return request.method not in ("GET", "HEAD", "OPTIONS")
-
-
 # --- Frameworks and learning targets ----------------------------------------------
 # Targets are not learner records: access follows the org that owns the framework.
 # Learners and staff see their school's and their district's frameworks (a district
@@ -337,14 +333,6 @@ def framework_org_ids(user: User) -> Select:
         district = select(Org.parent_id).where(Org.id == user.org_id).scalar_subquery()
         return select(Org.id).where((Org.id == user.org_id) | (Org.id == district))
     return select(literal(None)).where(literal(False))
-
-
-def can_edit_framework(org_id: int, user: User | None = None) -> bool:
-    """May this user add and edit targets in a framework owned by org_id?"""
-    user = user if user is not None else current_user
-    if not user.is_staff:
-        return False
-    return bool(db.session.scalar(select(literal(org_id).in_(framework_org_ids(user)))))
 
 
 def load_framework(framework_id: int, edit: bool = False):

@@ -272,6 +272,18 @@ class ChildView:
     starters: list[str]
 
 
+def _newest_per_goal(views: dict, attr: str, keep: int, model, visible) -> None:
+    """Put each goal's newest `keep` family-visible rows of `model` on its view, in one query."""
+    for row in db.session.scalars(
+        select(model)
+        .where(model.goal_id.in_(list(views)), visible)
+        .order_by(model.created_at.desc(), model.id.desc())
+    ):
+        rows = getattr(views[row.goal_id], attr)
+        if len(rows) < keep:
+            rows.append(row)
+
+
 def child_view(learner: User) -> ChildView:
     """Everything the family page shows of one child, in a fixed number of queries."""
     from portal.progress.tracker import load_goals, trackers_for
@@ -283,27 +295,11 @@ def child_view(learner: User) -> ChildView:
     views = {g.id: GoalView(g, trackers.get(g.id)) for g in active}
     ids = list(views)
     if ids:
-        for fb in db.session.scalars(
-            select(Feedback)
-            .where(Feedback.goal_id.in_(ids), Feedback.for_families.is_(True))
-            .order_by(Feedback.created_at.desc(), Feedback.id.desc())
-        ):
-            if len(views[fb.goal_id].feedback) < 3:
-                views[fb.goal_id].feedback.append(fb)
-        for entry in db.session.scalars(
-            select(ProgressEntry)
-            .where(ProgressEntry.goal_id.in_(ids), ProgressEntry.shared_with_family.is_(True))
-            .order_by(ProgressEntry.created_at.desc(), ProgressEntry.id.desc())
-        ):
-            if len(views[entry.goal_id].shared) < 3:
-                views[entry.goal_id].shared.append(entry)
-        for cheer in db.session.scalars(
-            select(Cheer)
-            .where(Cheer.goal_id.in_(ids), Cheer.hidden_at.is_(None))
-            .order_by(Cheer.created_at.desc(), Cheer.id.desc())
-        ):
-            if len(views[cheer.goal_id].cheers) < 5:
-                views[cheer.goal_id].cheers.append(cheer)
+        _newest_per_goal(views, "feedback", 3, Feedback, Feedback.for_families.is_(True))
+        _newest_per_goal(
+            views, "shared", 3, ProgressEntry, ProgressEntry.shared_with_family.is_(True)
+        )
+        _newest_per_goal(views, "cheers", 5, Cheer, Cheer.hidden_at.is_(None))
     starters = conversation_starters(learner)
     for view in views.values():  # too few recent entries: what the goals are about
         for wording in view.family_targets:

@@ -69,7 +69,7 @@ def level_choices(scale) -> list[SelectChoice]:
     return [
         SelectChoice(
             str(lv.value),
-            f"{lv.value} · {lv.label}" + (f": {lv.description}" if lv.description else ""),
+            f"{lv.value} · {lv.label}{_described(lv)}",
         )
         for lv in scale.levels
     ]

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from portal.auth.models import User
 from portal.extensions import db
 from portal.goals.models import Goal
-from portal.progress.mastery import Method
 from portal.progress.models import (
     POINTS_KEPT,
     Feedback,
@@ -198,10 +197,6 @@ def settings_for(school_id: int | None) -> ProgressSettings | None:
     )
 
 
-def method_for(school_id: int | None) -> Method:
-    return Method.of(settings_for(school_id))
-
-
 def save_settings(
     school_id: int, *, method: LevelMethod, n: int, decay_percent: int, by: User
 ) -> ProgressSettings:
@@ -217,12 +212,3 @@ def save_settings(
     settings.updated_by_id = by.id
     db.session.flush()
     return settings
-
-
-def touch_learner_goals(learner_id: int) -> None:
-    """Bump every summary of a learner (e.g. after a change outside this feature)."""
-    db.session.execute(
-        update(GoalProgress)
-        .where(GoalProgress.learner_id == learner_id)
-        .values(version=GoalProgress.version + 1)
-    )
