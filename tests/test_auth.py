@@ -518,19 +518,22 @@ def test_htmx_header_token_is_accepted_and_works_after_hours(csrf_app, monkeypat
     teacher = Factory(db.session).teacher()
     db.session.commit()
     client = csrf_app.test_client()
+
+    def frozen_at(moment):
+        class Clock:
+            @staticmethod
+            def time():
+                return moment
+
+        monkeypatch.setattr("itsdangerous.timed.time", Clock)
+
+    frozen_at(time.time())  # a token is signed with the second: two pages must share one
     token = csrf_token_from(client.get("/signin").get_data(as_text=True))
     assert f'name="csrf_token" type="hidden" value="{token}"' in client.get("/signin").get_data(
         as_text=True
     )
 
-    later = time.time() + 10 * 3600
-
-    class Later:
-        @staticmethod
-        def time():
-            return later
-
-    monkeypatch.setattr("itsdangerous.timed.time", Later)
+    frozen_at(time.time() + 10 * 3600)
     response = client.post(
         "/signin",
         data={"login": teacher.username, "password": Factory.PASSWORD},
