@@ -28,9 +28,11 @@ from portal.roster.models import (
     SchoolClass,
     Term,
 )
+from portal.stamps import ChangeStamp
 from portal.targets.models import Framework, MasteryLevel, MasteryScale, Target, TargetKind
 
 __all__ = [
+    "ChangeStamp",
     "Framework",
     "Goal",
     "GoalStatus",

@@ -5,12 +5,14 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from portal import stamps
 from portal.extensions import db
 from portal.timeutil import utcnow
 
 
 class AccessLogEntry(db.Model):
     __tablename__ = "access_log"
+    __stamp__ = stamps.NOTHING
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -9,6 +9,7 @@ from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal import stamps
 from portal.extensions import db
 from portal.timeutil import utcnow
 
@@ -35,6 +36,11 @@ ADMIN_ROLES = frozenset({Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN})
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
+    __stamp__ = stamps.SITE
+    # Sign-in bookkeeping and a person's own language show on no cached page.
+    __stamp_ignore__ = frozenset(
+        {"password_hash", "pin_hash", "failed_logins", "throttled_until", "locale"}
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source_id: Mapped[str | None] = mapped_column(String(255), unique=True)
@@ -85,6 +91,7 @@ class LoginSession(db.Model):
     """A signed-in browser: deleting the row signs that browser out everywhere it matters."""
 
     __tablename__ = "login_sessions"
+    __stamp__ = stamps.NOTHING
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal import stamps
 from portal.auth.models import User
 from portal.extensions import db
 from portal.timeutil import utcnow
@@ -24,6 +25,7 @@ class ConferenceSettings(db.Model):
     """A school's conference cycle: learn and practise this many days, then reflect and revise."""
 
     __tablename__ = "conference_settings"
+    __stamp__ = stamps.SITE
 
     id: Mapped[int] = mapped_column(primary_key=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"), unique=True)
@@ -42,6 +44,7 @@ class Conference(db.Model):
     """One short one-to-one meeting of a teacher and a learner."""
 
     __tablename__ = "conferences"
+    __stamp__ = stamps.Learner()
     __table_args__ = (Index("ix_conferences_learner_when", "learner_id", "scheduled_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -91,6 +94,7 @@ class ConferenceNote(db.Model):
     """A note from a conference: shared (learner and family read it) or private to teachers."""
 
     __tablename__ = "conference_notes"
+    __stamp__ = stamps.Learner()
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conference_id: Mapped[int] = mapped_column(
@@ -115,6 +119,7 @@ class NextStep(db.Model):
     """An agreed next step: who does it, by when."""
 
     __tablename__ = "conference_next_steps"
+    __stamp__ = stamps.Learner()
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conference_id: Mapped[int] = mapped_column(
@@ -141,6 +146,7 @@ class ConferenceRequest(db.Model):
     """A learner asking for a conference; resolved when one is scheduled."""
 
     __tablename__ = "conference_requests"
+    __stamp__ = stamps.Learner()
 
     id: Mapped[int] = mapped_column(primary_key=True)
     learner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -164,6 +170,7 @@ class GoalSignature(db.Model):
     """Someone agreeing to one version of a goal, bound to the hash of its content."""
 
     __tablename__ = "goal_signatures"
+    __stamp__ = stamps.Learner()
     __table_args__ = (UniqueConstraint("version_id", "signer_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -187,6 +194,7 @@ class GoalAcknowledgement(db.Model):
     """A guardian saying "we have seen this agreed goal": not a signature."""
 
     __tablename__ = "goal_acknowledgements"
+    __stamp__ = stamps.Via("goal_id", "Goal")
     __table_args__ = (UniqueConstraint("version_id", "guardian_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -208,6 +216,7 @@ class GoalReflection(db.Model):
     """The learner's end-of-cycle answer for one active goal."""
 
     __tablename__ = "goal_reflections"
+    __stamp__ = stamps.Learner()
 
     id: Mapped[int] = mapped_column(primary_key=True)
     goal_id: Mapped[int] = mapped_column(ForeignKey("goals.id", ondelete="CASCADE"), index=True)

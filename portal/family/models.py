@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal import stamps
 from portal.auth.models import User
 from portal.extensions import db
 from portal.timeutil import utcnow
@@ -18,6 +19,7 @@ class Cheer(db.Model):
     """A short note of encouragement from a guardian, on a goal or one of its entries."""
 
     __tablename__ = "family_cheers"
+    __stamp__ = stamps.Learner()
 
     id: Mapped[int] = mapped_column(primary_key=True)
     learner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -47,6 +49,7 @@ class FamilyInvite(db.Model):
     """
 
     __tablename__ = "family_invites"
+    __stamp__ = stamps.NOTHING
 
     id: Mapped[int] = mapped_column(primary_key=True)
     learner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -76,6 +79,7 @@ class InviteThrottle(db.Model):
     """Failed invite-code tries of one guardian account; too many lock redemption a while."""
 
     __tablename__ = "family_invite_throttles"
+    __stamp__ = stamps.NOTHING
 
     guardian_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal import stamps
 from portal.auth.models import User
 from portal.extensions import db
 from portal.targets.models import Target
@@ -46,6 +47,7 @@ class Voice(enum.StrEnum):
 
 class Goal(db.Model):
     __tablename__ = "goals"
+    __stamp__ = stamps.Learner()
 
     id: Mapped[int] = mapped_column(primary_key=True)
     learner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -106,6 +108,7 @@ class Goal(db.Model):
 
 class GoalVersion(db.Model):
     __tablename__ = "goal_versions"
+    __stamp__ = stamps.Via("goal_id", "Goal")
     __table_args__ = (UniqueConstraint("goal_id", "number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -133,6 +136,7 @@ class GoalVersion(db.Model):
 
 class GoalVersionTarget(db.Model):
     __tablename__ = "goal_version_targets"
+    __stamp__ = stamps.Via("version_id", "GoalVersion")
     __table_args__ = (UniqueConstraint("version_id", "target_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -147,6 +151,7 @@ class GoalVersionStrategy(db.Model):
     """A strategy or action step the learner chose: from the school's bank or their own."""
 
     __tablename__ = "goal_version_strategies"
+    __stamp__ = stamps.Via("version_id", "GoalVersion")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version_id: Mapped[int] = mapped_column(
@@ -161,6 +166,7 @@ class Strategy(db.Model):
     """A school's strategy bank entry, e.g. "practice 20 minutes 3 times a week"."""
 
     __tablename__ = "strategies"
+    __stamp__ = stamps.SITE
 
     id: Mapped[int] = mapped_column(primary_key=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"), index=True)
@@ -172,6 +178,7 @@ class GoalTemplate(db.Model):
     """A teacher's goal idea offered to a class; a learner adapts it into their own goal."""
 
     __tablename__ = "goal_templates"
+    __stamp__ = stamps.SITE
 
     id: Mapped[int] = mapped_column(primary_key=True)
     teacher_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
@@ -192,6 +199,7 @@ class GoalTemplate(db.Model):
 
 class GoalTemplateTarget(db.Model):
     __tablename__ = "goal_template_targets"
+    __stamp__ = stamps.SITE
     __table_args__ = (UniqueConstraint("template_id", "target_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

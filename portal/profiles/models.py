@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal import stamps
 from portal.auth.models import User
 from portal.extensions import db
 from portal.timeutil import utcnow
@@ -32,6 +33,7 @@ class ProfileSectionDef(db.Model):
     """An extra section a school adds to every profile of its learners."""
 
     __tablename__ = "profile_section_defs"
+    __stamp__ = stamps.SITE
 
     id: Mapped[int] = mapped_column(primary_key=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"), index=True)
@@ -51,6 +53,7 @@ class ProfileSection(db.Model):
     """One learner's settings for one section, and when its words last changed."""
 
     __tablename__ = "profile_sections"
+    __stamp__ = stamps.Learner()
     __table_args__ = (UniqueConstraint("learner_id", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -78,6 +81,7 @@ class ProfileEntry(db.Model):
     """Something one person wrote in a section, or a comment on such an entry."""
 
     __tablename__ = "profile_entries"
+    __stamp__ = stamps.Via("section_id", "ProfileSection")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     section_id: Mapped[int] = mapped_column(
@@ -104,6 +108,7 @@ class ProfileEntryRevision(db.Model):
     """One version of an entry's words; the newest is what the entry says now."""
 
     __tablename__ = "profile_entry_revisions"
+    __stamp__ = stamps.Via("entry_id", "ProfileEntry")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     entry_id: Mapped[int] = mapped_column(
@@ -127,6 +132,7 @@ class ProfileReviewRequest(db.Model):
     """A learner asking their teachers to review the profile with them."""
 
     __tablename__ = "profile_review_requests"
+    __stamp__ = stamps.Learner()
 
     id: Mapped[int] = mapped_column(primary_key=True)
     learner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)

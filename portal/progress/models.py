@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal import stamps
 from portal.auth.models import User
 from portal.extensions import db
 from portal.timeutil import utcnow
@@ -34,6 +35,7 @@ class ProgressSettings(db.Model):
     """A school's choice of how the current level is computed from the ratings."""
 
     __tablename__ = "progress_settings"
+    __stamp__ = stamps.SITE
 
     id: Mapped[int] = mapped_column(primary_key=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"), unique=True)
@@ -52,6 +54,7 @@ class ProgressEntry(db.Model):
     """One time a learner logged progress on an active goal."""
 
     __tablename__ = "progress_entries"
+    __stamp__ = stamps.Learner()
     __table_args__ = (Index("ix_progress_entries_goal_created", "goal_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -94,6 +97,7 @@ class Feedback(db.Model):
     """A teacher's comment and optional rating, on one entry or on the goal as a whole."""
 
     __tablename__ = "progress_feedback"
+    __stamp__ = stamps.Learner()
 
     id: Mapped[int] = mapped_column(primary_key=True)
     goal_id: Mapped[int] = mapped_column(ForeignKey("goals.id", ondelete="CASCADE"), index=True)
@@ -116,6 +120,7 @@ class GoalProgress(db.Model):
     """The tracker's summary of one goal, rebuilt with every entry or feedback."""
 
     __tablename__ = "goal_progress"
+    __stamp__ = stamps.Learner()
 
     goal_id: Mapped[int] = mapped_column(
         ForeignKey("goals.id", ondelete="CASCADE"), primary_key=True

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal import stamps
 from portal.auth.models import User
 from portal.extensions import db
 from portal.timeutil import utcnow
@@ -20,6 +21,7 @@ class OrgType(enum.StrEnum):
 
 class Org(db.Model):
     __tablename__ = "orgs"
+    __stamp__ = stamps.SITE
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source_id: Mapped[str | None] = mapped_column(String(255), unique=True)
@@ -37,6 +39,7 @@ class Term(db.Model):
     """A OneRoster academicSession of type term."""
 
     __tablename__ = "terms"
+    __stamp__ = stamps.SITE
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source_id: Mapped[str | None] = mapped_column(String(255), unique=True)
@@ -51,6 +54,7 @@ class Term(db.Model):
 
 class Course(db.Model):
     __tablename__ = "courses"
+    __stamp__ = stamps.SITE
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source_id: Mapped[str | None] = mapped_column(String(255), unique=True)
@@ -63,6 +67,7 @@ class SchoolClass(db.Model):
     """A section: a course taught to a group of learners in one term."""
 
     __tablename__ = "classes"
+    __stamp__ = stamps.SITE
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source_id: Mapped[str | None] = mapped_column(String(255), unique=True)
@@ -89,6 +94,7 @@ class EnrollmentRole(enum.StrEnum):
 
 class Enrollment(db.Model):
     __tablename__ = "enrollments"
+    __stamp__ = stamps.SITE
     __table_args__ = (UniqueConstraint("class_id", "user_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -107,6 +113,7 @@ class GuardianLink(db.Model):
     """A guardian's right to follow one learner; deactivating it takes effect at once."""
 
     __tablename__ = "guardian_links"
+    __stamp__ = stamps.SITE
     __table_args__ = (UniqueConstraint("guardian_id", "learner_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -7,6 +7,7 @@ import enum
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal import stamps
 from portal.extensions import db
 
 
@@ -17,6 +18,7 @@ class Framework(db.Model):
     """
 
     __tablename__ = "frameworks"
+    __stamp__ = stamps.SITE
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"), index=True)
@@ -38,6 +40,7 @@ class Target(db.Model):
     """A node of a framework's tree; leaves of kind TARGET are what goals aim at."""
 
     __tablename__ = "targets"
+    __stamp__ = stamps.SITE
 
     id: Mapped[int] = mapped_column(primary_key=True)
     framework_id: Mapped[int] = mapped_column(
@@ -80,6 +83,7 @@ class MasteryScale(db.Model):
     """A school's levels of understanding, one of which is marked as mastery."""
 
     __tablename__ = "mastery_scales"
+    __stamp__ = stamps.SITE
 
     id: Mapped[int] = mapped_column(primary_key=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"), unique=True)
@@ -99,6 +103,7 @@ class MasteryScale(db.Model):
 
 class MasteryLevel(db.Model):
     __tablename__ = "mastery_levels"
+    __stamp__ = stamps.SITE
     __table_args__ = (UniqueConstraint("scale_id", "value"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
