@@ -20,6 +20,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config_module.load(app.instance_path))
     if config:
         app.config.update(config)
+    app.config.setdefault(
+        "SQLALCHEMY_ENGINE_OPTIONS",
+        config_module.engine_options(app.config["SQLALCHEMY_DATABASE_URI"]),
+    )
 
     from portal import models  # noqa: F401  (register every table before anything uses them)
     from portal.database import init_engine
@@ -36,12 +40,13 @@ def create_app(config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
 
-    from portal import errors, security, templating
+    from portal import errors, fragments, security, templating
     from portal.auth import sessions
 
     sessions.init_app(app)
     security.init_app(app)
     templating.init_app(app)
+    fragments.init_app(app)
     errors.init_app(app)
     _register_blueprints(app)
     _register_commands(app)

@@ -29,7 +29,6 @@ def load(instance_path: str) -> dict:
     return {
         "SECRET_KEY": _secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL", f"sqlite:///{db_file}"),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # Cookies: never readable from JS, not sent cross-site, Secure behind HTTPS.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -47,6 +46,8 @@ def load(instance_path: str) -> dict:
         # argon2id parameters; tests lower them to keep the suite fast.
         "ARGON2_TIME_COST": int(os.environ.get("ARGON2_TIME_COST", 3)),
         "ARGON2_MEMORY_KIB": int(os.environ.get("ARGON2_MEMORY_KIB", 65536)),
+        # Each worker's memory for rendered pages (portal/fragments.py); 0 turns it off.
+        "FRAGMENT_CACHE_MB": int(os.environ.get("FRAGMENT_CACHE_MB", 32)),
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER", str(Path(instance_path) / "uploads")),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_MB", 10)) * 1024 * 1024,
         "BABEL_DEFAULT_LOCALE": "en",
@@ -54,3 +55,9 @@ def load(instance_path: str) -> dict:
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
         "LANGUAGES": {"en": "English", "es": "Español"},
     }
+
+
+def engine_options(url: str) -> dict:
+    """A server can drop idle connections, so check each one out with a ping; an SQLite
+    file cannot, and the ping would be one more round trip on every request."""
+    return {"pool_pre_ping": not url.startswith("sqlite")}

@@ -14,7 +14,7 @@ from functools import wraps
 
 from flask import abort, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import Select, and_, exists, literal, select
+from sqlalchemy import Select, and_, bindparam, exists, false, literal, select
 from sqlalchemy.orm import aliased
 
 from portal.auth.models import ADMIN_ROLES, Role, User
@@ -203,6 +203,39 @@ def can_keep_strategies(school_id: int | None, user: User | None = None) -> bool
     if user.role is Role.TEACHER:
         return user.org_id == school_id
     return can_manage_school(school_id, user)
+
+
+# can_view_class for a teacher, as a condition on SchoolClass (parameters: viewer_id, today).
+# Correlated to SchoolClass only: the queries this goes into join enrollments themselves.
+_TEACHER_CLASS_ACCESS = and_(
+    select(Enrollment.id)
+    .where(
+        Enrollment.class_id == SchoolClass.id,
+        Enrollment.user_id == bindparam("viewer_id"),
+        Enrollment.role == EnrollmentRole.TEACHER,
+    )
+    .correlate(SchoolClass)
+    .exists(),
+    select(Term.id)
+    .where(
+        Term.id == SchoolClass.term_id,
+        Term.start_date <= bindparam("today"),
+        Term.end_date >= bindparam("today"),
+    )
+    .correlate(SchoolClass)
+    .exists(),
+)
+
+
+def class_access_sql(user: User) -> tuple:
+    """can_view_class as a SQL condition on SchoolClass and its parameters, to fold into a
+    query; the teacher's condition is one fixed expression, so statements built on it can
+    be built once."""
+    if user.role is Role.TEACHER:
+        return _TEACHER_CLASS_ACCESS, {"viewer_id": user.id, "today": today()}
+    if user.role in ADMIN_ROLES:
+        return SchoolClass.school_id.in_(manageable_school_ids(user)), {}
+    return false(), {}
 
 
 def can_view_class(school_class: SchoolClass, user: User | None = None) -> bool:

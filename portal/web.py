@@ -6,12 +6,14 @@ just the named block of that same template, so page and fragment never drift.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from flask import current_app, make_response, redirect, render_template, request
+from flask import current_app, make_response, redirect, render_template, request, session
 from jinja2 import nodes
 from jinja2_fragments.flask import render_block
 
+from portal import fragments
 from portal.extensions import htmx
 
 POLL_HEADER = "X-Waypoint-Poll"
@@ -34,6 +36,30 @@ def render(template: str, block: str | None = None, status: int = 200, **context
     else:
         body = render_template(template, **context)
     response = make_response(body, status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def render_cached(template: str, key: tuple, data: Callable[[], dict], block: str | None = None):
+    """Render a page, or `block` of it for htmx, through the fragment cache under `key`.
+
+    `key` must hold the change stamps or tokens of everything the page shows; the URL,
+    language, date and session are added here (`fragments.page_key`). `data()` loads the
+    context and runs on a cache miss only, so whatever must happen on every request
+    (authorization, the access log) happens before this is called. A page with a flashed
+    message is rendered fresh and not kept: the message is for this one view.
+    """
+    fragment = block if block and wants_fragment() else None
+    if fragment is None and session.get("_flashes"):
+        return render(template, **data())
+
+    def build() -> str:
+        if fragment:
+            return render_block(template, fragment, **_top_level_imports(template), **data())
+        return render_template(template, **data())
+
+    html = fragments.cached(fragments.page_key(*key, fragment, request.full_path), build)
+    response = make_response(html)
     response.vary.add("HX-Request")
     return response
 

@@ -431,8 +431,9 @@ def test_end_of_cycle_prompts_met_keep_going_or_revise(client, auth, world):
     response = client.post(url.format(revise.id), data={f"r{revise.id}-choice": "revise"})
     assert response.headers["Location"].endswith(f"/goals/{revise.id}/edit")
     assert _count(GoalReflection) == 3
-    due = services.reflections_due(world.learner)
+    due, next_due_at = services.reflections_due(world.learner)
     assert [g.id for g in due] == []
+    assert next_due_at > utcnow()  # "keep going" started a new cycle
     auth.logout()
     auth.login(world.teacher)
     assert client.post(url.format(keep.id), data={f"r{keep.id}-choice": "met"}).status_code == 403

@@ -10,6 +10,7 @@ from flask_babel import to_utc
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
+from portal import fragments
 from portal.auth.models import Role
 from portal.extensions import db
 from portal.goals import services as goal_services
@@ -585,9 +586,14 @@ def conference_helpers():
 
 def _conference_home(learner) -> dict:
     """The learner home's conference card: next meeting, ask for one, end-of-cycle prompts."""
-    due = services.reflections_due(learner)
+    due, next_due_at = services.reflections_due(learner)
+    upcoming = services.next_conference(learner.id)
+    # The card changes with the clock too: a cycle runs out, a conference is over.
+    for moment in (next_due_at, upcoming and upcoming.scheduled_at + services.NEXT_GRACE):
+        if moment:
+            fragments.valid_until(moment)
     return {
-        "next": services.next_conference(learner.id),
+        "next": upcoming,
         "asked": services.open_request(learner.id),
         "ask_form": RequestForm(formdata=None, prefix="ask"),
         "reflect": [(g, ReflectForm(formdata=None, prefix=f"r{g.id}")) for g in due],

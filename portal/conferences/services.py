@@ -457,8 +457,9 @@ def agreement(goal: Goal) -> Agreement | None:
 # --- Reflect and revise --------------------------------------------------------------------
 
 
-def reflections_due(learner: User) -> list[Goal]:
-    """Active goals whose cycle has run out since they were agreed or last reflected on."""
+def reflections_due(learner: User) -> tuple[list[Goal], datetime | None]:
+    """Active goals whose cycle has run out since they were agreed or last reflected on,
+    and when the next of the others runs out (None if none will)."""
     days = cycle_days(learner.org_id)
     last_reflection = (
         select(func.max(GoalReflection.created_at))
@@ -477,8 +478,10 @@ def reflections_due(learner: User) -> list[Goal]:
         .options(selectinload(Goal.current_version))
         .order_by(Goal.id)
     ).all()
-    cutoff = utcnow() - timedelta(days=days)
-    return [goal for goal, at in rows if at is not None and _as_datetime(at) <= cutoff]
+    now, cycle = utcnow(), timedelta(days=days)
+    ends = [(goal, _as_datetime(at) + cycle) for goal, at in rows if at is not None]
+    later = [end for _, end in ends if end > now]
+    return [goal for goal, end in ends if end <= now], min(later, default=None)
 
 
 def _as_datetime(value) -> datetime:
@@ -605,13 +608,17 @@ def due_for_class(class_id: int, school_id: int, user: User) -> list[DueRow]:
 # --- Reading: the learner's conferences ----------------------------------------------------
 
 
+# A conference stays "next" until this long after its start, so it can still be opened.
+NEXT_GRACE = timedelta(hours=12)
+
+
 def next_conference(learner_id: int) -> Conference | None:
     return db.session.scalar(
         select(Conference)
         .where(
             Conference.learner_id == learner_id,
             Conference.status == ConferenceStatus.SCHEDULED,
-            Conference.scheduled_at >= utcnow() - timedelta(hours=12),
+            Conference.scheduled_at >= utcnow() - NEXT_GRACE,
         )
         .order_by(Conference.scheduled_at)
         .limit(1)

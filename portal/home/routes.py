@@ -3,10 +3,11 @@
 from flask import Blueprint
 from flask_login import current_user
 
+from portal import stamps
 from portal.auth.models import Role
 from portal.policy import load_class, load_learner, roles
 from portal.roster import queries
-from portal.web import render
+from portal.web import render, render_cached
 
 bp = Blueprint("home", __name__)
 
@@ -23,14 +24,21 @@ HOME_TEMPLATES = {
 @roles()
 def index():
     """Show the signed-in person's home page for their role."""
+    if current_user.role is Role.LEARNER:
+        return _learner_home()
     context = {
-        Role.LEARNER: _learner_context,
         Role.TEACHER: _teacher_context,
         Role.GUARDIAN: _family_context,
         Role.SCHOOL_ADMIN: _admin_context,
         Role.DISTRICT_ADMIN: _admin_context,
     }[current_user.role]()
     return render(HOME_TEMPLATES[current_user.role], **context)
+
+
+def _learner_home():
+    """The learner's home comes from the fragment cache while their record is unchanged."""
+    key = ("learner-home", current_user.id, *stamps.learner_stamp(current_user.id))
+    return render_cached(HOME_TEMPLATES[Role.LEARNER], key, _learner_context)
 
 
 def _learner_context() -> dict:

@@ -38,7 +38,14 @@ from portal.progress.mastery import Method
 from portal.progress.models import Feedback, LevelMethod, ProgressEntry
 from portal.roster import queries as roster
 from portal.roster.models import Enrollment, EnrollmentRole, Org
-from portal.web import is_background_request, redirect_to, render, render_invalid, wants_fragment
+from portal.web import (
+    is_background_request,
+    redirect_to,
+    render,
+    render_cached,
+    render_invalid,
+    wants_fragment,
+)
 
 bp = Blueprint("progress", __name__)
 
@@ -397,23 +404,35 @@ def class_progress(class_id: int):
     sort = sort if sort in SORTS else "name"
     show = request.args.get("show", "all")
     show = show if show in FILTERS else "all"
-    seen = request.args.get("v")
-    if seen and is_background_request() and tracker.class_token(class_id, current_user) == seen:
+    token = tracker.class_token(class_id, current_user)
+    if token is not None and token == request.args.get("v") and is_background_request():
         return _unchanged()
+    if token is None:  # not allowed, or no such class: load_class answers 404
+        return render(
+            "progress/class.html", "class_table", **_class_page(class_id, sort, show, token)
+        )
+    # The token's query checked the policy's SQL form of can_view_class; on a cache miss
+    # load_class checks it again while loading the page's data.
+    return render_cached(
+        "progress/class.html",
+        ("class-progress", class_id, current_user.id, token),
+        lambda: _class_page(class_id, sort, show, token),
+        "class_table",
+    )
+
+
+def _class_page(class_id: int, sort: str, show: str, token: str | None) -> dict:
     school_class = load_class(class_id)
     rows = _class_rows(class_id)
     counts = {name: sum(1 for r in rows if r.matches(name)) for name in FILTERS}
-    shown = tracker.sort_rows([r for r in rows if r.matches(show)], sort)
-    return render(
-        "progress/class.html",
-        "class_table",
-        school_class=school_class,
-        rows=shown,
-        counts=counts,
-        sort=sort,
-        show=show,
-        token=tracker.class_token(class_id, current_user),
-    )
+    return {
+        "school_class": school_class,
+        "rows": tracker.sort_rows([r for r in rows if r.matches(show)], sort),
+        "counts": counts,
+        "sort": sort,
+        "show": show,
+        "token": token,
+    }
 
 
 # --- School settings ---------------------------------------------------------------

@@ -15,13 +15,14 @@ from types import SimpleNamespace
 
 from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
-from sqlalchemy import and_, bindparam, exists, false, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import joinedload
 
+from portal import stamps
 from portal.auth.models import LoginSession, Role, User
 from portal.extensions import db
 from portal.goals.models import Goal, GoalStatus, GoalVersion, GoalVersionTarget
-from portal.policy import manageable_school_ids, visible_learner_ids
+from portal.policy import class_access_sql, visible_learner_ids
 from portal.progress.mastery import (
     Method,
     Projection,
@@ -164,11 +165,12 @@ def learner_poll_unchanged(goal_id: int, seen: str) -> bool:
     token_hash, user_id = current_session_token_hash(), session.get("_user_id")
     if not token_hash or not user_id:
         return False
-    row = (
-        db.session.connection()
-        .execute(_LEARNER_FAST_POLL, {"goal_id": goal_id, "token_hash": token_hash})
-        .first()
-    )
+    # A connection of its own, not the ORM session: nothing here needs one, and an
+    # idle poll is the most frequent request there is.
+    with db.engine.connect() as connection:
+        row = connection.execute(
+            _LEARNER_FAST_POLL, {"goal_id": goal_id, "token_hash": token_hash}
+        ).first()
     if row is None:
         return False
     owner, active, last_seen, status, *parts = row
@@ -181,23 +183,11 @@ def learner_poll_unchanged(goal_id: int, seen: str) -> bool:
     )
 
 
-def _class_access(user: User, class_id: int):
-    """The SQL form of policy.can_view_class, so a poll needs only one query."""
-    if user.role is Role.TEACHER:
-        return exists().where(
-            Enrollment.class_id == class_id,
-            Enrollment.user_id == user.id,
-            Enrollment.role == EnrollmentRole.TEACHER,
-        )
-    if user.role in (Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN):
-        return SchoolClass.school_id.in_(manageable_school_ids(user))
-    return false()
-
-
-def class_token(class_id: int, user: User) -> str | None:
-    """One query over the class's learners' goals and summaries; None if not allowed."""
-    row = db.session.execute(
+def _class_token_select(access):
+    """One row over the class's learners' goals and summaries, if `access` lets the viewer in."""
+    return (
         select(
+            stamps.site_stamp_column(),
             func.count(func.distinct(Enrollment.user_id)),
             func.count(Goal.id),
             func.sum(Goal.lock_version),
@@ -213,12 +203,29 @@ def class_token(class_id: int, user: User) -> str | None:
         .outerjoin(Goal, Goal.learner_id == Enrollment.user_id)
         .outerjoin(GoalProgress, GoalProgress.goal_id == Goal.id)
         .outerjoin(ProgressSettings, ProgressSettings.school_id == SchoolClass.school_id)
-        .where(SchoolClass.id == class_id, _class_access(user, class_id))
+        .where(SchoolClass.id == bindparam("class_id"), access)
         .group_by(SchoolClass.id)
-    ).first()
-    if row is None:
-        return None
-    return _token(*row)
+    )
+
+
+_TEACHER_CLASS_TOKEN = None  # built on first use: teachers' polls are the hot path
+
+
+def class_token(class_id: int, user: User) -> str | None:
+    """The class view's change token in one query; None if the user may not see the class.
+
+    The site stamp is in it too: the view also shows names, the roster and the scale.
+    """
+    global _TEACHER_CLASS_TOKEN
+    access, params = class_access_sql(user)
+    if user.role is Role.TEACHER:
+        if _TEACHER_CLASS_TOKEN is None:
+            _TEACHER_CLASS_TOKEN = _class_token_select(access)
+        statement = _TEACHER_CLASS_TOKEN
+    else:
+        statement = _class_token_select(access)
+    row = db.session.execute(statement, {**params, "class_id": class_id}).first()
+    return None if row is None else _token(*row)
 
 
 # --- Trackers ----------------------------------------------------------------------

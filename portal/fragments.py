@@ -1,0 +1,87 @@
+"""Rendered sections of busy pages, kept per worker process under the stamps they were built from.
+
+A key always holds the change stamps (`portal.stamps`) or change tokens of everything the
+section shows, so an entry is never invalidated: a change makes a new key and the old
+entry ages out of the LRU. `page_key` adds what every cached section depends on besides
+its data: the language, today's date (for "3 days ago" and "due in 5 days") and the
+session's CSRF secret (the section's forms carry tokens made from it).
+
+A section whose content also changes with the clock (a conference that starts at 10:00
+stops being "next" at 10:00) calls `valid_until` while it renders.
+
+`FRAGMENT_CACHE_MB` sizes each worker's cache (0 turns caching off).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+from cachetools import LRUCache
+from flask import current_app, g, session
+from flask_babel import get_locale
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
+
+from portal.timeutil import today, utcnow
+
+_EXTENSION = "waypoint.fragments"
+
+
+class FragmentCache:
+    """A size-bounded LRU of (html, valid until) entries, safe across threads."""
+
+    def __init__(self, max_bytes: int):
+        self._entries: LRUCache = LRUCache(maxsize=max_bytes, getsizeof=lambda e: len(e[0]))
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get_or_render(self, key: tuple, render: Callable[[], str]) -> Markup:
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is not None and (entry[1] is None or utcnow() < entry[1]):
+            self.hits += 1
+            return Markup(entry[0])  # noqa: S704 (HTML we rendered, autoescaped, earlier)
+        self.misses += 1
+        g._fragment_until = None
+        html = str(render())
+        entry = (html, g.pop("_fragment_until", None))
+        if len(html) < self._entries.maxsize:
+            with self._lock:
+                self._entries[key] = entry
+        return Markup(html)  # noqa: S704 (just rendered by Jinja with autoescape)
+
+
+def init_app(app) -> None:
+    megabytes = app.config["FRAGMENT_CACHE_MB"]
+    app.extensions[_EXTENSION] = FragmentCache(int(megabytes * 1024 * 1024)) if megabytes else None
+
+
+def cache() -> FragmentCache | None:
+    return current_app.extensions.get(_EXTENSION)
+
+
+def page_key(name: str, *parts) -> tuple:
+    """The key of a section of the current page: its own parts plus language, date, session."""
+    generate_csrf()  # puts the session's CSRF secret in place before we read it
+    secret = str(session.get("csrf_token", ""))
+    tag = hashlib.blake2b(secret.encode(), digest_size=8).hexdigest()
+    return (name, *parts, str(get_locale()), today().toordinal(), tag)
+
+
+def cached(key: tuple, render: Callable[[], str]) -> Markup:
+    """The section's HTML: from this worker's cache when the key matches, else `render()`."""
+    found = cache()
+    if found is None:
+        return Markup(render())  # noqa: S704 (rendered by Jinja with autoescape)
+    return found.get_or_render(key, render)
+
+
+def valid_until(moment: datetime) -> None:
+    """Called while rendering: the section must be rendered again from `moment` (naive UTC)."""
+    if "_fragment_until" in g:
+        current = g._fragment_until
+        g._fragment_until = moment if current is None else min(current, moment)
