@@ -3,7 +3,8 @@
     .venv/bin/python bench/progress_bench.py --small            # 1,000 learners, SQLite
     .venv/bin/python bench/progress_bench.py                    # 50,000 learners, 5M entries
     .venv/bin/python bench/progress_bench.py --compare          # 1,000 and 50,000: p95 ratio
-    DATABASE_URL=postgresql://... bench/progress_bench.py --small   # PostgreSQL (COPY)
+    .venv/bin/python bench/progress_bench.py --postgres --compare   # a throwaway PostgreSQL
+    DATABASE_URL=postgresql://... bench/progress_bench.py --small   # your PostgreSQL (COPY)
 
 Builds a synthetic district once per size (SQLite: /tmp/waypoint-bench-<n>.sqlite; PostgreSQL:
 the database in DATABASE_URL, which must be empty or hold a previous bench district), starts
@@ -15,6 +16,7 @@ requests from a pool of client threads. Prints a table; stops gunicorn.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -488,7 +490,16 @@ def measure(name, jobs, requests: int, threads: int, expect: int) -> dict:
 POLL = {"HX-Request": "true", "X-Waypoint-Poll": "1"}
 
 
-def run(url: str, info: dict, requests: int, threads: int, workers: int) -> list[dict]:
+def _median_round(results: list[dict]) -> dict:
+    middle = {k: statistics.median(r[k] for r in results) for k in ("rps", "p50", "p95")}
+    errors = sum(r["errors"] for r in results)
+    statuses = sorted({s for r in results for s in r["statuses"]})
+    return {**results[0], **middle, "errors": errors, "statuses": statuses}
+
+
+def run(
+    url: str, info: dict, requests: int, threads: int, workers: int, rounds_wanted: int
+) -> list[dict]:
     proc, port = start_server(url, workers)
     try:
         learners = []
@@ -508,7 +519,6 @@ def run(url: str, info: dict, requests: int, threads: int, workers: int) -> list
         # Warm every worker up on every path.
         for jobs in (hello,):
             measure("warm", jobs, 200, threads, 200)
-        results = []
         scenarios = [
             ("hello world", hello, 200),
             ("idle tracker poll (204)", [(c, u, POLL) for c, _, u in learners], 204),
@@ -522,8 +532,13 @@ def run(url: str, info: dict, requests: int, threads: int, workers: int) -> list
         ]
         for name, jobs, expect in scenarios:
             measure(name, jobs, max(50, requests // 10), threads, expect)  # warm-up
-            results.append(measure(name, jobs, requests, threads, expect))
-        return results
+        # Rounds go over every scenario in turn, so a noisy moment on the machine lands in
+        # one round of each rather than in all of one scenario; the median round counts.
+        rounds = [
+            [measure(name, jobs, requests, threads, expect) for name, jobs, expect in scenarios]
+            for _ in range(rounds_wanted)
+        ]
+        return [_median_round([r[i] for r in rounds]) for i in range(len(scenarios))]
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
@@ -542,31 +557,63 @@ def print_table(title: str, results: list[dict]) -> None:
         )
 
 
+@contextlib.contextmanager
+def _postgres(wanted: bool):
+    if not wanted:
+        yield None
+        return
+    from tests.pg import PostgresServer
+
+    server = PostgresServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _database_for(size: int, server) -> str:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(server.url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE bench_{size}"))
+    admin.dispose()
+    return server.url(f"bench_{size}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--small", action="store_true", help="1,000 learners (quick)")
     parser.add_argument("--learners", type=int, default=50_000)
     parser.add_argument("--entries-per-learner", type=int, default=100)
     parser.add_argument("--compare", action="store_true", help="also run 1,000 learners: p95 ratio")
-    parser.add_argument("--requests", type=int, default=2000, help="per scenario")
+    parser.add_argument("--requests", type=int, default=2000, help="per scenario and round")
+    parser.add_argument("--rounds", type=int, default=3, help="the median round is reported")
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2)
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="start a throwaway PostgreSQL server (as the tests do) with a database per size",
+    )
     args = parser.parse_args()
     sizes = [1000] if args.small else ([1000, args.learners] if args.compare else [args.learners])
     base_url = os.environ.get("DATABASE_URL")
-    runs = {}
-    for size in sizes:
-        url = base_url or f"sqlite:////tmp/waypoint-bench-{size}.sqlite"
-        if base_url and len(sizes) > 1:
-            sys.exit("--compare on PostgreSQL: run each size against its own database.")
-        print(f"district of {size:,} learners on {url.split(':')[0]}", flush=True)
-        info = build(url, size, size * args.entries_per_learner)
-        runs[size] = run(url, info, args.requests, args.threads, args.workers)
-        print_table(
-            f"{size:,} learners, {args.requests} requests per scenario, {args.threads} threads, "
-            f"{args.workers} gunicorn workers",
-            runs[size],
-        )
+    if base_url and len(sizes) > 1:
+        sys.exit("--compare with DATABASE_URL: run each size against its own database.")
+    with _postgres(args.postgres) as server:
+        runs = {}
+        for size in sizes:
+            url = _database_for(size, server) if server else base_url
+            url = url or f"sqlite:////tmp/waypoint-bench-{size}.sqlite"
+            print(f"district of {size:,} learners on {url.split(':')[0]}", flush=True)
+            info = build(url, size, size * args.entries_per_learner)
+            runs[size] = run(url, info, args.requests, args.threads, args.workers, args.rounds)
+            print_table(
+                f"{size:,} learners, median of {args.rounds} rounds of {args.requests} "
+                f"requests, {args.threads} threads, {args.workers} gunicorn workers",
+                runs[size],
+            )
     if len(runs) == 2:
         small, large = runs[sizes[0]], runs[sizes[1]]
         print(f"\np95 at {sizes[1]:,} vs {sizes[0]:,} learners")
