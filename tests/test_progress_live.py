@@ -50,6 +50,7 @@ def test_tracker_is_one_template_with_polling_attributes(client, auth, setup):
     assert "<svg" in body and "<desc" in body and "style=" not in body
 
 
+@pytest.mark.both_backends
 def test_learner_idle_poll_is_204_after_one_query(client, auth, setup, count_queries):
     _, learner, _, goal = setup
     auth.login(learner)
