@@ -201,6 +201,7 @@ def _stamp_of(scope: str, subject):
     return (
         select(ChangeStamp.version)
         .where(ChangeStamp.scope == scope, ChangeStamp.subject_id == subject)
+        .correlate(None)  # never tied to an outer query that reads change_stamps too
         .scalar_subquery()
     )
 
@@ -221,7 +222,7 @@ def learner_stamp(learner_id: int) -> tuple[int, int]:
 
 
 def learners_stamp(learner_ids) -> tuple[int, int, int]:
-    """(site stamp, sum of the learners' stamps, how many): one query over a set of learners.
+    """(site stamp, sum of the learners' stamps, how many have one): one query over a set.
 
     Stamps only go up, so the sum changes whenever any one of them does; who is in
     the set is roster data, which moves the site stamp.

@@ -172,3 +172,23 @@ def test_a_flashed_message_is_shown_once_and_never_cached(client, auth, setup):
         session["_flashes"] = [("message", "Your entry is saved.")]
     assert "Your entry is saved." in client.get("/").get_data(as_text=True)
     assert "Your entry is saved." not in client.get("/").get_data(as_text=True)
+
+
+def test_the_family_page_follows_a_shared_entry(app, client, auth, make, setup):
+    _, learner, _, _, goal = setup
+    guardian = make.guardian()
+    make.link(guardian, learner)
+    make.commit()
+    auth.login(guardian)
+    for url in ("/", f"/family/children/{learner.id}"):
+        client.get(url)
+    hits, misses = _stats(app)
+    client.get("/")
+    client.get(f"/family/children/{learner.id}")
+    assert _stats(app) == (hits + 2, misses)
+    entry = build.entry(make, goal, 3)
+    entry.reflection = "I drew the fractions as pizzas."
+    entry.shared_with_family = True
+    make.commit()
+    for url in ("/", f"/family/children/{learner.id}"):
+        assert "pizzas" in client.get(url).get_data(as_text=True)

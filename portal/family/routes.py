@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 
+from portal import stamps
 from portal.auth.models import Role
 from portal.extensions import db
 from portal.family import services
@@ -21,8 +23,9 @@ from portal.goals.models import Goal
 from portal.policy import Action, can, load_learner, roles
 from portal.progress.models import ProgressEntry
 from portal.roster import queries
+from portal.roster.models import GuardianLink
 from portal.timeutil import utcnow
-from portal.web import redirect_to, render, render_invalid, wants_fragment
+from portal.web import redirect_to, render, render_cached, render_invalid, wants_fragment
 
 bp = Blueprint("family", __name__, url_prefix="/family")
 
@@ -59,12 +62,22 @@ def family_context(guardian, selected=None, cheer_forms=None) -> dict:
     return {"children": children, "child": view, "cheer_forms": cheer_forms}
 
 
+def family_home():
+    """The guardian's home: their first child's page, kept while no child's record changes."""
+    children = select(GuardianLink.learner_id).where(GuardianLink.guardian_id == current_user.id)
+    key = ("family-home", current_user.id, *stamps.learners_stamp(children))
+    return render_cached(FAMILY_PAGE, key, lambda: family_context(current_user))
+
+
 @bp.get("/children/<int:learner_id>")
 @roles(Role.GUARDIAN)
 def child(learner_id: int):
     """Show one of my children: goals and trackers, shared work, cheers, shared profile."""
     learner = load_learner(learner_id)
-    return render(FAMILY_PAGE, "family_main", **family_context(current_user, learner))
+    key = ("family-child", current_user.id, learner.id, *stamps.learner_stamp(learner.id))
+    return render_cached(
+        FAMILY_PAGE, key, lambda: family_context(current_user, learner), "family_main"
+    )
 
 
 def _load_goal(goal_id: int, action: Action) -> Goal:

@@ -26,9 +26,12 @@ def index():
     """Show the signed-in person's home page for their role."""
     if current_user.role is Role.LEARNER:
         return _learner_home()
+    if current_user.role is Role.GUARDIAN:
+        from portal.family.routes import family_home
+
+        return family_home()
     context = {
         Role.TEACHER: _teacher_context,
-        Role.GUARDIAN: _family_context,
         Role.SCHOOL_ADMIN: _admin_context,
         Role.DISTRICT_ADMIN: _admin_context,
     }[current_user.role]()
@@ -54,12 +57,6 @@ def _learner_context() -> dict:
 
 def _teacher_context() -> dict:
     return {"classes": queries.classes_taught_by(current_user)}
-
-
-def _family_context() -> dict:
-    from portal.family.routes import family_context
-
-    return family_context(current_user)
 
 
 def _admin_context() -> dict:
