@@ -6,6 +6,8 @@ got in between: the busy timeout cannot help it. So write requests (and any
 explicit `writing()` block) begin IMMEDIATE, taking the write lock up front and
 queueing behind the busy timeout; GET requests begin DEFERRED so readers never
 wait on each other.
+
+A GET request only reads, except inside `writing()`: see `portal.read_session`.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from portal.extensions import db
+from portal.read_session import SAFE_METHODS
 
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 BUSY_TIMEOUT_MS = 10_000
 
 

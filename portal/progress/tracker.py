@@ -187,25 +187,27 @@ def learner_poll_unchanged(goal_id: int, seen: str) -> bool:
 
 
 def _class_token_select(access):
-    """One row over the class's learners' goals and summaries, if `access` lets the viewer in."""
+    """One row over the class's learners' change stamps, if `access` lets the viewer in.
+
+    A learner's stamp moves with every change to their goals and progress; the site
+    stamp with names, the roster, scales and settings: all the view shows.
+    """
+    learner_stamp = and_(
+        stamps.ChangeStamp.scope == stamps.LEARNER_SCOPE,
+        stamps.ChangeStamp.subject_id == Enrollment.user_id,
+    )
     return (
         select(
             stamps.site_stamp_column(),
-            func.count(func.distinct(Enrollment.user_id)),
-            func.count(Goal.id),
-            func.sum(Goal.lock_version),
-            func.sum(Goal.current_version_id),
-            func.sum(GoalProgress.version),
-            func.max(ProgressSettings.revision),
+            func.count(Enrollment.user_id),
+            func.sum(stamps.ChangeStamp.version),
         )
         .select_from(SchoolClass)
         .outerjoin(
             Enrollment,
             and_(Enrollment.class_id == SchoolClass.id, Enrollment.role == EnrollmentRole.LEARNER),
         )
-        .outerjoin(Goal, Goal.learner_id == Enrollment.user_id)
-        .outerjoin(GoalProgress, GoalProgress.goal_id == Goal.id)
-        .outerjoin(ProgressSettings, ProgressSettings.school_id == SchoolClass.school_id)
+        .outerjoin(stamps.ChangeStamp, learner_stamp)
         .where(SchoolClass.id == bindparam("class_id"), access)
         .group_by(SchoolClass.id)
     )
