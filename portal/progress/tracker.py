@@ -166,11 +166,9 @@ def learner_poll_unchanged(goal_id: int, seen: str) -> bool:
     if not token_hash or not user_id:
         return False
     # A connection of its own, not the ORM session: nothing here needs one, and an
-    # idle poll is the most frequent request there is. On PostgreSQL the one SELECT runs
-    # without BEGIN and ROLLBACK around it: two round trips fewer.
-    with db.engine.connect() as connection:
-        if connection.dialect.name == "postgresql":
-            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+    # idle poll is the most frequent request there is. The session's bind for a GET is
+    # the reading engine (autocommit on PostgreSQL: see portal.read_session).
+    with db.session.get_bind().connect() as connection:
         row = connection.execute(
             _LEARNER_FAST_POLL, {"goal_id": goal_id, "token_hash": token_hash}
         ).first()
