@@ -490,11 +490,22 @@ def measure(name, jobs, requests: int, threads: int, expect: int) -> dict:
 POLL = {"HX-Request": "true", "X-Waypoint-Poll": "1"}
 
 
-def _median_round(results: list[dict]) -> dict:
+def _median_round(results: list[dict], hellos: list[dict]) -> dict:
+    """One scenario over the rounds: medians, and its ratio to hello world round by round
+    (the hello world of the same round, so a slow minute on the machine cancels out)."""
     middle = {k: statistics.median(r[k] for r in results) for k in ("rps", "p50", "p95")}
+    ratios = [r["rps"] / h["rps"] for r, h in zip(results, hellos, strict=True)]
     errors = sum(r["errors"] for r in results)
     statuses = sorted({s for r in results for s in r["statuses"]})
-    return {**results[0], **middle, "errors": errors, "statuses": statuses}
+    return {
+        **results[0],
+        **middle,
+        "ratio": statistics.median(ratios),
+        "ratio_low": min(ratios),
+        "ratio_high": max(ratios),
+        "errors": errors,
+        "statuses": statuses,
+    }
 
 
 def run(
@@ -538,21 +549,23 @@ def run(
             [measure(name, jobs, requests, threads, expect) for name, jobs, expect in scenarios]
             for _ in range(rounds_wanted)
         ]
-        return [_median_round([r[i] for r in rounds]) for i in range(len(scenarios))]
+        hellos = [r[0] for r in rounds]
+        return [_median_round([r[i] for r in rounds], hellos) for i in range(len(scenarios))]
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
 
 
 def print_table(title: str, results: list[dict]) -> None:
-    base = results[0]["rps"]
     print(f"\n{title}")
     print(
-        f"{'scenario':<26} {'req/s':>8} {'vs hello':>9} {'p50 ms':>8} {'p95 ms':>8} {'errors':>7}"
+        f"{'scenario':<26} {'req/s':>8} {'vs hello':>9} {'rounds':>11} {'p50 ms':>8} "
+        f"{'p95 ms':>8} {'errors':>7}"
     )
     for r in results:
+        spread = f"{r['ratio_low']:.0%}-{r['ratio_high']:.0%}"
         print(
-            f"{r['name']:<26} {r['rps']:>8.0f} {r['rps'] / base:>8.0%} {r['p50']:>8.2f} "
+            f"{r['name']:<26} {r['rps']:>8.0f} {r['ratio']:>8.0%} {spread:>11} {r['p50']:>8.2f} "
             f"{r['p95']:>8.2f} {r['errors']:>7}{' ' + str(r['statuses']) if r['errors'] else ''}"
         )
 
@@ -588,7 +601,7 @@ def main() -> None:
     parser.add_argument("--entries-per-learner", type=int, default=100)
     parser.add_argument("--compare", action="store_true", help="also run 1,000 learners: p95 ratio")
     parser.add_argument("--requests", type=int, default=2000, help="per scenario and round")
-    parser.add_argument("--rounds", type=int, default=3, help="the median round is reported")
+    parser.add_argument("--rounds", type=int, default=5, help="medians over the rounds")
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2)
     parser.add_argument(

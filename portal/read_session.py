@@ -24,14 +24,18 @@ def _reading() -> bool:
     )
 
 
+def for_request(engine: Engine) -> Engine:
+    """The engine this request should use: autocommit for a GET's reads on PostgreSQL."""
+    if engine.dialect.name == "postgresql" and _reading():
+        return _autocommit(engine)
+    return engine
+
+
 class ReadSession(Session):
     """The app's session: GET requests read in autocommit on PostgreSQL and never write."""
 
     def get_bind(self, *args, **kwargs):
-        engine = super().get_bind(*args, **kwargs)
-        if engine.dialect.name == "postgresql" and _reading():
-            return _autocommit(engine)
-        return engine
+        return for_request(super().get_bind(*args, **kwargs))
 
 
 def _autocommit(engine: Engine) -> Engine:

@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import joinedload
 
-from portal import stamps
+from portal import read_session, stamps
 from portal.auth.models import LoginSession, Role, User
 from portal.extensions import db
 from portal.goals.models import Goal, GoalStatus, GoalVersion, GoalVersionTarget
@@ -166,9 +166,8 @@ def learner_poll_unchanged(goal_id: int, seen: str) -> bool:
     if not token_hash or not user_id:
         return False
     # A connection of its own, not the ORM session: nothing here needs one, and an
-    # idle poll is the most frequent request there is. The session's bind for a GET is
-    # the reading engine (autocommit on PostgreSQL: see portal.read_session).
-    with db.session.get_bind().connect() as connection:
+    # idle poll is the most frequent request there is (autocommit on PostgreSQL).
+    with read_session.for_request(db.engine).connect() as connection:
         row = connection.execute(
             _LEARNER_FAST_POLL, {"goal_id": goal_id, "token_hash": token_hash}
         ).first()
