@@ -7,7 +7,8 @@ explicit `writing()` block) begin IMMEDIATE, taking the write lock up front and
 queueing behind the busy timeout; GET requests begin DEFERRED so readers never
 wait on each other.
 
-A GET request only reads, except inside `writing()`: see `portal.read_session`.
+A GET request only reads, except inside `writing()`, and reads outside a
+transaction: see `portal.read_session`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from portal.extensions import db
-from portal.read_session import SAFE_METHODS
+from portal.read_session import READS_ONLY, SAFE_METHODS
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -44,6 +45,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(conn):
+        if conn.get_execution_options().get(READS_ONLY):
+            return  # a GET's reads: each statement on its own snapshot (read_session.py)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if _wants_immediate() else "BEGIN")
 
 
