@@ -10,7 +10,10 @@ Builds a synthetic district once per size (SQLite: /tmp/waypoint-bench-<n>.sqlit
 the database in DATABASE_URL, which must be empty or hold a previous bench district), starts
 gunicorn on 127.0.0.1 with WAYPOINT_BENCH=1 (which adds the @public /bench/hello route),
 signs a few learners and a teacher in, and measures each scenario with a bounded number of
-requests from a pool of client threads. Prints a table; stops gunicorn.
+requests from a pool of client threads. With --compare both districts are served at once
+and the rounds alternate between them, so the machine's drift lands on both sizes alike.
+Each ratio to hello world is taken within a round; the tables show medians over the
+rounds and the range of the ratio. Prints the tables; stops gunicorn.
 """
 
 from __future__ import annotations
@@ -508,9 +511,11 @@ def _median_round(results: list[dict], hellos: list[dict]) -> dict:
     }
 
 
-def run(
-    url: str, info: dict, requests: int, threads: int, workers: int, rounds_wanted: int
-) -> list[dict]:
+def prepare(url: str, info: dict, threads: int, workers: int, warm: int):
+    """Start gunicorn on one district, sign its clients in, warm every path up.
+
+    Returns the server process and the scenarios as (name, jobs, expected status).
+    """
     proc, port = start_server(url, workers)
     try:
         learners = []
@@ -527,9 +532,6 @@ def run(
         teacher = Client(port)
         teacher.sign_in(info["teacher"])
         hello = [(c, "/bench/hello", {}) for c, _, _ in learners]
-        # Warm every worker up on every path.
-        for jobs in (hello,):
-            measure("warm", jobs, 200, threads, 200)
         scenarios = [
             ("hello world", hello, 200),
             ("idle tracker poll (204)", [(c, u, POLL) for c, _, u in learners], 204),
@@ -541,19 +543,26 @@ def run(
             ("learner home", [(c, "/", {}) for c, _, _ in learners], 200),
             ("teacher class view", [(teacher, f"/classes/{info['class_id']}/progress", {})], 200),
         ]
-        for name, jobs, expect in scenarios:
-            measure(name, jobs, max(50, requests // 10), threads, expect)  # warm-up
-        # Rounds go over every scenario in turn, so a noisy moment on the machine lands in
-        # one round of each rather than in all of one scenario; the median round counts.
-        rounds = [
-            [measure(name, jobs, requests, threads, expect) for name, jobs, expect in scenarios]
-            for _ in range(rounds_wanted)
-        ]
-        hellos = [r[0] for r in rounds]
-        return [_median_round([r[i] for r in rounds], hellos) for i in range(len(scenarios))]
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
+        for name, jobs, expect in scenarios:  # every worker, every path
+            measure(name, jobs, warm, threads, expect)
+        return proc, scenarios
+    except BaseException:
+        stop(proc)
+        raise
+
+
+def stop(proc) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=30)
+
+
+def one_round(scenarios, requests: int, threads: int) -> list[dict]:
+    return [measure(name, jobs, requests, threads, expect) for name, jobs, expect in scenarios]
+
+
+def summarise(rounds: list[list[dict]]) -> list[dict]:
+    hellos = [r[0] for r in rounds]
+    return [_median_round([r[i] for r in rounds], hellos) for i in range(len(rounds[0]))]
 
 
 def print_table(title: str, results: list[dict]) -> None:
@@ -615,18 +624,32 @@ def main() -> None:
     if base_url and len(sizes) > 1:
         sys.exit("--compare with DATABASE_URL: run each size against its own database.")
     with _postgres(args.postgres) as server:
-        runs = {}
-        for size in sizes:
-            url = _database_for(size, server) if server else base_url
-            url = url or f"sqlite:////tmp/waypoint-bench-{size}.sqlite"
-            print(f"district of {size:,} learners on {url.split(':')[0]}", flush=True)
-            info = build(url, size, size * args.entries_per_learner)
-            runs[size] = run(url, info, args.requests, args.threads, args.workers, args.rounds)
-            print_table(
-                f"{size:,} learners, median of {args.rounds} rounds of {args.requests} "
-                f"requests, {args.threads} threads, {args.workers} gunicorn workers",
-                runs[size],
-            )
+        servers = {}
+        try:
+            for size in sizes:
+                url = _database_for(size, server) if server else base_url
+                url = url or f"sqlite:////tmp/waypoint-bench-{size}.sqlite"
+                print(f"district of {size:,} learners on {url.split(':')[0]}", flush=True)
+                info = build(url, size, size * args.entries_per_learner)
+                warm = max(50, args.requests // 10)
+                servers[size] = prepare(url, info, args.threads, args.workers, warm)
+            # Rounds go over every size and every scenario in turn: a slow minute on the
+            # machine lands in one round of each, not in all of one; medians count.
+            rounds: dict[int, list] = {size: [] for size in sizes}
+            for _ in range(args.rounds):
+                for size in sizes:
+                    scenarios = servers[size][1]
+                    rounds[size].append(one_round(scenarios, args.requests, args.threads))
+        finally:
+            for proc, _ in servers.values():
+                stop(proc)
+    runs = {size: summarise(rounds[size]) for size in sizes}
+    for size in sizes:
+        print_table(
+            f"{size:,} learners, median of {args.rounds} rounds of {args.requests} "
+            f"requests, {args.threads} threads, {args.workers} gunicorn workers",
+            runs[size],
+        )
     if len(runs) == 2:
         small, large = runs[sizes[0]], runs[sizes[1]]
         print(f"\np95 at {sizes[1]:,} vs {sizes[0]:,} learners")
