@@ -1,13 +1,13 @@
-"""Rendered sections of busy pages, kept per worker process under the stamps they were built from.
+"""Rendered busy pages (or their htmx blocks), kept per worker under the stamps they show.
 
 A key always holds the change stamps (`portal.stamps`) or change tokens of everything the
-section shows, so an entry is never invalidated: a change makes a new key and the old
-entry ages out of the LRU. `page_key` adds what every cached section depends on besides
-its data: the language, today's date (for "3 days ago" and "due in 5 days") and the
-session's CSRF secret (the section's forms carry tokens made from it).
+page shows, so an entry is never invalidated: a change makes a new key and the old entry
+ages out of the LRU. `page_key` adds what every cached page depends on besides its data:
+the language, today's date (for "3 days ago" and "due in 5 days") and the session's CSRF
+secret (the page's forms carry tokens made from it).
 
-A section whose content also changes with the clock (a conference that starts at 10:00
-stops being "next" at 10:00) calls `valid_until` while it renders.
+A page whose content also changes with the clock (a conference stops being "next" some
+hours after it starts) calls `valid_until` while it renders.
 
 `FRAGMENT_CACHE_MB` sizes each worker's cache (0 turns caching off).
 """
@@ -65,7 +65,7 @@ def cache() -> FragmentCache | None:
 
 
 def page_key(name: str, *parts) -> tuple:
-    """The key of a section of the current page: its own parts plus language, date, session."""
+    """The key of the current page: its own parts plus language, date and session."""
     generate_csrf()  # puts the session's CSRF secret in place before we read it
     secret = str(session.get("csrf_token", ""))
     tag = hashlib.blake2b(secret.encode(), digest_size=8).hexdigest()
@@ -73,7 +73,7 @@ def page_key(name: str, *parts) -> tuple:
 
 
 def cached(key: tuple, render: Callable[[], str]) -> Markup:
-    """The section's HTML: from this worker's cache when the key matches, else `render()`."""
+    """The HTML: from this worker's cache when the key matches, else `render()`."""
     found = cache()
     if found is None:
         return Markup(render())  # noqa: S704 (rendered by Jinja with autoescape)
@@ -81,7 +81,7 @@ def cached(key: tuple, render: Callable[[], str]) -> Markup:
 
 
 def valid_until(moment: datetime) -> None:
-    """Called while rendering: the section must be rendered again from `moment` (naive UTC)."""
+    """Called while rendering: the page must be rendered again from `moment` (naive UTC)."""
     if "_fragment_until" in g:
         current = g._fragment_until
         g._fragment_until = moment if current is None else min(current, moment)
