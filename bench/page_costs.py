@@ -97,26 +97,9 @@ def scenarios(app, info: dict) -> dict:
 
 
 def measure(app, call, expect: int, stale: list[int] | None, repeat: int) -> tuple[float, int]:
-    """Mean milliseconds per request, and the statements the driver ran for the last one.
-
-    Statements are counted by the driver (sqlite3's trace callback), since the idle
-    poll's one SELECT goes to it past SQLAlchemy's events; elsewhere by SQLAlchemy.
-    """
-    from sqlalchemy import event
-
+    """Mean milliseconds per request, and the statements the driver ran for the last one."""
     from portal.extensions import db
-
-    counted: list[str] = []
-    traced = []
-
-    def on_checkout(dbapi_connection, *_):
-        if hasattr(dbapi_connection, "set_trace_callback"):
-            dbapi_connection.set_trace_callback(counted.append)
-            traced.append(dbapi_connection)
-
-    def on_execute(conn, cursor, statement, *args):
-        if conn.dialect.name != "sqlite":
-            counted.append(statement)
+    from tests.driver_sql import driver_statements
 
     for _ in range(5):
         if stale:
@@ -124,10 +107,8 @@ def measure(app, call, expect: int, stale: list[int] | None, repeat: int) -> tup
         assert call().status_code == expect
     with app.app_context():
         engine = db.engine
-    event.listen(engine.pool, "checkout", on_checkout)
-    event.listen(engine, "before_cursor_execute", on_execute)
     total = 0.0
-    try:
+    with driver_statements(engine) as counted:
         for _ in range(repeat):
             if stale:
                 _make_stale(app, stale)
@@ -136,11 +117,6 @@ def measure(app, call, expect: int, stale: list[int] | None, repeat: int) -> tup
             response = call()
             total += time.perf_counter() - started
             assert response.status_code == expect, response.status_code
-    finally:
-        event.remove(engine.pool, "checkout", on_checkout)
-        event.remove(engine, "before_cursor_execute", on_execute)
-        for dbapi_connection in traced:
-            dbapi_connection.set_trace_callback(None)
     return total / repeat * 1000, len(counted)
 
 

@@ -207,7 +207,7 @@ def can_keep_strategies(school_id: int | None, user: User | None = None) -> bool
 
 # can_view_class for a teacher, as a condition on SchoolClass (parameters: viewer_id, today).
 # Correlated to SchoolClass only: the queries this goes into join enrollments themselves.
-_TEACHER_CLASS_ACCESS = and_(
+TEACHER_CLASS_ACCESS = and_(
     select(Enrollment.id)
     .where(
         Enrollment.class_id == SchoolClass.id,
@@ -232,7 +232,7 @@ def class_access_sql(user: User) -> tuple:
     query; the teacher's condition is one fixed expression, so statements built on it can
     be built once."""
     if user.role is Role.TEACHER:
-        return _TEACHER_CLASS_ACCESS, {"viewer_id": user.id, "today": today()}
+        return TEACHER_CLASS_ACCESS, {"viewer_id": user.id, "today": today()}
     if user.role in ADMIN_ROLES:
         return SchoolClass.school_id.in_(manageable_school_ids(user)), {}
     return false(), {}

@@ -20,6 +20,7 @@ so it bumps the site stamp: slower pages for a moment, never a stale one.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass
 
@@ -160,13 +161,17 @@ def _after_rollback(session, _previous):
     session.info.pop(_PENDING, None)
 
 
+@functools.cache
+def _model_named(name: str) -> type:
+    return next(m.class_ for m in db.Model.registry.mappers if m.class_.__name__ == name)
+
+
 def _resolve(session, via: dict[str, set[int]]) -> set[int]:
     """Follow parent foreign keys up to the learner, one query per level."""
     learners: set[int] = set()
-    registry = {m.class_.__name__: m.class_ for m in db.Model.registry.mappers}
     while via:
         name, ids = via.popitem()
-        parent = registry[name]
+        parent = _model_named(name)
         decl = declaration(parent)
         column = getattr(parent, decl.attribute)
         found = session.connection().execute(select(column).where(parent.id.in_(ids)))

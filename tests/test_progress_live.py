@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import json
 import re
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, insert, update
+from sqlalchemy import insert, update
 
 from portal.extensions import db
 from portal.goals.models import Goal, GoalStatus, GoalVersion, GoalVersionStrategy, Voice
 from portal.progress.models import GoalProgress, ProgressEntry
 from portal.timeutil import utcnow
 from tests import test_progress_support as build
+from tests.driver_sql import driver_statements
 
 POLL = {"HX-Request": "true", "X-Waypoint-Poll": "1"}
 
@@ -51,36 +51,6 @@ def test_tracker_is_one_template_with_polling_attributes(client, auth, setup):
     assert "<svg" in body and "<desc" in body and "style=" not in body
 
 
-@contextmanager
-def driver_statements():
-    """Every statement the database driver runs, whether through SQLAlchemy or not.
-
-    SQLite's fast poll goes straight to the driver, past SQLAlchemy's events, so this
-    asks the driver: sqlite3's trace callback, or SQLAlchemy's cursor events elsewhere.
-    """
-    statements: list[str] = []
-    traced = []
-
-    def on_checkout(dbapi_connection, *_):
-        if hasattr(dbapi_connection, "set_trace_callback"):
-            dbapi_connection.set_trace_callback(statements.append)
-            traced.append(dbapi_connection)
-
-    def on_execute(conn, cursor, statement, *args):
-        if conn.dialect.name != "sqlite":
-            statements.append(statement)
-
-    event.listen(db.engine.pool, "checkout", on_checkout)
-    event.listen(db.engine, "before_cursor_execute", on_execute)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine.pool, "checkout", on_checkout)
-        event.remove(db.engine, "before_cursor_execute", on_execute)
-        for dbapi_connection in traced:
-            dbapi_connection.set_trace_callback(None)
-
-
 @pytest.mark.both_backends
 def test_learner_idle_poll_is_204_after_one_query(client, auth, setup):
     _, learner, _, goal = setup
@@ -88,7 +58,7 @@ def test_learner_idle_poll_is_204_after_one_query(client, auth, setup):
     url = poll_url(client.get(f"/goals/{goal.id}/tracker").get_data(as_text=True))
     client.get(url, headers=POLL)  # warm up: the session row
     db.session.remove()  # the test's own session must not lend the request its connection
-    with driver_statements() as statements:
+    with driver_statements(db.engine) as statements:
         response = client.get(url, headers=POLL)
     assert response.status_code == 204 and response.data == b""
     # One indexed query: the session's row, its learner and the goal's change token.

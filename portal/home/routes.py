@@ -11,37 +11,26 @@ from portal.web import render, render_cached
 
 bp = Blueprint("home", __name__)
 
-HOME_TEMPLATES = {
-    Role.LEARNER: "home/learner.html",
-    Role.TEACHER: "home/teacher.html",
-    Role.GUARDIAN: "home/family.html",
-    Role.SCHOOL_ADMIN: "home/admin.html",
-    Role.DISTRICT_ADMIN: "home/admin.html",
-}
-
 
 @bp.route("/")
 @roles()
 def index():
     """Show the signed-in person's home page for their role."""
-    if current_user.role is Role.LEARNER:
-        return _learner_home()
-    if current_user.role is Role.GUARDIAN:
-        from portal.family.routes import family_home
+    from portal.family.routes import family_home
 
-        return family_home()
-    context = {
-        Role.TEACHER: _teacher_context,
-        Role.SCHOOL_ADMIN: _admin_context,
-        Role.DISTRICT_ADMIN: _admin_context,
+    return {
+        Role.LEARNER: _learner_home,
+        Role.TEACHER: _teacher_home,
+        Role.GUARDIAN: family_home,
+        Role.SCHOOL_ADMIN: _admin_home,
+        Role.DISTRICT_ADMIN: _admin_home,
     }[current_user.role]()
-    return render(HOME_TEMPLATES[current_user.role], **context)
 
 
 def _learner_home():
     """The learner's home comes from the fragment cache while their record is unchanged."""
     key = ("learner-home", current_user.id, *stamps.learner_stamp(current_user.id))
-    return render_cached(HOME_TEMPLATES[Role.LEARNER], key, _learner_context)
+    return render_cached("home/learner.html", key, _learner_context)
 
 
 def _learner_context() -> dict:
@@ -55,12 +44,12 @@ def _learner_context() -> dict:
     }
 
 
-def _teacher_context() -> dict:
-    return {"classes": queries.classes_taught_by(current_user)}
+def _teacher_home():
+    return render("home/teacher.html", classes=queries.classes_taught_by(current_user))
 
 
-def _admin_context() -> dict:
-    return {"schools": queries.schools_managed_by(current_user)}
+def _admin_home():
+    return render("home/admin.html", schools=queries.schools_managed_by(current_user))
 
 
 @bp.route("/classes/<int:class_id>")

@@ -107,6 +107,14 @@ def _entry_form(spec, prefix: str, **kwargs) -> EntryForm:
     return form
 
 
+def _section_with_form(learner, spec, form, context: dict):
+    """The section with its form open: 422 when the form was sent and did not validate."""
+    status = 422 if form.is_submitted() else 200
+    return render(
+        SECTION_PAGE, "section", status=status, **_section_context(learner, spec, **context)
+    )
+
+
 def _section_context(learner, spec, **context) -> dict:
     return {
         "learner": learner,
@@ -216,11 +224,7 @@ def write(learner_id: int, key: str):
         "form_action": url_for("profiles.write", learner_id=learner.id, key=key),
     }
     if not form.validate_on_submit():
-        if form.is_submitted():
-            return render_invalid(
-                SECTION_PAGE, "section", **_section_context(learner, spec, **context)
-            )
-        return render(SECTION_PAGE, "section", **_section_context(learner, spec, **context))
+        return _section_with_form(learner, spec, form, context)
     services.add_entry(learner, spec, current_user, form.text.data, form.chips.data)
     db.session.commit()
     return _saved(learner, spec)
@@ -247,11 +251,7 @@ def edit_entry(learner_id: int, entry_id: int):
         "form_action": url_for("profiles.edit_entry", learner_id=learner.id, entry_id=entry.id),
     }
     if not form.validate_on_submit():
-        if form.is_submitted():
-            return render_invalid(
-                SECTION_PAGE, "section", **_section_context(learner, spec, **context)
-            )
-        return render(SECTION_PAGE, "section", **_section_context(learner, spec, **context))
+        return _section_with_form(learner, spec, form, context)
     services.revise_entry(entry, spec, current_user, form.text.data, form.chips.data)
     db.session.commit()
     return _saved(learner, spec)
@@ -275,11 +275,7 @@ def comment(learner_id: int, entry_id: int):
         "form_action": url_for("profiles.comment", learner_id=learner.id, entry_id=entry.id),
     }
     if not form.validate_on_submit():
-        if form.is_submitted():
-            return render_invalid(
-                SECTION_PAGE, "section", **_section_context(learner, spec, **context)
-            )
-        return render(SECTION_PAGE, "section", **_section_context(learner, spec, **context))
+        return _section_with_form(learner, spec, form, context)
     services.add_entry(learner, spec, current_user, form.text.data, parent=entry)
     db.session.commit()
     return _saved(learner, spec)

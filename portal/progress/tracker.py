@@ -7,12 +7,14 @@ settings. Nothing here loads individual entries.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from types import SimpleNamespace
 
+from flask import current_app, session
 from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, func, select
@@ -20,9 +22,10 @@ from sqlalchemy.orm import joinedload
 
 from portal import read_session, stamps
 from portal.auth.models import LoginSession, Role, User
+from portal.auth.services import current_session_token_hash
 from portal.extensions import db
 from portal.goals.models import Goal, GoalStatus, GoalVersion, GoalVersionTarget
-from portal.policy import class_access_sql, visible_learner_ids
+from portal.policy import TEACHER_CLASS_ACCESS, class_access_sql, visible_learner_ids
 from portal.progress.mastery import (
     Method,
     Projection,
@@ -158,10 +161,6 @@ _LEARNER_FAST_POLL = (
 
 def learner_poll_unchanged(goal_id: int, seen: str) -> bool:
     """True only when this browser's signed-in learner polls their own active, unchanged goal."""
-    from flask import current_app, session
-
-    from portal.auth.services import current_session_token_hash
-
     token_hash, user_id = current_session_token_hash(), session.get("_user_id")
     if not token_hash or not user_id:
         return False
@@ -205,22 +204,17 @@ def _fast_poll_row(goal_id: int, token_hash: str):
         raw.close()
 
 
-_SQLITE_FAST_POLL = None
-
-
+@functools.cache
 def _sqlite_fast_poll(dialect):
     """The poll's SQL for SQLite, its parameter order, and its constants as stored."""
-    global _SQLITE_FAST_POLL
-    if _SQLITE_FAST_POLL is None:
-        compiled = _LEARNER_FAST_POLL.compile(dialect=dialect)
-        per_request = {"goal_id": 0, "token_hash": ""}
-        constants = {}
-        for name, value in compiled.construct_params(per_request).items():
-            if name not in per_request:  # the role, as the column stores it
-                process = compiled.binds[name].type.bind_processor(dialect)
-                constants[name] = process(value) if process else value
-        _SQLITE_FAST_POLL = (str(compiled), compiled.positiontup, constants)
-    return _SQLITE_FAST_POLL
+    compiled = _LEARNER_FAST_POLL.compile(dialect=dialect)
+    per_request = {"goal_id": 0, "token_hash": ""}
+    constants = {}
+    for name, value in compiled.construct_params(per_request).items():
+        if name not in per_request:  # the role, as the column stores it
+            process = compiled.binds[name].type.bind_processor(dialect)
+            constants[name] = process(value) if process else value
+    return str(compiled), compiled.positiontup, constants
 
 
 def _class_token_select(access):
@@ -250,7 +244,9 @@ def _class_token_select(access):
     )
 
 
-_TEACHER_CLASS_TOKEN = None  # built on first use: teachers' polls are the hot path
+# Built once: teachers' class polls are the hot path, and their access condition is one
+# fixed expression in the policy (its parameters are bound per call).
+_TEACHER_CLASS_TOKEN = _class_token_select(TEACHER_CLASS_ACCESS)
 
 
 def class_token(class_id: int, user: User) -> str | None:
@@ -258,14 +254,8 @@ def class_token(class_id: int, user: User) -> str | None:
 
     The site stamp is in it too: the view also shows names, the roster and the scale.
     """
-    global _TEACHER_CLASS_TOKEN
     access, params = class_access_sql(user)
-    if user.role is Role.TEACHER:
-        if _TEACHER_CLASS_TOKEN is None:
-            _TEACHER_CLASS_TOKEN = _class_token_select(access)
-        statement = _TEACHER_CLASS_TOKEN
-    else:
-        statement = _class_token_select(access)
+    statement = _TEACHER_CLASS_TOKEN if user.role is Role.TEACHER else _class_token_select(access)
     row = db.session.execute(statement, {**params, "class_id": class_id}).first()
     return None if row is None else _token(*row)
 
