@@ -17,7 +17,7 @@ test: setup system-deps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-setup: $(VENV)/.installed static/vendor/.installed translations
+setup: $(VENV)/.installed static/vendor/.installed static/build/manifest.json translations
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ node_modules/.installed: package.json package-lock.json
 static/vendor/.installed: node_modules/.installed scripts/copy-vendor.sh
 	bash scripts/copy-vendor.sh
 	touch $@
+
+# Bundled, hashed and compressed copies that the pages link (portal/assets.py).
+static/build/manifest.json: $(VENV)/.installed static/vendor/.installed scripts/build-assets.py \
+		portal/assets.py $(wildcard static/css/*.css static/js/*.js)
+	$(BIN)/python scripts/build-assets.py
 
 translations: $(VENV)/.installed
 	if [ -d portal/translations ]; then $(BIN)/pybabel -q compile -d portal/translations; fi
@@ -55,4 +60,4 @@ bench: setup
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) node_modules static/vendor instance/waypoint.sqlite*
+	rm -rf $(VENV) node_modules static/vendor static/build instance/waypoint.sqlite*
