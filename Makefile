@@ -10,7 +10,7 @@ PORT ?= 5000
 
 run: setup
 	$(FLASK) db upgrade
-	$(FLASK) demo --if-empty
+	HOST=$(HOST) PORT=$(PORT) $(FLASK) demo --if-empty
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile - 'portal:create_app()'
 
 test: setup system-deps
@@ -54,7 +54,7 @@ migrate: setup
 
 demo: setup
 	$(FLASK) db upgrade
-	$(FLASK) demo
+	HOST=$(HOST) PORT=$(PORT) $(FLASK) demo
 
 bench: setup
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
