@@ -10,14 +10,14 @@ PORT ?= 5000
 
 run: setup
 	$(FLASK) db upgrade
-	$(FLASK) demo --if-empty
+	HOST=$(HOST) PORT=$(PORT) $(FLASK) demo --if-empty
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile - 'portal:create_app()'
 
 test: setup system-deps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-setup: $(VENV)/.installed static/vendor/.installed translations
+setup: $(VENV)/.installed static/vendor/.installed static/build/manifest.json translations
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ static/vendor/.installed: node_modules/.installed scripts/copy-vendor.sh
 	bash scripts/copy-vendor.sh
 	touch $@
 
+# Bundled, hashed and compressed copies that the pages link (portal/assets.py).
+static/build/manifest.json: $(VENV)/.installed static/vendor/.installed scripts/build-assets.py \
+		portal/assets.py $(wildcard static/css/*.css static/js/*.js)
+	$(BIN)/python scripts/build-assets.py
+
 translations: $(VENV)/.installed
 	if [ -d portal/translations ]; then $(BIN)/pybabel -q compile -d portal/translations; fi
 
@@ -49,10 +54,10 @@ migrate: setup
 
 demo: setup
 	$(FLASK) db upgrade
-	$(FLASK) demo
+	HOST=$(HOST) PORT=$(PORT) $(FLASK) demo
 
 bench: setup
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) node_modules static/vendor instance/waypoint.sqlite*
+	rm -rf $(VENV) node_modules static/vendor static/build instance/waypoint.sqlite*

@@ -40,7 +40,7 @@ def create_app(config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
 
-    from portal import errors, fragments, security, templating
+    from portal import assets, errors, fragments, security, templating
     from portal.auth import sessions
 
     sessions.init_app(app)
@@ -48,6 +48,7 @@ def create_app(config: dict | None = None) -> Flask:
     templating.init_app(app)
     fragments.init_app(app)
     errors.init_app(app)
+    assets.init_app(app)  # WhiteNoise in front of the app for /static
     _register_blueprints(app)
     _register_commands(app)
     return app

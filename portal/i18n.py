@@ -1,6 +1,10 @@
-"""Choosing the language: the user's saved choice, then the session's, then the browser's."""
+"""The language (the user's saved choice, then the session's, then the browser's) and
+the one way dates and times are shown."""
+
+from datetime import date, datetime
 
 from flask import current_app, request, session
+from flask_babel import format_date, format_time, get_locale
 from flask_login import current_user
 
 LOCALE_KEY = "locale"
@@ -13,3 +17,31 @@ def select_locale() -> str:
     if session.get(LOCALE_KEY) in languages:
         return session[LOCALE_KEY]
     return request.accept_languages.best_match(list(languages)) or "en"
+
+
+# One way to show a moment, everywhere: the locale's medium date ("Dec 3, 2026",
+# "3 dic 2026") and short time ("10:15 AM", "10:15"), in the district's time zone
+# (WAYPOINT_TIMEZONE); stored datetimes are naive UTC. Templates use the `date`,
+# `time` and `datetime` filters; Python code calls these functions.
+DATE_FORMAT = "medium"
+TIME_FORMAT = "short"
+
+
+def date_text(value: date | datetime | None) -> str:
+    """The day of a date or a moment, e.g. "Dec 3, 2026"."""
+    return format_date(value, DATE_FORMAT) if value else ""
+
+
+def time_text(value: datetime | None) -> str:
+    """The time of day of a moment, e.g. "10:15 AM"."""
+    return format_time(value, TIME_FORMAT) if value else ""
+
+
+def datetime_text(value: date | datetime | None) -> str:
+    """A moment as its day and time of day, joined the locale's way: "Dec 3, 2026, 10:15 AM"."""
+    if not value:
+        return ""
+    if not isinstance(value, datetime):
+        return date_text(value)
+    pattern = get_locale().datetime_formats[DATE_FORMAT]
+    return pattern.replace("{1}", date_text(value)).replace("{0}", time_text(value))

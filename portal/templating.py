@@ -1,9 +1,9 @@
 """Template globals and filters shared by every page."""
 
 from flask import Flask
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import get_locale
 
-from portal import policy
+from portal import i18n, policy
 from portal.auth.models import Role
 from portal.web import POLL_HEADER
 
@@ -17,5 +17,6 @@ def init_app(app: Flask) -> None:
         get_locale=get_locale,
         POLL_HEADER=POLL_HEADER,
     )
-    app.jinja_env.filters["date"] = lambda d, fmt="medium": format_date(d, fmt) if d else ""
-    app.jinja_env.filters["datetime"] = lambda d, fmt="medium": format_datetime(d, fmt) if d else ""
+    app.jinja_env.filters["date"] = i18n.date_text
+    app.jinja_env.filters["time"] = i18n.time_text
+    app.jinja_env.filters["datetime"] = i18n.datetime_text

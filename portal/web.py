@@ -33,6 +33,10 @@ def render(template: str, block: str | None = None, status: int = 200, **context
     """Render a page, or only `block` of it for an htmx request."""
     if block and wants_fragment():
         body = render_block(template, block, **{**_top_level_imports(template), **context})
+        if request.method != "GET":
+            # The answer to a form replaces the page's messages: an earlier "Saved." must
+            # not stand next to this answer's errors, and a message flashed now shows now.
+            body += render_template("_flashes.html", oob=True)
     else:
         body = render_template(template, **context)
     response = make_response(body, status)

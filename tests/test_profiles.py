@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -374,5 +375,11 @@ def test_print_view_lists_sections_and_links_the_print_stylesheet(client, auth, 
     auth.login(learner)
     body = client.get(f"{profile_url(learner)}/print").get_data(as_text=True)
     assert "profile-print" in body and "Patient with younger kids" in body
-    assert 'media="print"' in body
+    # The print rules come in print.css (media="print") or, once built, inside the bundle.
+    sheets = re.findall(r'<link rel="stylesheet" href="([^"]+)" media="([a-z]+)"', body)
+    assert any(
+        "@page profile" in (css := client.get(href).get_data(as_text=True))
+        and (media == "print" or "@media print {" in css)
+        for href, media in sheets
+    )
     assert body.count('class="profile-print-section"') == 7

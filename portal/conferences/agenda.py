@@ -37,6 +37,7 @@ class Agenda:
     since: datetime
     previous: Conference | None
     evidence: list[ProgressEntry] = field(default_factory=list)
+    evidence_more: list[ProgressEntry] = field(default_factory=list)  # behind "see all"
     evidence_count: int = 0
     ratings: list[RatingMove] = field(default_factory=list)
     due: list[tuple[Goal, int]] = field(default_factory=list)  # (goal, days to due; < 0 overdue)
@@ -78,7 +79,7 @@ def build(conference: Conference) -> Agenda:
         )
     )
     agenda.evidence_count = len(entries)
-    agenda.evidence = entries[:EVIDENCE_SHOWN]
+    agenda.evidence, agenda.evidence_more = entries[:EVIDENCE_SHOWN], entries[EVIDENCE_SHOWN:]
     tried = Counter(e.strategy_text for e in entries if e.strategy_text)
     agenda.strategies = tried.most_common()
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal import stamps
 from portal.auth.models import User
 from portal.extensions import db
+from portal.goals.models import GoalVersion
 from portal.timeutil import utcnow
 
 DEFAULT_CYCLE_DAYS = 30
@@ -188,6 +189,8 @@ class GoalSignature(db.Model):
     signed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     signer: Mapped[User] = relationship(lazy="joined", foreign_keys=[signer_id])
+    # The version signed, which may no longer be the goal's current one.
+    version: Mapped[GoalVersion] = relationship("GoalVersion", viewonly=True)
 
 
 class GoalAcknowledgement(db.Model):

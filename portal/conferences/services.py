@@ -709,7 +709,7 @@ def history(learner_id: int, include_private: bool, held_only: bool = False) -> 
             select(Goal, GoalSignature)
             .join(GoalSignature, GoalSignature.goal_id == Goal.id)
             .where(GoalSignature.conference_id.in_(ids))
-            .options(selectinload(Goal.current_version))
+            .options(selectinload(GoalSignature.version))
             .order_by(GoalSignature.signed_at)
         ).tuples():
             signed[sig.conference_id].append((goal, sig))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import random
 import time
 
@@ -69,8 +70,18 @@ def already_seeded() -> bool:
     return db.session.scalar(select(Org.id).where(Org.source_id == DISTRICT_SOURCE_ID)) is not None
 
 
+def sign_in_url() -> str:
+    """Where `make run` serves the sign-in page: its HOST and PORT (the Makefile passes them)."""
+    host = os.environ.get("HOST") or "127.0.0.1"
+    if host in ("0.0.0.0", "::"):  # noqa: S104 (only shown: every interface answers locally)
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{os.environ.get('PORT') or 5000}/signin"
+
+
 def print_sign_ins() -> None:
-    click.echo("Demo sign-ins (http://127.0.0.1:5000/signin):")
+    click.echo(f"Demo sign-ins ({sign_in_url()}):")
     for role, login, secret in SIGN_INS:
         click.echo(f"  {role:<32} {login:<40} {secret}")
 

@@ -6,7 +6,7 @@ from datetime import date
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import Select, case, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from portal.auth.models import User
@@ -169,6 +169,29 @@ def suggested_targets(school_id: int, grade: int | None, limit: int = 30) -> lis
             & (Target.grade_high.is_(None) | (Target.grade_high >= grade))
         )
     return list(db.session.scalars(stmt.order_by(Target.code, Target.id).limit(limit)))
+
+
+def class_grade_band(class_id: int) -> tuple[int, int] | None:
+    """The lowest and highest grade of a class's learners, None when no learner has one."""
+    low, high = db.session.execute(
+        select(func.min(User.grade), func.max(User.grade))
+        .join(Enrollment, Enrollment.user_id == User.id)
+        .where(Enrollment.class_id == class_id, Enrollment.role == EnrollmentRole.LEARNER)
+    ).one()
+    return None if low is None else (low, high)
+
+
+def band_first_targets(school_id: int, band: tuple[int, int] | None, limit: int = 30):
+    """Targets to offer a class before any search: those for its grades first, then the rest."""
+    stmt = select(Target).where(Target.id.in_(available_target_ids(school_id)))
+    order = [Target.code, Target.id]
+    if band is not None:
+        low, high = band
+        fits = (Target.grade_low.is_(None) | (Target.grade_low <= high)) & (
+            Target.grade_high.is_(None) | (Target.grade_high >= low)
+        )
+        order.insert(0, case((fits, 0), else_=1))
+    return list(db.session.scalars(stmt.order_by(*order).limit(limit)))
 
 
 def strategy_bank(school_id: int | None) -> list[Strategy]:

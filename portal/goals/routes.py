@@ -316,8 +316,9 @@ def _form_context(form, learner, goal, form_url, chosen, results) -> dict:
     }
 
 
-def _target_lists(school_id, grade, chosen_ids, text):
-    """The chosen targets (checked) and what to offer next: a search, or the grade's targets."""
+def _target_lists(school_id, grade, chosen_ids, text, band_of_class=None):
+    """The chosen targets (checked) and what to offer next: a search, or the grade's targets
+    (for a class's template: the targets of its learners' grades first)."""
     chosen_ids = [i for i in dict.fromkeys(chosen_ids or []) if isinstance(i, int)]
     chosen = queries.targets_by_ids(chosen_ids)
     text = (text or "").strip()
@@ -325,6 +326,8 @@ def _target_lists(school_id, grade, chosen_ids, text):
         return chosen, []
     if text:
         results = queries.search_targets(school_id, text, limit=20)
+    elif band_of_class is not None:
+        results = queries.band_first_targets(school_id, queries.class_grade_band(band_of_class))
     else:
         results = queries.suggested_targets(school_id, grade)
     chosen_set = set(chosen_ids)
@@ -446,7 +449,9 @@ def class_templates(class_id: int):
         db.session.commit()
         flash(_("Template offered to the class."))
         return redirect_to(url_for("goals.class_templates", class_id=class_id))
-    chosen, results = _target_lists(school_class.school_id, None, form.targets.data, form.q.data)
+    chosen, results = _target_lists(
+        school_class.school_id, None, form.targets.data, form.q.data, band_of_class=class_id
+    )
     invalid = request.method == "POST" and not searching
     return render(
         "goals/class_templates.html",
@@ -469,7 +474,11 @@ def template_target_options(class_id: int):
     """Search the class's school targets for a template (the fragment under the search box)."""
     school_class = load_class(class_id)
     chosen, results = _target_lists(
-        school_class.school_id, None, _requested_target_ids(), request.args.get("q")
+        school_class.school_id,
+        None,
+        _requested_target_ids(),
+        request.args.get("q"),
+        band_of_class=class_id,
     )
     return _target_fragment(
         chosen, results, url_for("goals.template_target_options", class_id=class_id)

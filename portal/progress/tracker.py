@@ -15,8 +15,8 @@ from functools import cached_property
 from types import SimpleNamespace
 
 from flask import current_app, session
-from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import joinedload
 
@@ -25,6 +25,7 @@ from portal.auth.models import LoginSession, Role, User
 from portal.auth.services import current_session_token_hash
 from portal.extensions import db
 from portal.goals.models import Goal, GoalStatus, GoalVersion, GoalVersionTarget
+from portal.i18n import date_text
 from portal.policy import TEACHER_CLASS_ACCESS, class_access_sql, visible_learner_ids
 from portal.progress.mastery import (
     Method,
@@ -381,7 +382,7 @@ class Tracker:
         days = self.days_to_due
         if days is None:
             return None
-        when = format_date(self.version.due_date, "medium")
+        when = date_text(self.version.due_date)
         if days < 0:
             return _("Due date passed (%(date)s).", date=when)
         if days == 0:
@@ -404,7 +405,7 @@ class Tracker:
         return _(
             "At this pace you reach %(level)s around %(date)s.",
             level=self.target_label,
-            date=format_date(p.on, "medium"),
+            date=date_text(p.on),
         )
 
     @cached_property
@@ -452,7 +453,7 @@ class Tracker:
             ngettext("%(num)d rating.", "%(num)d ratings.", len(points)),
             _(
                 "First %(date)s: %(level)s.",
-                date=format_date(first.when, "medium"),
+                date=date_text(first.when),
                 level=first.label,
             ),
         ]
@@ -460,7 +461,7 @@ class Tracker:
             parts.append(
                 _(
                     "Latest %(date)s: %(level)s.",
-                    date=format_date(last.when, "medium"),
+                    date=date_text(last.when),
                     level=last.label,
                 )
             )
