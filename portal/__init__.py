@@ -20,6 +20,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config_module.load(app.instance_path))
     if config:
         app.config.update(config)
+        if "MAX_UPLOAD_MB" in config and "MAX_CONTENT_LENGTH" not in config:
+            app.config["MAX_CONTENT_LENGTH"] = config_module.request_limit(config["MAX_UPLOAD_MB"])
     app.config.setdefault(
         "SQLALCHEMY_ENGINE_OPTIONS",
         config_module.engine_options(app.config["SQLALCHEMY_DATABASE_URI"]),

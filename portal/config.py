@@ -22,10 +22,16 @@ def _minutes(name: str, default: int) -> timedelta:
     return timedelta(minutes=int(os.environ.get(name, default)))
 
 
+def request_limit(upload_mb: int) -> int:
+    """The largest request body: one file of `upload_mb` MB plus 1 MB for the other fields."""
+    return (upload_mb + 1) * 1024 * 1024
+
+
 def load(instance_path: str) -> dict:
     """Build the configuration mapping for an app whose instance folder is instance_path."""
     db_file = Path(instance_path) / "waypoint.sqlite"
     secure = os.environ.get("WAYPOINT_HTTPS", "0") == "1"
+    upload_mb = int(os.environ.get("MAX_UPLOAD_MB", 10))
     return {
         "SECRET_KEY": _secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL", f"sqlite:///{db_file}"),
@@ -49,7 +55,10 @@ def load(instance_path: str) -> dict:
         # Each worker's memory for rendered pages (portal/fragments.py); 0 turns it off.
         "FRAGMENT_CACHE_MB": int(os.environ.get("FRAGMENT_CACHE_MB", 32)),
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER", str(Path(instance_path) / "uploads")),
-        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_MB", 10)) * 1024 * 1024,
+        # The one upload limit: the form's check and hint, the error messages and the
+        # request size the server accepts (the file plus the form's other fields).
+        "MAX_UPLOAD_MB": upload_mb,
+        "MAX_CONTENT_LENGTH": request_limit(upload_mb),
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("WAYPOINT_TIMEZONE", "America/New_York"),
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),

@@ -14,7 +14,7 @@ from portal.auth.forms import ClassCodeForm, PasswordSignInForm, PinForm
 from portal.auth.models import Role, User
 from portal.extensions import db
 from portal.i18n import LOCALE_KEY
-from portal.policy import public
+from portal.policy import public, roles
 from portal.roster.models import Enrollment, EnrollmentRole
 from portal.web import redirect_to, render, render_invalid
 
@@ -174,3 +174,20 @@ def language():
         current_user.locale = choice
         db.session.commit()
     return redirect_to(safe_next(request.form.get("next")) or url_for("home.index"))
+
+
+@bp.route("/session/keep-alive", methods=["GET", "POST"])
+@roles()
+def keep_alive():
+    """POST: the idle warning's "Stay signed in", the session counts as active now.
+
+    GET as a background request (X-Waypoint-Poll) only tells the time left, in the
+    X-Waypoint-Idle-Seconds header, without counting as activity; once the session
+    has ended it answers like any signed-out request (401 + HX-Redirect for htmx).
+    """
+    if request.method == "POST":
+        services.keep_alive(current_user)
+        db.session.commit()
+    if request.headers.get("HX-Request"):
+        return "", 204
+    return redirect(safe_next(request.referrer) or url_for("home.index"), code=303)

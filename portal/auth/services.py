@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app, session
+from flask import current_app, g, session
 from sqlalchemy import delete, func, or_, select, update
 
 from portal.auth.models import LoginSession, Role, User
@@ -148,16 +148,32 @@ def session_user(user_id: str, *, background: bool) -> User | None:
     )
     if login is None or str(login.user_id) != user_id or not login.user.active:
         return None
-    now, user = utcnow(), login.user
-    if now - login.last_seen > idle_limit(user):
+    now, user, limit = utcnow(), login.user, idle_limit(login.user)
+    last_seen = login.last_seen
+    if now - last_seen > limit:
         with writing():
             db.session.execute(delete(LoginSession).where(LoginSession.id == login.id))
         return None
     # A tracker poll is not the person doing something: it must not keep an
-    # abandoned shared Chromebook signed in.
-    if not background and now - login.last_seen > TOUCH_EVERY:
+    # abandoned shared Chromebook signed in. (A short timeout is touched more often,
+    # or activity could never extend it.)
+    if not background and now - last_seen > min(TOUCH_EVERY, limit / 4):
         with writing():
             db.session.execute(
                 update(LoginSession).where(LoginSession.id == login.id).values(last_seen=now)
             )
+        last_seen = now
+    g.idle_deadline = last_seen + limit  # told to the page, which warns before it
     return user
+
+
+def keep_alive(user: User) -> None:
+    """The "Stay signed in" button: count now as activity, however recent the last touch."""
+    if token := session.get(SESSION_KEY):
+        now = utcnow()
+        db.session.execute(
+            update(LoginSession)
+            .where(LoginSession.token_hash == _token_hash(token))
+            .values(last_seen=now)
+        )
+        g.idle_deadline = now + idle_limit(user)

@@ -32,7 +32,6 @@ ALLOWED_TYPES = {
 }
 # Images a browser shows inline without running anything (no SVG).
 INLINE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
-DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 HEAD_BYTES = 8192
 _KEY = re.compile(r"^[0-9a-f]{32}$")
 
@@ -50,7 +49,9 @@ class StoredFile:
 
 
 def max_bytes() -> int:
-    return int(current_app.config.get("EVIDENCE_MAX_BYTES", DEFAULT_MAX_BYTES))
+    """MAX_UPLOAD_MB, the one upload limit (tests may set EVIDENCE_MAX_BYTES lower)."""
+    cfg = current_app.config
+    return int(cfg.get("EVIDENCE_MAX_BYTES") or cfg["MAX_UPLOAD_MB"] * 1024 * 1024)
 
 
 def folder() -> Path:
