@@ -27,6 +27,10 @@ def request_limit(upload_mb: int) -> int:
     return (upload_mb + 1) * 1024 * 1024
 
 
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
 def load(instance_path: str) -> dict:
     """Build the configuration mapping for an app whose instance folder is instance_path."""
     db_file = Path(instance_path) / "waypoint.sqlite"
@@ -47,8 +51,25 @@ def load(instance_path: str) -> dict:
         "WTF_CSRF_SSL_STRICT": secure,
         "IDLE_TIMEOUT_LEARNER": _minutes("IDLE_TIMEOUT_LEARNER", 30),
         "IDLE_TIMEOUT_STAFF": _minutes("IDLE_TIMEOUT_STAFF", 60),
-        "LOGIN_FREE_ATTEMPTS": int(os.environ.get("LOGIN_FREE_ATTEMPTS", 5)),
-        "LOGIN_MAX_LOCK_SECONDS": int(os.environ.get("LOGIN_MAX_LOCK_SECONDS", 300)),
+        # Sign-in throttling (portal/auth/services.py, docs/architecture.md "Sign-in").
+        # Wrong tries per account in a sliding window before strangers are locked out,
+        # 15 s doubling to LOGIN_MAX_LOCK_SECONDS; at most LOGIN_LOCK_BUDGET_SECONDS of
+        # lock per account per hour, then at most one stranger's try per LOGIN_SLOW_SECONDS.
+        "LOGIN_FREE_ATTEMPTS": _int("LOGIN_FREE_ATTEMPTS", 5),
+        "LOGIN_WINDOW": _minutes("LOGIN_WINDOW_MINUTES", 15),
+        "LOGIN_MAX_LOCK_SECONDS": _int("LOGIN_MAX_LOCK_SECONDS", 300),
+        "LOGIN_LOCK_BUDGET_SECONDS": _int("LOGIN_LOCK_BUDGET_SECONDS", 300),
+        "LOGIN_SLOW_SECONDS": _int("LOGIN_SLOW_SECONDS", 30),
+        # A browser that signed in to an account keeps a device cookie for it: its holder
+        # is not locked out with strangers, only after its own LOGIN_DEVICE_FREE_ATTEMPTS.
+        "LOGIN_DEVICE_FREE_ATTEMPTS": _int("LOGIN_DEVICE_FREE_ATTEMPTS", 5),
+        "LOGIN_DEVICE_DAYS": _int("LOGIN_DEVICE_DAYS", 30),
+        "LOGIN_DEVICES_PER_BROWSER": _int("LOGIN_DEVICES_PER_BROWSER", 30),
+        # One browser without a device cookie, over all accounts, per window.
+        "LOGIN_CLIENT_FREE_ATTEMPTS": _int("LOGIN_CLIENT_FREE_ATTEMPTS", 10),
+        # Wrong PINs per class (class code path, without a device cookie) per class window.
+        "LOGIN_CLASS_PIN_ATTEMPTS": _int("LOGIN_CLASS_PIN_ATTEMPTS", 30),
+        "LOGIN_CLASS_WINDOW": _minutes("LOGIN_CLASS_WINDOW_MINUTES", 10),
         # argon2id parameters; tests lower them to keep the suite fast.
         "ARGON2_TIME_COST": int(os.environ.get("ARGON2_TIME_COST", 3)),
         "ARGON2_MEMORY_KIB": int(os.environ.get("ARGON2_MEMORY_KIB", 65536)),

@@ -1,4 +1,4 @@
-"""People who sign in, and their sign-in sessions."""
+"""People who sign in, their sign-in sessions, and the bookkeeping that throttles guessing."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal import stamps
@@ -37,10 +37,8 @@ ADMIN_ROLES = frozenset({Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN})
 class User(UserMixin, db.Model):
     __tablename__ = "users"
     __stamp__ = stamps.SITE
-    # Sign-in bookkeeping and a person's own language show on no cached page.
-    __stamp_ignore__ = frozenset(
-        {"password_hash", "pin_hash", "failed_logins", "throttled_until", "locale"}
-    )
+    # Secrets and a person's own language show on no cached page.
+    __stamp_ignore__ = frozenset({"password_hash", "pin_hash", "locale"})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source_id: Mapped[str | None] = mapped_column(String(255), unique=True)
@@ -57,8 +55,6 @@ class User(UserMixin, db.Model):
     org_id: Mapped[int | None] = mapped_column(ForeignKey("orgs.id"), index=True)
     locale: Mapped[str | None] = mapped_column(String(10))
     active: Mapped[bool] = mapped_column(default=True)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    throttled_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     org: Mapped[Org | None] = relationship(lazy="joined")  # noqa: F821
@@ -101,3 +97,47 @@ class LoginSession(db.Model):
     user_agent: Mapped[str | None] = mapped_column(String(255))
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class LoginFailure(db.Model):
+    """One wrong password or PIN, kept an hour: the throttles count these rows over windows.
+
+    `account_key` is `u<id>` for an account, or a keyed hash of the typed login when no
+    account has it, so an unknown name is throttled exactly like a known one.
+    `device_hash` is set when the try came with a valid device cookie for the account
+    (counted against that device only); `client_hash` names the browser (its pre-sign-in
+    session); `class_id` is set on the class code + PIN path. `lock_seconds` is the lock
+    this failure put on the account for strangers, so the hourly lock budget can be summed.
+    """
+
+    __tablename__ = "login_failures"
+    __stamp__ = stamps.NOTHING
+    __table_args__ = (
+        Index("ix_login_failures_account_key_at", "account_key", "at"),
+        Index("ix_login_failures_client_hash_at", "client_hash", "at"),
+        Index("ix_login_failures_class_id_at", "class_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_key: Mapped[str] = mapped_column(String(64))
+    device_hash: Mapped[str | None] = mapped_column(String(64))
+    client_hash: Mapped[str | None] = mapped_column(String(64))
+    class_id: Mapped[int | None] = mapped_column(ForeignKey("classes.id", ondelete="CASCADE"))
+    lock_seconds: Mapped[int] = mapped_column(default=0)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class TrustedDevice(db.Model):
+    """A device cookie: this browser signed in to this account before (OWASP "device cookies").
+
+    The cookie holds a random token; only its hash is stored, so deleting the row revokes it.
+    """
+
+    __tablename__ = "trusted_devices"
+    __stamp__ = stamps.NOTHING
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]

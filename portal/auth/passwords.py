@@ -4,8 +4,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 
-# Verifying against this keeps the timing of "no such user" like a real check.
-_DUMMY_HASH = None
+# Verifying against one of these keeps the timing of "no such user" like a real check.
+# One per set of parameters: a dummy made under other parameters (another app in the
+# same process, cheap test settings) would answer "no such user" fast.
+_DUMMY_HASHES: dict[tuple[int, int], str] = {}
 
 
 def _hasher() -> PasswordHasher:
@@ -19,11 +21,12 @@ def hash_secret(secret: str) -> str:
 
 def verify_secret(stored_hash: str | None, secret: str) -> bool:
     """True when secret matches; always spends the time of one verification."""
-    global _DUMMY_HASH
     hasher = _hasher()
     if stored_hash is None:
-        _DUMMY_HASH = _DUMMY_HASH or hasher.hash("not-a-real-secret")
-        stored_hash = _DUMMY_HASH
+        params = (hasher.time_cost, hasher.memory_cost)
+        if params not in _DUMMY_HASHES:
+            _DUMMY_HASHES[params] = hasher.hash("not-a-real-secret")
+        stored_hash = _DUMMY_HASHES[params]
         secret = secret + "\0"
     try:
         return hasher.verify(stored_hash, secret)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, make_response, redirect, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
@@ -36,18 +38,45 @@ def safe_next(target: str | None) -> str | None:
     return path + (f"?{parts.query}" if parts.query else "")
 
 
-def _signed_in(user: User, next_url: str | None):
+def _signed_in(user: User, next_url: str | None, client: services.Client):
+    device_cookie = services.remember_device(user, client)
     services.start_session(user, request.user_agent.string[:255] or None)
     login_user(user)
     db.session.commit()
-    return redirect_to(safe_next(next_url) or url_for("home.index"))
-
-
-def _throttled_message(result: services.SignInResult) -> str:
-    return _(
-        "Too many wrong tries for this account. Wait %(seconds)s seconds and try again.",
-        seconds=result.retry_after,
+    response = redirect_to(safe_next(next_url) or url_for("home.index"))
+    cfg = current_app.config
+    # Only sign-in pages need it; it names no one and survives sign-out (see logout).
+    response.set_cookie(
+        services.DEVICE_COOKIE,
+        device_cookie,
+        max_age=int(timedelta(days=cfg["LOGIN_DEVICE_DAYS"]).total_seconds()),
+        path=url_for("auth.login"),
+        secure=cfg["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
     )
+    return response
+
+
+def _wait_words(seconds: int) -> str:
+    if seconds < 60:
+        return ngettext("%(num)d second", "%(num)d seconds", seconds)
+    minutes = -(-seconds // 60)
+    return ngettext("%(num)d minute", "%(num)d minutes", minutes)
+
+
+def _refused_message(result: services.SignInResult, wrong: str) -> str:
+    if result.error == "class_throttled":
+        return _(
+            "Too many wrong PINs in this class just now. Wait %(wait)s, or ask your teacher.",
+            wait=_wait_words(result.retry_after),
+        )
+    if result.error == "throttled":
+        return _(
+            "Too many tries. Wait %(wait)s, or sign in on a device you have used before.",
+            wait=_wait_words(result.retry_after),
+        )
+    return wrong
 
 
 @bp.route("/signin", methods=["GET", "POST"])
@@ -62,16 +91,16 @@ def login():
         return render(
             "auth/login.html", "signin_form", status=status, form=form, code_form=ClassCodeForm()
         )
-    result = services.check_password(form.login.data, form.password.data)
-    db.session.commit()  # failure counters are part of the outcome
+    client = services.browser_client()
+    result = services.check_password(form.login.data, form.password.data, client)
     if result.user:
-        return _signed_in(result.user, form.next.data)
-    message = (
-        _throttled_message(result)
-        if result.error == "throttled"
-        else _("That username or password is not right. Check them and try again.")
-    )
-    form.password.errors = [message]
+        return _signed_in(result.user, form.next.data, client)
+    db.session.commit()  # the failure is part of the outcome
+    form.password.errors = [
+        _refused_message(
+            result, _("That username or password is not right. Check them and try again.")
+        )
+    ]
     return render_invalid("auth/login.html", "signin_form", form=form, code_form=ClassCodeForm())
 
 
@@ -118,14 +147,13 @@ def pin(code: str, learner_id: int):
             school_class=school_class,
             learner=learner,
         )
-    result = services.check_pin(learner, form.pin.data)
-    db.session.commit()
+    client = services.browser_client()
+    result = services.check_pin(learner, form.pin.data, client, school_class)
     if result.user:
-        return _signed_in(result.user, None)
+        return _signed_in(result.user, None, client)
+    db.session.commit()
     form.pin.errors = [
-        _throttled_message(result)
-        if result.error == "throttled"
-        else _("That PIN is not right. Try again, or ask your teacher.")
+        _refused_message(result, _("That PIN is not right. Try again, or ask your teacher."))
     ]
     return render_invalid(
         "auth/pin.html", "pin_form", form=form, school_class=school_class, learner=learner
@@ -158,7 +186,10 @@ def logout():
     session.clear()
     response = make_response(redirect_to(url_for("auth.login", signed_out=1)))
     # Shared Chromebooks: the next learner must not find anything, Back button included.
-    response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
+    # The session cookie is expired above (session.clear); cookies are not wiped
+    # wholesale, so the device cookies (opaque tokens, one per account that signed in
+    # here) stay and each learner can still sign in on this device while strangers wait.
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
     return response
 
 

@@ -1,16 +1,18 @@
-"""Signing in and out: credentials, per-account throttling and server-side sessions."""
+"""Signing in and out: credentials, throttling of wrong tries, device cookies, sessions."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import math
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from flask import current_app, g, session
+from flask import current_app, g, request, session
 from sqlalchemy import delete, func, or_, select, update
 
-from portal.auth.models import LoginSession, Role, User
+from portal.auth.models import LoginFailure, LoginSession, Role, TrustedDevice, User
 from portal.auth.passwords import verify_secret
 from portal.database import writing
 from portal.extensions import db
@@ -26,8 +28,22 @@ TOUCH_EVERY = timedelta(seconds=60)
 @dataclass
 class SignInResult:
     user: User | None = None
+    # "invalid"; "throttled" (this account, or this browser, must wait); "class_throttled"
+    # (too many wrong PINs in this class from devices without a device cookie).
     error: str | None = None
     retry_after: int = 0
+
+
+@dataclass(frozen=True)
+class Client:
+    """The browser that is trying: a key for its pre-sign-in session and its device cookies.
+
+    The default, no key and no cookies, is a try typed on someone else's screen (a
+    learner's PIN on the teacher's device in a conference): only the account counts.
+    """
+
+    key: str | None = None
+    device_tokens: tuple[str, ...] = ()
 
 
 def _token_hash(token: str) -> str:
@@ -35,51 +51,279 @@ def _token_hash(token: str) -> str:
 
 
 def find_account(login: str) -> User | None:
-    login = login.strip().lower()
+    login = _normal_login(login)
     return db.session.scalar(
         select(User).where(or_(func.lower(User.username) == login, func.lower(User.email) == login))
     )
 
 
-def seconds_locked(user: User) -> int:
-    if user.throttled_until is None:
+def _normal_login(login: str) -> str:
+    return login.strip().lower()
+
+
+# --- Throttling -----------------------------------------------------------------------
+#
+# Every wrong password or PIN is a LoginFailure row, kept an hour. Four counts over
+# sliding windows decide whether a try is even checked (docs/architecture.md, "Sign-in"):
+#   * the account, over tries without a device cookie ("strangers"): LOGIN_FREE_ATTEMPTS
+#     per LOGIN_WINDOW, then 15 s doubling to LOGIN_MAX_LOCK_SECONDS; the locks of one
+#     account add up to at most LOGIN_LOCK_BUDGET_SECONDS an hour, after which a stranger's
+#     wrong try holds the account for at most LOGIN_SLOW_SECONDS;
+#   * a device cookie of that account: LOGIN_DEVICE_FREE_ATTEMPTS per window, then the same
+#     doubling for that device only; a locked device cookie counts as none;
+#   * the browser (its pre-sign-in session), over all accounts: LOGIN_CLIENT_FREE_ATTEMPTS;
+#   * the class, on the class code + PIN path: LOGIN_CLASS_PIN_ATTEMPTS per LOGIN_CLASS_WINDOW.
+# Unknown logins are counted under a keyed hash of what was typed, so they answer with the
+# same messages at the same tries, and every try runs exactly one argon2 verification.
+
+DEVICE_COOKIE = "waypoint_device"
+CLIENT_KEY = "signin_client"
+_HOUR = timedelta(hours=1)
+
+
+def browser_client() -> Client:
+    """This request's browser: its sign-in key (kept in the session) and device cookies."""
+    ident = session.get(CLIENT_KEY)
+    if not ident:
+        ident = session[CLIENT_KEY] = secrets.token_urlsafe(16)
+    cap = current_app.config["LOGIN_DEVICES_PER_BROWSER"]
+    raw = request.cookies.get(DEVICE_COOKIE, "")[:4096]
+    tokens = tuple(t for t in raw.split(".") if 32 <= len(t) <= 64)[:cap]
+    return Client(key=_token_hash(ident), device_tokens=tokens)
+
+
+def _account_key(user: User) -> str:
+    return f"u{user.id}"
+
+
+def _login_key(login: str) -> str:
+    """What an unknown login is counted under: keyed, so the table holds no typed text."""
+    secret = current_app.config["SECRET_KEY"].encode()
+    return "n" + hmac.new(secret, _normal_login(login).encode(), "sha256").hexdigest()[:63]
+
+
+def _until(moment: datetime, now: datetime) -> int:
+    return max(0, math.ceil((moment - now).total_seconds()))
+
+
+def _backoff(failures: int, free: int) -> int:
+    """Seconds of lock after the latest of `failures`: 15 once `free` are used, doubling."""
+    if failures < free:
         return 0
-    return max(0, int((user.throttled_until - utcnow()).total_seconds()) + 1)
+    return min(current_app.config["LOGIN_MAX_LOCK_SECONDS"], 15 * 2 ** min(failures - free, 16))
 
 
-def _note_failure(user: User) -> None:
-    """Lock the account briefly after a few misses, doubling up to a short cap.
-
-    The cap keeps a classmate who types wrong passwords from locking someone out
-    for long, while still making guessing slow.
-    """
+def _horizon() -> timedelta:
     cfg = current_app.config
-    user.failed_logins += 1
-    over = user.failed_logins - cfg["LOGIN_FREE_ATTEMPTS"]
-    if over >= 0:
-        lock = min(cfg["LOGIN_MAX_LOCK_SECONDS"], 15 * 2**over)
-        user.throttled_until = utcnow() + timedelta(seconds=lock)
+    return max(_HOUR, cfg["LOGIN_WINDOW"], cfg["LOGIN_CLASS_WINDOW"])
 
 
-def _check(user: User | None, secret: str, field: str) -> SignInResult:
-    if user is not None and (wait := seconds_locked(user)):
-        return SignInResult(error="throttled", retry_after=wait)
-    stored = getattr(user, field) if user is not None else None
-    if not verify_secret(stored, secret) or user is None or not user.active:
-        if user is not None:
-            _note_failure(user)
-        return SignInResult(error="invalid")
-    user.failed_logins = 0
-    user.throttled_until = None
-    return SignInResult(user=user)
+def _stranger_failures(account_key: str, now: datetime) -> list[tuple[datetime, int]]:
+    """(at, lock_seconds) of the account's failures without a device cookie, last hour."""
+    return list(
+        db.session.execute(
+            select(LoginFailure.at, LoginFailure.lock_seconds)
+            .where(
+                LoginFailure.account_key == account_key,
+                LoginFailure.device_hash.is_(None),
+                LoginFailure.at > now - _HOUR,
+            )
+            .order_by(LoginFailure.at.desc())
+        ).tuples()
+    )
 
 
-def check_password(login: str, password: str) -> SignInResult:
-    return _check(find_account(login), password, "password_hash")
+def _account_wait(stranger: list[tuple[datetime, int]], now: datetime) -> int:
+    if not stranger:
+        return 0
+    at, lock = stranger[0]
+    return _until(at + timedelta(seconds=lock), now)
 
 
-def check_pin(learner: User | None, pin: str) -> SignInResult:
-    return _check(learner, pin, "pin_hash")
+def _stranger_lock(stranger: list[tuple[datetime, int]], now: datetime) -> int:
+    """The lock a new wrong try puts on the account for strangers, within the hour's budget."""
+    cfg = current_app.config
+    in_window = 1 + sum(1 for at, _ in stranger if at > now - cfg["LOGIN_WINDOW"])
+    wanted = _backoff(in_window, cfg["LOGIN_FREE_ATTEMPTS"])
+    left = cfg["LOGIN_LOCK_BUDGET_SECONDS"] - sum(lock for _, lock in stranger)
+    return min(wanted, max(left, cfg["LOGIN_SLOW_SECONDS"]))
+
+
+def _stream_wait(condition, free: int, now: datetime) -> int:
+    """Wait for a stream of failures (one device, one browser) with its own free tries."""
+    times = db.session.scalars(
+        select(LoginFailure.at)
+        .where(condition, LoginFailure.at > now - current_app.config["LOGIN_WINDOW"])
+        .order_by(LoginFailure.at.desc())
+    ).all()
+    if len(times) < free:
+        return 0
+    return _until(times[0] + timedelta(seconds=_backoff(len(times), free)), now)
+
+
+def _class_wait(class_id: int, now: datetime) -> int:
+    """A sliding-window limit on wrong PINs in one class from devices without a cookie."""
+    cfg = current_app.config
+    limit, window = cfg["LOGIN_CLASS_PIN_ATTEMPTS"], cfg["LOGIN_CLASS_WINDOW"]
+    times = db.session.scalars(
+        select(LoginFailure.at)
+        .where(
+            LoginFailure.class_id == class_id,
+            LoginFailure.device_hash.is_(None),
+            LoginFailure.at > now - window,
+        )
+        .order_by(LoginFailure.at.desc())
+        .limit(limit)
+    ).all()
+    return _until(times[-1] + window, now) if len(times) >= limit else 0
+
+
+def _trusted_device(user: User | None, client: Client, now: datetime) -> str | None:
+    """The hash of a valid device cookie this browser holds for the account, if any."""
+    if user is None or not client.device_tokens:
+        return None
+    return db.session.scalar(
+        select(TrustedDevice.token_hash)
+        .where(
+            TrustedDevice.user_id == user.id,
+            TrustedDevice.token_hash.in_([_token_hash(t) for t in client.device_tokens]),
+            TrustedDevice.expires_at > now,
+        )
+        .limit(1)
+    )
+
+
+def _attempt(
+    user: User | None,
+    account_key: str,
+    secret: str,
+    field: str,
+    client: Client | None,
+    school_class: SchoolClass | None = None,
+) -> SignInResult:
+    cfg, now, client = current_app.config, utcnow(), client or Client()
+    device = _trusted_device(user, client, now)
+    wait, error = 0, "throttled"
+    if device is not None:
+        device_rows = LoginFailure.device_hash == device
+        if _stream_wait(device_rows, cfg["LOGIN_DEVICE_FREE_ATTEMPTS"], now):
+            device = None  # a locked device cookie is worth no more than none
+    stranger: list[tuple[datetime, int]] = []
+    if device is None:
+        stranger = _stranger_failures(account_key, now)
+        wait = _account_wait(stranger, now)
+        if client.key is not None:
+            browser_rows = (LoginFailure.client_hash == client.key) & LoginFailure.device_hash.is_(
+                None
+            )
+            wait = max(wait, _stream_wait(browser_rows, cfg["LOGIN_CLIENT_FREE_ATTEMPTS"], now))
+        if not wait and school_class is not None and (wait := _class_wait(school_class.id, now)):
+            error = "class_throttled"
+    # Exactly one verification on every path (locked, unknown, no PIN), so the time of
+    # the answer tells nothing about the account.
+    matches = verify_secret(getattr(user, field) if user is not None else None, secret)
+    if wait:
+        return SignInResult(error=error, retry_after=wait)
+    if matches and user is not None and user.active:
+        _forget_own_failures(account_key, device, client.key)
+        return SignInResult(user=user)
+    db.session.add(
+        LoginFailure(
+            account_key=account_key,
+            device_hash=device,
+            client_hash=client.key,
+            class_id=school_class.id if school_class is not None else None,
+            lock_seconds=_stranger_lock(stranger, now) if device is None else 0,
+            at=now,
+        )
+    )
+    db.session.execute(delete(LoginFailure).where(LoginFailure.at < now - _horizon()))
+    return SignInResult(error="invalid")
+
+
+def _forget_own_failures(account_key: str, device: str | None, client_key: str | None) -> None:
+    """A success forgets the misses made the same way (typos), not other people's."""
+    if device is not None:
+        same = LoginFailure.device_hash == device
+    else:
+        same = LoginFailure.device_hash.is_(None) & (
+            LoginFailure.client_hash == client_key
+            if client_key is not None
+            else LoginFailure.client_hash.is_(None)
+        )
+    db.session.execute(
+        delete(LoginFailure).where(LoginFailure.account_key == account_key, same)
+    )
+
+
+def check_password(login: str, password: str, client: Client | None = None) -> SignInResult:
+    user = find_account(login)
+    key = _account_key(user) if user is not None else _login_key(login)
+    return _attempt(user, key, password, "password_hash", client)
+
+
+def check_pin(
+    learner: User, pin: str, client: Client | None = None, school_class: SchoolClass | None = None
+) -> SignInResult:
+    return _attempt(learner, _account_key(learner), pin, "pin_hash", client, school_class)
+
+
+def seconds_locked(user: User) -> int:
+    """How long a stranger (no device cookie) must wait before trying this account."""
+    now = utcnow()
+    return _account_wait(_stranger_failures(_account_key(user), now), now)
+
+
+def recent_failures(user: User) -> int:
+    """Wrong tries on this account (any device) within the sliding window."""
+    since = utcnow() - current_app.config["LOGIN_WINDOW"]
+    return db.session.scalar(
+        select(func.count(LoginFailure.id)).where(
+            LoginFailure.account_key == _account_key(user), LoginFailure.at > since
+        )
+    )
+
+
+def remember_device(user: User, client: Client) -> str:
+    """Issue a fresh device cookie for the account; return the browser's new cookie value.
+
+    The browser keeps one token per account (several learners share a Chromebook), the
+    newest first, at most LOGIN_DEVICES_PER_BROWSER; the one it had for this account is
+    replaced, and tokens it drops or that expired are deleted.
+    """
+    cfg, now = current_app.config, utcnow()
+    held = {_token_hash(t): t for t in client.device_tokens}
+    db.session.execute(
+        delete(TrustedDevice).where(
+            TrustedDevice.user_id == user.id,
+            or_(TrustedDevice.token_hash.in_(list(held)), TrustedDevice.expires_at <= now),
+        )
+    )
+    valid = set(
+        db.session.scalars(
+            select(TrustedDevice.token_hash).where(
+                TrustedDevice.token_hash.in_(list(held)), TrustedDevice.expires_at > now
+            )
+        )
+    )
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        TrustedDevice(
+            token_hash=_token_hash(token),
+            user_id=user.id,
+            expires_at=now + timedelta(days=cfg["LOGIN_DEVICE_DAYS"]),
+        )
+    )
+    kept = [t for h, t in held.items() if h in valid]
+    cap = cfg["LOGIN_DEVICES_PER_BROWSER"]
+    if dropped := [_token_hash(t) for t in kept[cap - 1 :]]:
+        db.session.execute(delete(TrustedDevice).where(TrustedDevice.token_hash.in_(dropped)))
+    return ".".join([token, *kept[: cap - 1]])
+
+
+def forget_devices(user: User) -> None:
+    """Revoke every device cookie of the account (after a password or PIN reset)."""
+    db.session.execute(delete(TrustedDevice).where(TrustedDevice.user_id == user.id))
 
 
 def class_by_code(code: str) -> SchoolClass | None:
