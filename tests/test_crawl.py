@@ -139,3 +139,18 @@ def test_live_conference_panel_opened_as_a_page_is_the_workspace(demo_apps, back
     html = fragment.get_data(as_text=True)
     assert fragment.status_code in (200, 286)
     assert "<html" not in html and 'id="conference-live"' in html
+
+
+@pytest.mark.both_backends
+def test_teacher_home_lists_classes_with_their_learner_counts(demo_apps, backend, request):
+    """Found by the crawl: on PostgreSQL the teacher home failed (GROUP BY classes.id beside
+    the eager-loaded term's columns)."""
+    app = demo_apps(backend, request)
+    client = app.test_client()
+    with app.app_context():
+        sign_in(client, "teacher", PASSWORD, PIN, YOUNG_CLASS_CODE)
+        db.session.remove()
+    response = client.get("/")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Math 7" in html and "Grade 3 Homeroom" in html and "30 learners" in html

@@ -203,6 +203,7 @@ def live(conference_id: int):
     as a page (typed in, or htmx off) it is the workspace, which has its own URL.
     """
     if not wants_fragment():
+        services.load_conference(conference_id, Action.RUN_CONFERENCE)  # 404 or 403 first
         return redirect(url_for("conferences.workspace", conference_id=conference_id), 303)
     seen = request.args.get("v")
     if (
