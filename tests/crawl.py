@@ -25,7 +25,7 @@ from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 from flask import template_rendered
-from sqlalchemy import Integer, literal, select
+from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
@@ -161,7 +161,10 @@ def _samples(user, rule_args: set[str], visible: bool, limit: int = 2) -> list[d
         ).all()
         return rows
 
-    learners = policy.visible_learner_ids(user)
+    # The scopes as id lists: the policy's "nobody" scope is an untyped NULL that
+    # PostgreSQL will not compare with an integer column.
+    learners = list(db.session.scalars(policy.visible_learner_ids(user)))
+    frameworks = list(db.session.scalars(policy.framework_org_ids(user)))
 
     args = set(rule_args)
     if {"learner_id", "entry_id"} <= args:
@@ -215,9 +218,9 @@ def _samples(user, rule_args: set[str], visible: bool, limit: int = 2) -> list[d
         )
         return [{arg: v} for (v,) in rows]
     schools = (
-        policy.manageable_school_ids(user)
+        list(db.session.scalars(policy.manageable_school_ids(user)))
         if user.role in (Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN)
-        else select(literal(user.org_id, Integer))
+        else [user.org_id]
     )
     by_arg = {
         "goal_id": (Goal.id, Goal.learner_id.in_(learners)),
@@ -226,11 +229,11 @@ def _samples(user, rule_args: set[str], visible: bool, limit: int = 2) -> list[d
         "template_id": (GoalTemplate.id, GoalTemplate.teacher_id == user.id),
         "strategy_id": (Strategy.id, Strategy.school_id.in_(schools)),
         "school_id": (Org.id, Org.id.in_(schools) & (Org.type == OrgType.SCHOOL)),
-        "framework_id": (Framework.id, Framework.org_id.in_(policy.framework_org_ids(user))),
+        "framework_id": (Framework.id, Framework.org_id.in_(frameworks)),
         "target_id": (
             Target.id,
             Target.framework_id.in_(
-                select(Framework.id).where(Framework.org_id.in_(policy.framework_org_ids(user)))
+                select(Framework.id).where(Framework.org_id.in_(frameworks))
             ),
         ),
         # Not guardians or district admins: admins also manage some outside their schools.
