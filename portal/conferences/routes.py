@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, abort, flash, make_response, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import to_utc
 from flask_login import current_user
@@ -188,7 +197,14 @@ def workspace(conference_id: int):
 @bp.get("/conferences/<int:conference_id>/live")
 @roles(Role.LEARNER, Role.TEACHER)
 def live(conference_id: int):
-    """Refresh the read-only live panel; an idle poll gets 204, a closed conference stops (286)."""
+    """Refresh the read-only live panel; an idle poll gets 204, a closed conference stops (286).
+
+    The panel is a block of the workspace, loaded with only what the block needs; opened
+    as a page (typed in, or htmx off) it is the workspace, which has its own URL.
+    """
+    if not wants_fragment():
+        services.load_conference(conference_id, Action.RUN_CONFERENCE)  # 404 or 403 first
+        return redirect(url_for("conferences.workspace", conference_id=conference_id), 303)
     seen = request.args.get("v")
     if (
         seen
@@ -199,7 +215,7 @@ def live(conference_id: int):
         response.vary.add("HX-Request")
         return response
     conference = services.load_conference(conference_id, Action.RUN_CONFERENCE)
-    status = 286 if wants_fragment() and not conference.is_open else 200
+    status = 200 if conference.is_open else 286
     return render(WORKSPACE, "live", status=status, **_workspace(conference, forms=False))
 
 

@@ -13,22 +13,25 @@ from portal.roster.models import Enrollment, EnrollmentRole, GuardianLink, Org, 
 
 def classes_taught_by(teacher: User) -> list[tuple[SchoolClass, int]]:
     """The teacher's classes this term, each with its number of learners."""
+    # A correlated count, not GROUP BY: a class's term is eager-loaded (a joined
+    # column PostgreSQL will not take beside GROUP BY classes.id).
     learners = aliased(Enrollment)
+    learner_count = (
+        select(func.count(learners.id))
+        .where(learners.class_id == SchoolClass.id, learners.role == EnrollmentRole.LEARNER)
+        .correlate(SchoolClass)
+        .scalar_subquery()
+    )
     return list(
         db.session.execute(
-            select(SchoolClass, func.count(learners.id))
+            select(SchoolClass, learner_count)
             .join(Enrollment, Enrollment.class_id == SchoolClass.id)
             .join(Term, Term.id == SchoolClass.term_id)
-            .outerjoin(
-                learners,
-                (learners.class_id == SchoolClass.id) & (learners.role == EnrollmentRole.LEARNER),
-            )
             .where(
                 Enrollment.user_id == teacher.id,
                 Enrollment.role == EnrollmentRole.TEACHER,
                 current_term_filter(),
             )
-            .group_by(SchoolClass.id)
             .order_by(SchoolClass.period, SchoolClass.title)
         ).tuples()
     )
