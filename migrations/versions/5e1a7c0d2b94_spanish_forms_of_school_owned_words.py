@@ -62,12 +62,9 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('targets', schema=None) as batch_op:
-        batch_op.drop_column('family_statement_es')
-
-    with op.batch_alter_table('strategies', schema=None) as batch_op:
-        batch_op.drop_column('text_es')
-
-    with op.batch_alter_table('mastery_levels', schema=None) as batch_op:
-        batch_op.drop_column('description_es')
-        batch_op.drop_column('label_es')
+    # Plain columns: a native DROP COLUMN (SQLite 3.35+, PostgreSQL) keeps the tables, so
+    # rows that reference them (goals on targets, levels on scales) stay valid.
+    op.drop_column('targets', 'family_statement_es')
+    op.drop_column('strategies', 'text_es')
+    op.drop_column('mastery_levels', 'description_es')
+    op.drop_column('mastery_levels', 'label_es')
