@@ -626,7 +626,9 @@ def test_learner_and_staff_pages_use_the_spanish_words(backend, client, auth, ma
     db.session.commit()
     auth.login(family.maya)
     progress_page = _text(client.get(f"/goals/{family.goal.id}/progress"))
-    assert "Cocinar con razones los domingos" in progress_page  # the strategy choice
+    # The strategy as a choice and on the entry logged with it; never the English.
+    assert progress_page.count("Cocinar con razones los domingos") >= 2
+    assert "Bake with ratios on Sundays" not in progress_page
     assert "2 · En desarrollo" in progress_page  # the self-rating choices
     detail = _text(client.get(f"/goals/{family.goal.id}"))
     assert "Cocinar con razones los domingos" in detail and "Competente" in detail
