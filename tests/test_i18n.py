@@ -640,7 +640,7 @@ def test_learner_and_staff_pages_use_the_spanish_words(backend, client, auth, ma
 @pytest.mark.both_backends
 def test_school_admins_write_the_spanish_words(backend, client, auth, make):
     from portal.goals.models import Strategy
-    from portal.targets.models import MasteryLevel
+    from portal.targets.models import MasteryLevel, Target
 
     family = fam.build_family(make)
     auth.login(family.admin)
@@ -669,3 +669,24 @@ def test_school_admins_write_the_spanish_words(backend, client, auth, make):
     assert response.status_code in (302, 303)
     strategy = db.session.scalar(db.select(Strategy).where(Strategy.text == "Read with a buddy"))
     assert strategy.text_es == "Leer con un compañero"
+
+    target = db.session.scalar(db.select(Target).where(Target.code == "7.RP.A.1"))
+    assert 'name="family_statement_es"' in client.get(f"/targets/{target.id}/edit").get_data(
+        as_text=True
+    )
+    response = client.post(
+        f"/targets/{target.id}/edit",
+        data={
+            "kind": "target",
+            "parent_id": "",
+            "code": "7.RP.A.1",
+            "statement": target.statement,
+            "family_statement": fam.FAMILY_WORDS,
+            "family_statement_es": "Compara cantidades con razones.",
+            "grade_low": "7",
+            "grade_high": "7",
+        },
+    )
+    assert response.status_code in (302, 303), response.get_data(as_text=True)[:300]
+    db.session.refresh(target)
+    assert target.family_statement_es == "Compara cantidades con razones."
