@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app portal
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test setup lint system-deps migrate demo translations clean bench
+.PHONY: run test setup lint system-deps migrate demo translations translations-update clean bench
 
 run: setup
 	$(FLASK) db upgrade
@@ -41,6 +41,10 @@ static/build/manifest.json: $(VENV)/.installed static/vendor/.installed scripts/
 
 translations: $(VENV)/.installed
 	if [ -d portal/translations ]; then $(BIN)/pybabel -q compile -d portal/translations; fi
+
+# Re-extract the messages, merge them into messages.po and list what lacks a translation.
+translations-update: $(VENV)/.installed
+	BIN=$(BIN) bash scripts/translations-update.sh
 
 # Chromium for the browser tests and PostgreSQL for the database tests, from Debian.
 system-deps:

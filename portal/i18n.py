@@ -9,7 +9,6 @@ from flask_login import current_user
 
 LOCALE_KEY = "locale"
 
-
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
     if current_user and current_user.is_authenticated and current_user.locale in languages:
@@ -45,3 +44,19 @@ def datetime_text(value: date | datetime | None) -> str:
         return date_text(value)
     pattern = get_locale().datetime_formats[DATE_FORMAT]
     return pattern.replace("{1}", date_text(value)).replace("{0}", time_text(value))
+
+
+def reading_spanish() -> bool:
+    """Is this request's page in Spanish (the one translation that has school-owned words)?"""
+    from flask import has_request_context
+    from flask_babel import get_locale
+
+    return has_request_context() and str(get_locale()) == "es"
+
+
+def in_locale(default: str | None, spanish: str | None) -> str | None:
+    """A school-owned word in the reader's language: the Spanish form when the page is in
+    Spanish and the school wrote one, else the default (English) form."""
+    if spanish and spanish.strip() and reading_spanish():
+        return spanish
+    return default

@@ -27,7 +27,16 @@ class Role(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
+        """The role's name in the reader's language."""
+        from flask_babel import gettext as _
+
+        return {
+            Role.LEARNER: _("Learner"),
+            Role.TEACHER: _("Teacher"),
+            Role.GUARDIAN: _("Guardian"),
+            Role.SCHOOL_ADMIN: _("School admin"),
+            Role.DISTRICT_ADMIN: _("District admin"),
+        }[self]
 
 
 STAFF_ROLES = frozenset({Role.TEACHER, Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN})

@@ -117,4 +117,4 @@ def build(conference: Conference) -> Agenda:
 
 def _label(scale, value: int) -> str:
     level = scale.level(value)
-    return f"{value} · {level.label}" if level else str(value)
+    return f"{value} · {level.display_label}" if level else str(value)

@@ -20,7 +20,8 @@ from sqlalchemy.orm import selectinload
 from portal.auth.models import User
 from portal.extensions import db
 from portal.family.models import Cheer, FamilyInvite, InviteThrottle
-from portal.goals.models import Goal, GoalStatus, GoalVersion
+from portal.goals.models import Goal, GoalStatus, GoalVersion, GoalVersionStrategy, Strategy
+from portal.i18n import reading_spanish
 from portal.progress.models import Feedback, ProgressEntry
 from portal.roster.models import GuardianLink
 from portal.timeutil import utcnow
@@ -257,6 +258,11 @@ class GoalView:
     feedback: list[Feedback] = field(default_factory=list)
     shared: list[ProgressEntry] = field(default_factory=list)
     cheers: list[Cheer] = field(default_factory=list)
+    # Shared entries' strategies in the reader's language, by entry id (Spanish pages only).
+    strategy_names: dict[int, str] = field(default_factory=dict)
+
+    def strategy_of(self, entry: ProgressEntry) -> str:
+        return self.strategy_names.get(entry.id, entry.strategy_text)
 
     @property
     def family_targets(self) -> list[str]:
@@ -300,6 +306,8 @@ def child_view(learner: User) -> ChildView:
             views, "shared", 3, ProgressEntry, ProgressEntry.shared_with_family.is_(True)
         )
         _newest_per_goal(views, "cheers", 5, Cheer, Cheer.hidden_at.is_(None))
+        for view in views.values():
+            view.strategy_names = bank_names(view.shared)
     starters = conversation_starters(learner)
     for view in views.values():  # too few recent entries: what the goals are about
         for wording in view.family_targets:
@@ -308,11 +316,31 @@ def child_view(learner: User) -> ChildView:
     return ChildView(learner, list(views.values()), reached, starters)
 
 
+def bank_names(entries: list[ProgressEntry]) -> dict[int, str]:
+    """The Spanish name of each entry's strategy, when it came unchanged from the school's
+    bank and the bank has one; asked only on a Spanish page (one query, or none)."""
+    linked = {e.id: e.strategy_id for e in entries if e.strategy_id is not None}
+    if not linked or not reading_spanish():
+        return {}
+    rows = db.session.execute(
+        select(GoalVersionStrategy.id, Strategy.text, Strategy.text_es)
+        .join(Strategy, Strategy.id == GoalVersionStrategy.strategy_id)
+        .where(GoalVersionStrategy.id.in_(set(linked.values())), Strategy.text_es.is_not(None))
+    )
+    names = {vs_id: (text, text_es) for vs_id, text, text_es in rows}
+    out = {}
+    for entry in entries:
+        text, text_es = names.get(entry.strategy_id, (None, None))
+        if text_es and text == entry.strategy_text:
+            out[entry.id] = text_es
+    return out
+
+
 def conversation_starters(learner: User) -> list[str]:
     """What the child tried lately in the entries they shared: things to ask about at home."""
     since = utcnow() - timedelta(days=RECENT_DAYS)
     rows = db.session.scalars(
-        select(ProgressEntry.strategy_text)
+        select(ProgressEntry)
         .join(Goal, Goal.id == ProgressEntry.goal_id)
         .where(
             ProgressEntry.learner_id == learner.id,
@@ -323,8 +351,10 @@ def conversation_starters(learner: User) -> list[str]:
         .order_by(ProgressEntry.created_at.desc(), ProgressEntry.id.desc())
         .limit(20)
     )
+    entries = list(rows)
+    names = bank_names(entries)
     seen: dict[str, str] = {}
-    for text in rows:
+    for text in (names.get(e.id, e.strategy_text) for e in entries):
         key = text.strip().lower()
         if key and key not in seen:
             seen[key] = text.strip()

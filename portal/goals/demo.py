@@ -47,6 +47,32 @@ LAKEVIEW_BANK = [
     "Use office hours once a week",
     "Keep an error log",
 ]
+# The demo banks, each strategy with its Spanish name (what a school would write).
+STRATEGIES_ES = {
+    "Practice 20 minutes 3 times a week": "Practicar 20 minutos 3 veces por semana",
+    "Work with a peer tutor": "Trabajar con un compañero tutor",
+    "Ask for a mini-lesson": "Pedir una minilección",
+    "Use flash cards at home": "Usar tarjetas de estudio en casa",
+    "Redo the problems I missed": "Volver a hacer los problemas que fallé",
+    "Read aloud to a buddy": "Leer en voz alta con un compañero",
+    "Explain my thinking to a partner": "Explicarle mi razonamiento a un compañero",
+    "Use the math manipulatives": "Usar los materiales manipulativos de matemáticas",
+    "Check my work with the answer key": "Revisar mi trabajo con las respuestas",
+    "Watch the lesson video again": "Volver a ver el video de la clase",
+    "Make a plan before I start writing": "Hacer un plan antes de empezar a escribir",
+    "Come to lunch help on Wednesdays": "Ir a la ayuda de la hora del almuerzo los miércoles",
+    "Go to Tuesday after-school tutoring": "Ir a las tutorías de los martes después de clases",
+    "Redo missed quiz questions and write why": (
+        "Volver a hacer las preguntas falladas del examen y escribir por qué"
+    ),
+    "Use spaced practice with an app": "Practicar en sesiones espaciadas con una aplicación",
+    "Study with my group before tests": "Estudiar con mi grupo antes de los exámenes",
+    "Annotate readings with questions": "Anotar preguntas en las lecturas",
+    "Ask for feedback on a draft": "Pedir comentarios sobre un borrador",
+    "Teach the concept to someone else": "Enseñarle el tema a otra persona",
+    "Use office hours once a week": "Ir a las horas de consulta una vez por semana",
+    "Keep an error log": "Llevar un registro de mis errores",
+}
 OWN_STEPS = {
     "young": ["Practice with my mom after dinner", "Read to my dog every night", "Ask my buddy"],
     "middle": [
@@ -130,7 +156,10 @@ class _Seeder:
 
     def strategy_banks(self) -> None:
         for school, texts in zip(self.demo.schools, (RIVERSIDE_BANK, LAKEVIEW_BANK), strict=False):
-            rows = [Strategy(school_id=school.id, text=text) for text in texts]
+            rows = [
+                Strategy(school_id=school.id, text=text, text_es=STRATEGIES_ES.get(text))
+                for text in texts
+            ]
             self.session.add_all(rows)
             self.banks[school.id] = rows
         self.session.flush()

@@ -131,7 +131,8 @@ class GoalForm(FlaskForm):
         self.setting = setting
         self.goal = goal
         self.target_level.choices = choices(
-            (level.value, f"{level.value} · {level.label}") for level in setting.scale.levels
+            (level.value, f"{level.value} · {level.display_label}")
+            for level in setting.scale.levels
         )
         self.parent_goal_id.choices = choices(
             [("", _l("Not part of a long-term goal"))]
@@ -141,7 +142,7 @@ class GoalForm(FlaskForm):
                 if g.current_version
             ]
         )
-        self.bank_strategies.choices = choices((s.id, s.text) for s in setting.bank)
+        self.bank_strategies.choices = choices((s.id, s.display_text) for s in setting.bank)
         return self
 
     def pad_strategy_rows(self, blanks: int = BLANK_STRATEGY_ROWS) -> None:
@@ -358,7 +359,7 @@ class TemplateForm(FlaskForm):
         self.school_id = school_id
         self.scale = scale
         self.target_level.choices = choices(
-            (lv.value, f"{lv.value} · {lv.label}") for lv in scale.levels
+            (lv.value, f"{lv.value} · {lv.display_label}") for lv in scale.levels
         )
         if self.target_level.data is None and scale.mastery_level is not None:
             self.target_level.data = scale.mastery_level.value
@@ -409,6 +410,12 @@ class StrategyForm(FlaskForm):
         ],
         filters=[lambda value: clean_text(value) if isinstance(value, str) else value],
         render_kw={"maxlength": 200, "autocomplete": "off"},
+    )
+    text_es = StringField(
+        _l("The same strategy in Spanish"),
+        validators=[Optional(), Length(max=200, message=_l("Use at most 200 characters."))],
+        filters=[lambda value: clean_text(value) if isinstance(value, str) else value],
+        render_kw={"maxlength": 200, "autocomplete": "off", "lang": "es"},
     )
 
     school_id: int

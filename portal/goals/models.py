@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal import stamps
 from portal.auth.models import User
 from portal.extensions import db
+from portal.i18n import in_locale
 from portal.targets.models import Target
 from portal.timeutil import utcnow
 
@@ -161,6 +162,17 @@ class GoalVersionStrategy(db.Model):
     text: Mapped[str] = mapped_column(String(200))
     position: Mapped[int] = mapped_column(default=0)
 
+    strategy: Mapped[Strategy | None] = relationship(lazy="joined")
+
+    @property
+    def display_text(self) -> str:
+        """The chosen strategy in the reader's language: the bank's Spanish name when the
+        learner took it unchanged from the bank, else the words they signed."""
+        bank = self.strategy
+        if bank is not None and bank.text == self.text:
+            return bank.display_text
+        return self.text
+
 
 class Strategy(db.Model):
     """A school's strategy bank entry, e.g. "practice 20 minutes 3 times a week"."""
@@ -171,7 +183,13 @@ class Strategy(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"), index=True)
     text: Mapped[str] = mapped_column(String(200))
+    text_es: Mapped[str | None] = mapped_column(String(200))  # the same strategy in Spanish
     active: Mapped[bool] = mapped_column(default=True)
+
+    @property
+    def display_text(self) -> str:
+        """The strategy's name in the reader's language."""
+        return in_locale(self.text, self.text_es)
 
 
 class GoalTemplate(db.Model):

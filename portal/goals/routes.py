@@ -605,7 +605,7 @@ def strategies():
             return render_invalid(
                 "goals/strategies.html", "strategy_bank", **_bank_context(school, form)
             )
-        strategy = services.add_strategy(school.id, form.text.data)
+        strategy = services.add_strategy(school.id, form.text.data, form.text_es.data)
         db.session.commit()
         if wants_fragment():
             return _bank_fragment(school, _("Strategy added: %(text)s", text=strategy.text))
@@ -624,10 +624,11 @@ def edit_strategy(strategy_id: int):
     ).bind(strategy.school_id, strategy)
     if request.method == "GET":
         form.text.data = strategy.text
+        form.text_es.data = strategy.text_es or ""
         return _bank_row_or_page(strategy, form)
     if not form.validate():
         return _bank_row_or_page(strategy, form, status=422)
-    services.reword_strategy(strategy, form.text.data)
+    services.reword_strategy(strategy, form.text.data, form.text_es.data)
     db.session.commit()
     if wants_fragment():
         return _bank_row_or_page(strategy, None)

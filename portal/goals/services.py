@@ -329,16 +329,22 @@ def retire_template(template: GoalTemplate) -> None:
 # Entries are retired, never deleted: goal versions keep their own copy of the wording.
 
 
-def add_strategy(school_id: int, text: str) -> Strategy:
-    strategy = Strategy(school_id=school_id, text=clean_text(text), active=True)
+def add_strategy(school_id: int, text: str, text_es: str | None = None) -> Strategy:
+    strategy = Strategy(
+        school_id=school_id,
+        text=clean_text(text),
+        text_es=clean_text(text_es or "") or None,
+        active=True,
+    )
     db.session.add(strategy)
     db.session.flush()
     return strategy
 
 
-def reword_strategy(strategy: Strategy, text: str) -> None:
+def reword_strategy(strategy: Strategy, text: str, text_es: str | None = None) -> None:
     """New wording for goals written from now on; earlier versions keep theirs."""
     strategy.text = clean_text(text)
+    strategy.text_es = clean_text(text_es or "") or None
     db.session.flush()
 
 

@@ -62,14 +62,14 @@ def _http_only(form, field):
 
 
 def _described(level) -> str:
-    return f": {level.description}" if level.description else ""
+    return f": {level.display_description}" if level.display_description else ""
 
 
 def level_choices(scale) -> list[SelectChoice]:
     return [
         SelectChoice(
             str(lv.value),
-            f"{lv.value} · {lv.label}{_described(lv)}",
+            f"{lv.value} · {lv.display_label}{_described(lv)}",
         )
         for lv in scale.levels
     ]
@@ -102,7 +102,7 @@ class EntryForm(TokenForm):
     def __init__(self, *args, goal_version=None, scale=None, **kwargs):
         super().__init__(*args, **kwargs)
         choices = (
-            [SelectChoice(str(s.id), s.text) for s in goal_version.strategies]
+            [SelectChoice(str(s.id), s.display_text) for s in goal_version.strategies]
             if goal_version
             else []
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import json
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -17,7 +18,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal import stamps
 from portal.auth.models import User
 from portal.extensions import db
+from portal.i18n import reading_spanish
 from portal.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from portal.goals.models import GoalVersionStrategy
 
 # How many of the most recent rating points a summary keeps (enough for every method:
 # a decaying average of 30 points differs from one of all points by < 0.001).
@@ -82,6 +87,19 @@ class ProgressEntry(db.Model):
     feedback: Mapped[list[Feedback]] = relationship(
         back_populates="entry", order_by="Feedback.created_at"
     )
+    # The goal's strategy this entry names; usually already loaded with the goal's version.
+    version_strategy: Mapped[GoalVersionStrategy | None] = relationship(viewonly=True)
+
+    @property
+    def display_strategy(self) -> str:
+        """What the learner did, with the bank's Spanish name on a Spanish page when the
+        entry names a bank strategy unchanged; asks nothing on other pages."""
+        if self.strategy_id is None or not reading_spanish():
+            return self.strategy_text
+        chosen = self.version_strategy
+        if chosen is None or chosen.text != self.strategy_text:
+            return self.strategy_text
+        return chosen.display_text
 
     @property
     def file_is_image(self) -> bool:

@@ -50,11 +50,20 @@ from portal.web import (
 bp = Blueprint("progress", __name__)
 
 STAFF = (Role.TEACHER, Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN)
+
+
+def N_(message: str) -> str:
+    """Mark a message for extraction; it is translated where it is used."""
+    return message
+
+
 UPLOAD_MESSAGES = {
-    "too_big": "That file is too large: the limit is %(mb)d MB.",
-    "empty": "That file is empty.",
-    "type": "That kind of file cannot be added. Use a photo (JPEG, PNG, GIF, WebP), "
-    "a PDF, or a Word, Excel, PowerPoint or OpenDocument file.",
+    "too_big": N_("That file is too large: the limit is %(mb)d MB."),
+    "empty": N_("That file is empty."),
+    "type": N_(
+        "That kind of file cannot be added. Use a photo (JPEG, PNG, GIF, WebP), "
+        "a PDF, or a Word, Excel, PowerPoint or OpenDocument file."
+    ),
 }
 
 

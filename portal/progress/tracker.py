@@ -25,7 +25,7 @@ from portal.auth.models import LoginSession, Role, User
 from portal.auth.services import current_session_token_hash
 from portal.extensions import db
 from portal.goals.models import Goal, GoalStatus, GoalVersion, GoalVersionTarget
-from portal.i18n import date_text
+from portal.i18n import date_text, in_locale
 from portal.policy import TEACHER_CLASS_ACCESS, class_access_sql, visible_learner_ids
 from portal.progress.mastery import (
     Method,
@@ -37,7 +37,7 @@ from portal.progress.mastery import (
 )
 from portal.progress.models import GoalProgress, ProgressSettings
 from portal.roster.models import Enrollment, EnrollmentRole, SchoolClass
-from portal.targets.models import DEFAULT_LEVELS, MASTERY_VALUE, MasteryScale
+from portal.targets.models import DEFAULT_LEVELS, DEFAULT_LEVELS_ES, MASTERY_VALUE, MasteryScale
 from portal.timeutil import today, utcnow
 
 QUIET_DAYS = 7
@@ -50,7 +50,14 @@ CHART_W, CHART_H, CHART_PAD = 300, 90, 12
 def _default_scale():
     """The default levels, used (never written) when a school has no scale yet."""
     levels = [
-        SimpleNamespace(value=v, label=label, description=d, is_mastery=v == MASTERY_VALUE)
+        SimpleNamespace(
+            value=v,
+            label=label,
+            description=d,
+            is_mastery=v == MASTERY_VALUE,
+            display_label=in_locale(label, DEFAULT_LEVELS_ES[v][0]),
+            display_description=in_locale(d, DEFAULT_LEVELS_ES[v][1]),
+        )
         for v, label, d in DEFAULT_LEVELS
     ]
     return SimpleNamespace(
@@ -322,7 +329,7 @@ class Tracker:
 
     @cached_property
     def labels(self) -> dict[int, str]:
-        return {lv.value: lv.label for lv in self.scale.levels}
+        return {lv.value: lv.display_label for lv in self.scale.levels}
 
     def label_of(self, value: int | None) -> str | None:
         return None if value is None else self.labels.get(value, str(value))

@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, delete, exists, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -219,7 +220,7 @@ def _learner_of(admin: User, username: str) -> User | None:
     )
 
 
-_IDENTITY_CONFLICT = {"username": "That username or e-mail was just taken. Try another."}
+_IDENTITY_CONFLICT = {"username": _l("That username or e-mail was just taken. Try another.")}
 
 
 def create_person(admin: User, data: PersonInput) -> User:

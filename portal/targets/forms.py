@@ -97,6 +97,11 @@ class TargetForm(FlaskForm):
         validators=[Optional(), Length(max=2000)],
         render_kw={"rows": 2},
     )
+    family_statement_es = TextAreaField(
+        _l("In plain words for families, in Spanish"),
+        validators=[Optional(), Length(max=2000)],
+        render_kw={"rows": 2, "lang": "es"},
+    )
     grade_low = SelectField(_l("From grade"), choices=GRADE_CHOICES, default="")
     grade_high = SelectField(
         _l("To grade"), choices=GRADE_CHOICES, default="", validators=[Optional()]
@@ -163,6 +168,7 @@ class TargetForm(FlaskForm):
             code=self.code.data,
             statement=self.statement.data,
             family_statement=self.family_statement.data,
+            family_statement_es=self.family_statement_es.data,
             grade_low=_grade(self.grade_low.data),
             grade_high=_grade(self.grade_high.data),
         )
@@ -195,6 +201,14 @@ class LevelForm(Form):
         _l("Label"), validators=[DataRequired(_l("Name the level.")), Length(max=40)]
     )
     description = StringField(_l("What it looks like"), validators=[Optional(), Length(max=300)])
+    label_es = StringField(
+        _l("Label in Spanish"), validators=[Optional(), Length(max=40)], render_kw={"lang": "es"}
+    )
+    description_es = StringField(
+        _l("What it looks like, in Spanish"),
+        validators=[Optional(), Length(max=300)],
+        render_kw={"lang": "es"},
+    )
 
 
 class ScaleForm(FlaskForm):
@@ -247,6 +261,8 @@ class ScaleForm(FlaskForm):
                 label=entry.form.label.data.strip(),
                 description=(entry.form.description.data or "").strip() or None,
                 is_mastery=i == mastery,
+                label_es=(entry.form.label_es.data or "").strip() or None,
+                description_es=(entry.form.description_es.data or "").strip() or None,
             )
             for i, entry in enumerate(self.levels.entries)
         ]

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal import stamps
 from portal.extensions import db
+from portal.i18n import in_locale
 
 
 class Framework(db.Model):
@@ -53,6 +54,7 @@ class Target(db.Model):
     code: Mapped[str | None] = mapped_column(String(80), index=True)  # humanCodingScheme
     statement: Mapped[str] = mapped_column(Text)  # "I can ..."
     family_statement: Mapped[str | None] = mapped_column(Text)  # plain words for families
+    family_statement_es: Mapped[str | None] = mapped_column(Text)  # the same, in Spanish
     grade_low: Mapped[int | None]  # K = 0
     grade_high: Mapped[int | None]
     position: Mapped[int] = mapped_column(default=0)
@@ -76,7 +78,8 @@ class Target(db.Model):
 
     @property
     def family_wording(self) -> str:
-        return self.family_statement or self.statement
+        """Plain words for families, in Spanish on a Spanish page when the school wrote them."""
+        return in_locale(self.family_statement or self.statement, self.family_statement_es)
 
 
 class MasteryScale(db.Model):
@@ -111,9 +114,21 @@ class MasteryLevel(db.Model):
     value: Mapped[int]  # 1, 2, 3, 4 ...
     label: Mapped[str] = mapped_column(String(40))  # Beginning, Developing, ...
     description: Mapped[str | None] = mapped_column(Text)
+    # The school's Spanish for the same words; English shows where there is none.
+    label_es: Mapped[str | None] = mapped_column(String(40))
+    description_es: Mapped[str | None] = mapped_column(Text)
     is_mastery: Mapped[bool] = mapped_column(default=False)
 
     scale: Mapped[MasteryScale] = relationship(back_populates="levels")
+
+    @property
+    def display_label(self) -> str:
+        """The level's name in the reader's language."""
+        return in_locale(self.label, self.label_es)
+
+    @property
+    def display_description(self) -> str | None:
+        return in_locale(self.description, self.description_es)
 
 
 DEFAULT_LEVELS = [
@@ -122,4 +137,11 @@ DEFAULT_LEVELS = [
     (3, "Proficient", "I can do it on my own."),
     (4, "Extending", "I can use it in new ways and teach others."),
 ]
+# The same default scale in Spanish, shipped with it: (label_es, description_es) by value.
+DEFAULT_LEVELS_ES = {
+    1: ("Inicial", "Apenas estoy empezando a aprender esto."),
+    2: ("En desarrollo", "Puedo hacer una parte con ayuda."),
+    3: ("Competente", "Puedo hacerlo por mi cuenta."),
+    4: ("Avanzado", "Puedo usarlo de maneras nuevas y enseñárselo a otros."),
+}
 MASTERY_VALUE = 3

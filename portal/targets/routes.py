@@ -134,6 +134,7 @@ def edit_target(target_id: int):
             "code": target.code or "",
             "statement": target.statement,
             "family_statement": target.family_statement or "",
+            "family_statement_es": target.family_statement_es or "",
             "grade_low": "" if target.grade_low is None else str(target.grade_low),
             "grade_high": "" if target.grade_high is None else str(target.grade_high),
         },
@@ -232,7 +233,9 @@ def _scale_form_for(school_id: int) -> ScaleForm:
     existing = queries.existing_scale(school_id)
     specs = (
         [
-            services.LevelSpec(lv.value, lv.label, lv.description, lv.is_mastery)
+            services.LevelSpec(
+                lv.value, lv.label, lv.description, lv.is_mastery, lv.label_es, lv.description_es
+            )
             for lv in existing.levels
         ]
         if existing
@@ -244,7 +247,13 @@ def _scale_form_for(school_id: int) -> ScaleForm:
         data={
             "name": existing.name if existing else _("Mastery scale"),
             "levels": [
-                {"value": s.value, "label": s.label, "description": s.description or ""}
+                {
+                    "value": s.value,
+                    "label": s.label,
+                    "description": s.description or "",
+                    "label_es": s.label_es or "",
+                    "description_es": s.description_es or "",
+                }
                 for s in specs
             ],
             "mastery": None if mastery is None else str(mastery),
@@ -258,7 +267,15 @@ def _rebuilt(form: ScaleForm, action: str) -> ScaleForm:
     mastery = int(mastery) if mastery is not None and str(mastery).isdigit() else None
     if action == "add" and len(levels) < MAX_LEVELS:
         values = [lv["value"] for lv in levels if isinstance(lv["value"], int)]
-        levels.append({"value": max(values, default=0) + 1, "label": "", "description": ""})
+        levels.append(
+            {
+                "value": max(values, default=0) + 1,
+                "label": "",
+                "description": "",
+                "label_es": "",
+                "description_es": "",
+            }
+        )
     elif action.startswith("remove-") and action[7:].isdigit():
         index = int(action[7:])
         if 0 <= index < len(levels):

@@ -12,6 +12,7 @@ from portal.policy import framework_org_ids
 from portal.roster.models import Org
 from portal.targets.models import (
     DEFAULT_LEVELS,
+    DEFAULT_LEVELS_ES,
     MASTERY_VALUE,
     Framework,
     MasteryLevel,
@@ -29,10 +30,12 @@ class LevelSpec:
     label: str
     description: str | None = None
     is_mastery: bool = False
+    label_es: str | None = None
+    description_es: str | None = None
 
 
 DEFAULT_SPECS = [
-    LevelSpec(value, label, description, value == MASTERY_VALUE)
+    LevelSpec(value, label, description, value == MASTERY_VALUE, *DEFAULT_LEVELS_ES[value])
     for value, label, description in DEFAULT_LEVELS
 ]
 
@@ -69,6 +72,8 @@ def _level(spec: LevelSpec) -> MasteryLevel:
         label=spec.label,
         description=spec.description or None,
         is_mastery=spec.is_mastery,
+        label_es=(spec.label_es or "").strip() or None,
+        description_es=(spec.description_es or "").strip() or None,
     )
 
 
@@ -104,6 +109,7 @@ class TargetData:
     family_statement: str | None
     grade_low: int | None
     grade_high: int | None
+    family_statement_es: str | None = None
 
 
 def create_target(framework: Framework, data: TargetData) -> Target:
@@ -130,6 +136,7 @@ def _apply(target: Target, data: TargetData) -> None:
     target.code = (data.code or "").strip() or None
     target.statement = data.statement.strip()
     target.family_statement = (data.family_statement or "").strip() or None
+    target.family_statement_es = (data.family_statement_es or "").strip() or None
     target.grade_low = data.grade_low
     target.grade_high = data.grade_high if data.grade_high is not None else data.grade_low
 
