@@ -64,6 +64,7 @@ def load(instance_path: str) -> dict:
         # is not locked out with strangers, only after its own LOGIN_DEVICE_FREE_ATTEMPTS.
         "LOGIN_DEVICE_FREE_ATTEMPTS": _int("LOGIN_DEVICE_FREE_ATTEMPTS", 5),
         "LOGIN_DEVICE_DAYS": _int("LOGIN_DEVICE_DAYS", 30),
+        "PENDING_WRITE_HOURS": _int("PENDING_WRITE_HOURS", 12),
         "LOGIN_DEVICES_PER_BROWSER": _int("LOGIN_DEVICES_PER_BROWSER", 30),
         # One browser without a device cookie, over all accounts, per window.
         "LOGIN_CLIENT_FREE_ATTEMPTS": _int("LOGIN_CLIENT_FREE_ATTEMPTS", 10),

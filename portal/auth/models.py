@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal import stamps
@@ -150,3 +150,22 @@ class TrustedDevice(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
+
+
+class PendingWrite(db.Model):
+    """A form sent after its sender's session had ended, kept so signing in again loses nothing.
+
+    With JavaScript on, app.js keeps drafts in the tab itself; without it the server is
+    the only place the words can wait. Kept for the person the ended session belonged to,
+    offered back once after they sign in again, deleted when used, discarded, at sign-out
+    or after `PENDING_WRITE_HOURS`; nothing of it is stored on the device.
+    """
+
+    __tablename__ = "pending_writes"
+    __stamp__ = stamps.NOTHING
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(1000))
+    fields: Mapped[str] = mapped_column(Text)  # JSON: [[name, value], ...] in form order
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -5,13 +5,23 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, make_response, redirect, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
-from portal.auth import services
+from portal.auth import drafts, services
 from portal.auth.forms import ClassCodeForm, PasswordSignInForm, PinForm
 from portal.auth.models import Role, User
 from portal.extensions import db
@@ -43,7 +53,9 @@ def _signed_in(user: User, next_url: str | None, client: services.Client):
     services.start_session(user, request.user_agent.string[:255] or None)
     login_user(user)
     db.session.commit()
-    response = redirect_to(safe_next(next_url) or url_for("home.index"))
+    waiting = drafts.waiting_for(user)
+    target = url_for("auth.resume") if waiting else safe_next(next_url) or url_for("home.index")
+    response = redirect_to(target)
     cfg = current_app.config
     # Only sign-in pages need it; it names no one and survives sign-out (see logout).
     response.set_cookie(
@@ -180,6 +192,8 @@ def _learner_in_class(class_id: int, learner_id: int) -> User:
 @public
 def logout():
     """Sign out and make the browser forget everything it kept of this person."""
+    if current_user.is_authenticated:
+        drafts.forget(current_user.id)
     services.end_session()
     logout_user()
     db.session.commit()
@@ -222,3 +236,28 @@ def keep_alive():
     if request.headers.get("HX-Request"):
         return "", 204
     return redirect(safe_next(request.referrer) or url_for("home.index"), code=303)
+
+
+@bp.route("/signin/resume")
+@roles()
+def resume():
+    """Offer back the form this person sent after their session had ended."""
+    pending = drafts.waiting_for(current_user)
+    if pending is None:
+        return redirect(url_for("home.index"))
+    return render(
+        "auth/resume.html",
+        pending=pending,
+        fields=drafts.fields_of(pending),
+        resume_field=drafts.RESUME_FIELD,
+    )
+
+
+@bp.route("/signin/resume/discard", methods=["POST"])
+@roles()
+def discard_resume():
+    """Throw away what was kept from before signing in again."""
+    drafts.forget(current_user.id)
+    db.session.commit()
+    flash(_("What you sent before signing in again was thrown away."), "info")
+    return redirect_to(url_for("home.index"))

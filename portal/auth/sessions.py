@@ -12,7 +12,7 @@ from flask import Flask, current_app, g, make_response, redirect, request, reque
 from flask_login import current_user
 
 from portal.audit.services import flush_access_log
-from portal.auth import services
+from portal.auth import drafts, services
 from portal.extensions import htmx, login_manager
 from portal.timeutil import utcnow
 from portal.web import is_background_request
@@ -26,6 +26,7 @@ def init_app(app: Flask) -> None:
     request_started.connect(_fresh_g, app)
     app.after_request(flush_access_log)
     app.after_request(_idle_header)
+    app.before_request(drafts.consume_resent)
     app.jinja_env.globals.update(idle_seconds=idle_seconds, draft_owner=draft_owner)
 
 
@@ -78,6 +79,10 @@ def unauthorized():
         response = make_response("", 401)
         response.headers["HX-Redirect"] = url_for("auth.login", next=target)
         return response
+    if drafts.stash_ended_post():
+        # Without JavaScript the words exist only in this request: keep them for the
+        # person whose session ended, and offer them back after they sign in again.
+        return redirect(url_for("auth.login", kept=1), code=303)
     return redirect(url_for("auth.login", next=target))
 
 
