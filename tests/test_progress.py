@@ -470,6 +470,6 @@ def test_admin_changes_the_method_and_trackers_say_so(client, auth, make, world,
     assert db_session.query(ProgressSettings).one().method == "highest"
     auth.logout()
     auth.login(world.learner)
-    tracker = client.get(f"/goals/{world.goal.id}/tracker").get_data(as_text=True)
+    tracker = client.get(f"/goals/{world.goal.id}/tracker", headers={"HX-Request": "true"}).text
     assert "highest rating so far" in tracker
     assert "Now: <strong>Proficient</strong>" in tracker

@@ -20,6 +20,11 @@ from tests.driver_sql import driver_statements
 POLL = {"HX-Request": "true", "X-Waypoint-Poll": "1"}
 
 
+def tracker_html(client, goal) -> str:
+    """The tracker as the page's htmx request gets it (alone it is not a page)."""
+    return client.get(f"/goals/{goal.id}/tracker", headers={"HX-Request": "true"}).text
+
+
 @pytest.fixture
 def setup(make):
     teacher = make.teacher()
@@ -55,7 +60,7 @@ def test_tracker_is_one_template_with_polling_attributes(client, auth, setup):
 def test_learner_idle_poll_is_204_after_one_query(client, auth, setup):
     _, learner, _, goal = setup
     auth.login(learner)
-    url = poll_url(client.get(f"/goals/{goal.id}/tracker").get_data(as_text=True))
+    url = poll_url(tracker_html(client, goal))
     client.get(url, headers=POLL)  # warm up: the session row
     db.session.remove()  # the test's own session must not lend the request its connection
     with driver_statements(db.engine) as statements:
@@ -69,7 +74,7 @@ def test_learner_idle_poll_is_204_after_one_query(client, auth, setup):
 def test_teacher_idle_poll_is_the_session_and_one_query(client, auth, setup, count_queries):
     teacher, _, _, goal = setup
     auth.login(teacher)
-    url = poll_url(client.get(f"/goals/{goal.id}/tracker").get_data(as_text=True))
+    url = poll_url(tracker_html(client, goal))
     with count_queries() as statements:
         assert client.get(url, headers=POLL).status_code == 204
     assert len(statements) == 2
@@ -78,7 +83,7 @@ def test_teacher_idle_poll_is_the_session_and_one_query(client, auth, setup, cou
 def test_a_change_on_another_device_shows_on_the_next_poll(client, auth, make, setup):
     _, learner, _, goal = setup
     auth.login(learner)
-    url = poll_url(client.get(f"/goals/{goal.id}/tracker").get_data(as_text=True))
+    url = poll_url(tracker_html(client, goal))
     build.entry(make, goal, 3)
     make.commit()
     response = client.get(url, headers=POLL)
@@ -92,7 +97,7 @@ def test_a_change_on_another_device_shows_on_the_next_poll(client, auth, make, s
 def test_a_change_to_the_goal_itself_shows_too(client, auth, make, setup):
     _, learner, _, goal = setup
     auth.login(learner)
-    url = poll_url(client.get(f"/goals/{goal.id}/tracker").get_data(as_text=True))
+    url = poll_url(tracker_html(client, goal))
     goal.current_version.due_date = None
     goal.status = GoalStatus.ACTIVE
     goal.horizon = goal.horizon  # no-op
@@ -104,7 +109,7 @@ def test_a_change_to_the_goal_itself_shows_too(client, auth, make, setup):
 def test_closed_goal_stops_polling_with_286(client, auth, make, setup):
     _, learner, _, goal = setup
     auth.login(learner)
-    url = poll_url(client.get(f"/goals/{goal.id}/tracker").get_data(as_text=True))
+    url = poll_url(tracker_html(client, goal))
     goal.status = GoalStatus.MET
     make.commit()
     response = client.get(url, headers=POLL)
@@ -119,7 +124,7 @@ def test_poll_of_someone_elses_goal_is_404(client, auth, make, setup):
     stranger = make.learner()
     make.commit()
     auth.login(learner)
-    url = poll_url(client.get(f"/goals/{goal.id}/tracker").get_data(as_text=True))
+    url = poll_url(tracker_html(client, goal))
     auth.logout()
     auth.login(stranger)
     assert client.get(url, headers=POLL).status_code == 404
@@ -131,7 +136,7 @@ def test_readonly_tracker_has_no_log_link(client, auth, make, setup):
     make.link(guardian, learner)
     make.commit()
     auth.login(guardian)
-    body = client.get(f"/goals/{goal.id}/tracker").get_data(as_text=True)
+    body = tracker_html(client, goal)
     assert "Log progress" not in body
     assert "readonly=1" in poll_url(body)
 
@@ -139,13 +144,13 @@ def test_readonly_tracker_has_no_log_link(client, auth, make, setup):
 def test_tracker_words(client, auth, make, setup):
     _, learner, _, goal = setup
     auth.login(learner)
-    body = client.get(f"/goals/{goal.id}/tracker").get_data(as_text=True)
+    body = tracker_html(client, goal)
     assert "Last entry: 4 days ago." in body
     assert "20 days to the due date" in body
     assert "Not enough entries yet" in body
     build.entry(make, goal, 2, days_ago=2)
     make.commit()
-    body = client.get(f"/goals/{goal.id}/tracker").get_data(as_text=True)
+    body = tracker_html(client, goal)
     assert "At this pace you reach Proficient around" in body
 
 
@@ -333,10 +338,18 @@ def test_learner_home_shows_a_tracker_per_active_goal(client, auth, make, setup)
 def test_fast_path_refuses_an_idle_session(app, client, auth, make, setup):
     _, learner, _, goal = setup
     auth.login(learner)
-    url = poll_url(client.get(f"/goals/{goal.id}/tracker").get_data(as_text=True))
+    url = poll_url(tracker_html(client, goal))
     from portal.auth.models import LoginSession
 
     make.session.query(LoginSession).update({"last_seen": utcnow() - timedelta(hours=2)})
     make.commit()
     response = client.get(url, headers=POLL)
     assert response.status_code == 401  # signed out, not a silent 204
+
+
+def test_the_tracker_opened_as_a_page_is_the_goal_progress_page(client, auth, setup):
+    _, learner, _, goal = setup
+    auth.login(learner)
+    response = client.get(f"/goals/{goal.id}/tracker")
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"/goals/{goal.id}/progress")

@@ -9,6 +9,7 @@ from flask import (
     abort,
     flash,
     make_response,
+    redirect,
     render_template,
     request,
     send_file,
@@ -378,6 +379,9 @@ def goal_tracker(goal_id: int):
         if state is not None and state[0] is GoalStatus.ACTIVE and state[1] == seen:
             return _unchanged()
     goal, learner = _load_goal(goal_id)
+    if not htmx:
+        # The tracker alone is not a page: opened as one, show the goal's progress page.
+        return redirect(url_for("progress.goal_page", goal_id=goal.id), code=303)
     t = tracker.tracker_for(goal)
     readonly = request.args.get("readonly") == "1" or not can(Action.LOG_PROGRESS, learner)
     body = render_template("progress/_tracker.html", t=t, readonly=readonly, link_goal=True)

@@ -2,8 +2,8 @@
 
 The crawl (tests/crawl.py, in-process against the live server's database) finds the
 URLs; one URL per distinct page template (as the first role that reached it) is
-opened in Chromium and checked against WCAG 2 A and AA at 1366x768 and 360x640. The templates checked are
-written to test-artifacts/crawl-axe.txt.
+opened in Chromium and checked against WCAG 2 A and AA at 1366x768 and 360x640.
+The templates checked are written to test-artifacts/crawl-axe.txt.
 """
 
 from __future__ import annotations
