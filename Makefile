@@ -30,7 +30,7 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 # Third-party assets are copied from node_modules at set-up, never committed.
-static/vendor/.installed: node_modules/.installed scripts/copy-vendor.sh
+static/vendor/.installed: node_modules/.installed scripts/copy-vendor.sh static/scss/pico.scss
 	bash scripts/copy-vendor.sh
 	touch $@
 

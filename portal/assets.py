@@ -27,7 +27,7 @@ MANIFEST = BUILD / "manifest.json"
 # Logical name -> source files (relative to static/), in cascade order.
 BUNDLES: dict[str, tuple[str, ...]] = {
     "site.css": (
-        "vendor/pico.classless.min.css",
+        "vendor/pico.min.css",
         "css/app.css",
         "css/roster.css",
         "css/targets.css",
@@ -69,8 +69,24 @@ def build(static: Path = STATIC) -> dict[str, str]:
 
 
 def _read(static: Path, src: str) -> bytes:
-    content = (static / src).read_bytes()
+    content = _minified(src, (static / src).read_bytes())
     return b"@media print {\n" + content + b"\n}" if src in PRINT_ONLY else content
+
+
+def _minified(src: str, content: bytes) -> bytes:
+    """Our own sources lose comments and spacing in the bundle (vendor files come minified).
+
+    The sources stay readable in the repository and are what a page links without a build.
+    """
+    if src.startswith("vendor/"):
+        return content
+    if src.endswith(".js"):
+        from rjsmin import jsmin
+
+        return jsmin(content)
+    from rcssmin import cssmin
+
+    return cssmin(content)
 
 
 def load_manifest(static: Path = STATIC) -> dict[str, str] | None:

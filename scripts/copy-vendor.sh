@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Copy the front-end packages installed by npm into static/vendor, which git ignores.
+# Copy the front-end packages installed by npm into static/vendor, which git ignores,
+# and build Pico from its Sass with the modules Waypoint uses (static/scss/pico.scss).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p static/vendor
 cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
-cp node_modules/@picocss/pico/css/pico.classless.min.css static/vendor/pico.classless.min.css
+node_modules/.bin/sass --no-source-map --style=compressed --quiet-deps \
+  --load-path=node_modules static/scss/pico.scss static/vendor/pico.min.css

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -67,9 +68,19 @@ def test_unhashed_files_are_not_cached_for_good(built):
 def test_the_bundle_keeps_every_source_in_order_and_print_rules_for_paper(built):
     _, manifest, static = built
     css = (static / manifest["site.css"]).read_text()
-    starts = [css.index((static / src).read_text()) for src in assets.BUNDLES["site.css"]]
+    sources = assets.BUNDLES["site.css"]
+    minified = {src: assets._minified(src, (static / src).read_bytes()).decode() for src in sources}
+    starts = [css.index(minified[src]) for src in sources]
     assert starts == sorted(starts)
-    assert "@media print {\n" + (static / "css/print.css").read_text() in css
+    assert "@media print {\n" + minified["css/print.css"] in css
+
+
+def test_our_sources_are_minified_in_the_bundle_and_vendor_files_kept_as_they_are(built):
+    _, manifest, static = built
+    js = (static / manifest["site.js"]).read_text()
+    assert (static / "vendor/htmx.min.js").read_text() in js
+    assert "// " not in js.split((static / "vendor/htmx.min.js").read_text())[1]
+    assert len(js) < sum((static / src).stat().st_size for src in assets.BUNDLES["site.js"])
 
 
 def test_the_hash_changes_with_the_content(built):
@@ -106,3 +117,19 @@ def test_pages_link_the_sources_without_a_build(app, client):
     for src in assets.BUNDLES["site.css"] + assets.BUNDLES["site.js"]:
         assert f"/static/{src}" in html
     assert 'href="/static/css/print.css" media="print"' in html
+
+
+def test_templates_dont_depend_on_indentation():
+    """Templates lose their indentation when they load (templating.DropIndentation): nothing
+    in them may need leading spaces: no <pre>, no literal <textarea> body, no message
+    string that spans lines (its msgid would no longer match the catalog)."""
+    root = Path(__file__).resolve().parents[1] / "templates"
+    for path in root.rglob("*.html"):
+        source = path.read_text()
+        assert not re.search(r"<pre[\s>]|<textarea[^>]*>[^<]", source), path
+        assert not re.search(r"""_\(\s*("[^"]*\n|'[^']*\n)""", source), path
+
+
+def test_served_pages_have_no_indentation(client):
+    html = client.get("/signin").text
+    assert "\n  " not in html and "\n\t" not in html
