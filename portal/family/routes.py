@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, make_response, render_template, reque
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from portal import stamps
 from portal.auth.models import Role
@@ -21,6 +22,7 @@ from portal.family.forms import (
 from portal.family.models import Cheer, FamilyInvite
 from portal.goals.models import Goal
 from portal.policy import Action, can, load_learner, roles
+from portal.progress.forms import new_token
 from portal.progress.models import ProgressEntry
 from portal.roster import queries
 from portal.roster.models import GuardianLink
@@ -110,6 +112,8 @@ def cheer(goal_id: int):
     entry = _entry_of(goal, request.args.get("entry", type=int))
     key = _prefix(goal, entry)
     form = CheerForm(prefix=key)
+    if (existing := _resent(form)) is not None:
+        return _cheer_sent(existing)
     if not form.validate_on_submit():
         if wants_fragment():
             body = render_template(
@@ -120,11 +124,44 @@ def cheer(goal_id: int):
             return response
         context = family_context(current_user, goal.learner, {key: form})
         return render_invalid(FAMILY_PAGE, **context)
-    services.add_cheer(goal, current_user, form.body.data, entry)
-    db.session.commit()
+    try:
+        sent = services.add_cheer(goal, current_user, form.body.data, entry, form.token.data)
+        db.session.commit()
+    except IntegrityError:
+        # The same form raced in from a second request: answer with the first cheer (or,
+        # from a second tab with other words, keep this one under a token of its own).
+        db.session.rollback()
+        if (first := _resent(form)) is not None:
+            return _cheer_sent(first)
+        sent = services.add_cheer(goal, current_user, form.body.data, entry, form.token.data)
+        db.session.commit()
     flash(_("Your cheer was sent. %(name)s will see it.", name=_first_name(goal.learner)), "info")
+    return _cheer_sent(sent)
+
+
+def _resent(form: CheerForm) -> Cheer | None:
+    """The cheer this very form already sent (a double click, a retry), if any.
+
+    The family page is cached per session, so two tabs of it can carry the same token:
+    a different message under a known token is a new cheer and gets a token of its own.
+    """
+    cheer = services.cheer_by_token(form.token.data)
+    if cheer is None:
+        return None
+    if cheer.author_id == current_user.id and cheer.body == services.clean_cheer(
+        form.body.data or ""
+    ):
+        return cheer
+    form.token.data = new_token()
+    return None
+
+
+def _cheer_sent(cheer: Cheer):
+    """Back to the child's goal the cheer is on (a resent form finds its first cheer)."""
+    if cheer.author_id != current_user.id:
+        abort(409)
     return redirect_to(
-        url_for("family.child", learner_id=goal.learner_id, _anchor=f"goal-{goal.id}")
+        url_for("family.child", learner_id=cheer.learner_id, _anchor=f"goal-{cheer.goal_id}")
     )
 
 

@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from portal.auth.models import User
@@ -117,11 +119,33 @@ class RedeemResult:
 
 
 def _throttle(guardian: User) -> InviteThrottle:
-    row = db.session.get(InviteThrottle, guardian.id)
-    if row is None:
-        row = InviteThrottle(guardian_id=guardian.id, failures=0)
-        db.session.add(row)
-    return row
+    """The guardian's miss counter, made on first use by INSERT ... ON CONFLICT DO NOTHING:
+    of two first tries at the same moment, the second waits for the first's row instead
+    of failing on the key (the row is stamped NOTHING: no cached page shows it)."""
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    db.session.execute(
+        insert(InviteThrottle)
+        .values(guardian_id=guardian.id, failures=0)
+        .on_conflict_do_nothing(index_elements=["guardian_id"])
+    )
+    return db.session.get(InviteThrottle, guardian.id, populate_existing=True)
+
+
+def _already_following(guardian: User, invite: FamilyInvite) -> RedeemResult | None:
+    """This guardian redeemed this very code before (a double click, a retry): say so again."""
+    if invite.used_by_id != guardian.id:
+        return None
+    link = db.session.scalar(
+        select(GuardianLink).where(
+            GuardianLink.guardian_id == guardian.id,
+            GuardianLink.learner_id == invite.learner_id,
+            GuardianLink.active.is_(True),
+        )
+    )
+    if link is None:
+        return None
+    return RedeemResult(learner=db.session.get(User, invite.learner_id), error="already")
 
 
 def _seconds_left(until: datetime | None, now: datetime) -> int:
@@ -141,13 +165,16 @@ def redeem(guardian: User, raw_code: str) -> RedeemResult:
     invite = None
     if len(code) == CODE_LENGTH:
         invite = db.session.scalar(
-            select(FamilyInvite).where(
-                FamilyInvite.code_hash == code_hash(code),
-                FamilyInvite.used_at.is_(None),
-                FamilyInvite.revoked_at.is_(None),
-                FamilyInvite.expires_at > now,
-            )
+            select(FamilyInvite).where(FamilyInvite.code_hash == code_hash(code))
         )
+    if invite is not None and (again := _already_following(guardian, invite)) is not None:
+        throttle.failures = 0
+        db.session.flush()
+        return again
+    if invite is not None and (
+        invite.used_at is not None or invite.revoked_at is not None or invite.expires_at <= now
+    ):
+        invite = None
     if invite is None:
         throttle.failures += 1
         if throttle.failures >= MAX_FAILURES:
@@ -186,11 +213,27 @@ def redeem(guardian: User, raw_code: str) -> RedeemResult:
         .execution_options(synchronize_session=False)
     ).rowcount
     if not claimed:
+        # Redeemed meanwhile; by this guardian in another request, it is the same answer.
+        db.session.refresh(invite)
         db.session.flush()
-        return RedeemResult(error="invalid")
-    db.session.add(
-        GuardianLink(guardian_id=guardian.id, learner_id=learner.id, relationship_label="family")
-    )
+        return _already_following(guardian, invite) or RedeemResult(error="invalid")
+    try:
+        with db.session.begin_nested():  # a savepoint: a clash undoes only the link
+            db.session.add(
+                GuardianLink(
+                    guardian_id=guardian.id, learner_id=learner.id, relationship_label="family"
+                )
+            )
+    except IntegrityError:
+        # Another code for the same child linked them at the same moment: keep this one.
+        db.session.execute(
+            update(FamilyInvite)
+            .where(FamilyInvite.id == invite.id)
+            .values(used_at=None, used_by_id=None)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.flush()
+        return RedeemResult(learner=learner, error="already")
     db.session.flush()
     return RedeemResult(learner=learner)
 
@@ -210,13 +253,31 @@ def contains_link(text: str) -> bool:
     return bool(_LINK.search(text or ""))
 
 
-def add_cheer(goal: Goal, author: User, body: str, entry: ProgressEntry | None = None) -> Cheer:
+def clean_cheer(body: str) -> str:
+    """A cheer as kept: its words, single-spaced."""
+    return " ".join(body.split())
+
+
+def cheer_by_token(token: str | None) -> Cheer | None:
+    if not token:
+        return None
+    return db.session.scalar(select(Cheer).where(Cheer.token == token))
+
+
+def add_cheer(
+    goal: Goal,
+    author: User,
+    body: str,
+    entry: ProgressEntry | None = None,
+    token: str | None = None,
+) -> Cheer:
     cheer = Cheer(
         learner_id=goal.learner_id,
         goal_id=goal.id,
         entry_id=entry.id if entry else None,
         author_id=author.id,
-        body=" ".join(body.split()),
+        body=clean_cheer(body),
+        token=token,
         created_at=utcnow(),
     )
     db.session.add(cheer)

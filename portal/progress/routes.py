@@ -241,17 +241,18 @@ def entry_feedback(progress_entry_id: int):
             return response
         context = _page(goal, learner, feedback_forms={entry.id: form})
         return render_invalid("progress/goal.html", **context)
-    feedback = services.add_feedback(
-        goal,
-        current_user,
-        token=form.token.data,
-        body=form.body.data,
-        rating=form.rating_value,
-        for_families=form.for_families.data,
-        entry=entry,
+    return _save_feedback(
+        form,
+        lambda: services.add_feedback(
+            goal,
+            current_user,
+            token=form.token.data,
+            body=form.body.data,
+            rating=form.rating_value,
+            for_families=form.for_families.data,
+            entry=entry,
+        ),
     )
-    db.session.commit()
-    return _feedback_done(feedback)
 
 
 @bp.post("/goals/<int:goal_id>/feedback")
@@ -265,15 +266,29 @@ def goal_feedback(goal_id: int):
     if not form.validate_on_submit():
         context = _page(goal, learner, goal_form=form)
         return render_invalid("progress/goal.html", "goal_feedback_form", **context)
-    feedback = services.add_feedback(
-        goal,
-        current_user,
-        token=form.token.data,
-        body=form.body.data,
-        rating=form.rating_value,
-        for_families=form.for_families.data,
+    return _save_feedback(
+        form,
+        lambda: services.add_feedback(
+            goal,
+            current_user,
+            token=form.token.data,
+            body=form.body.data,
+            rating=form.rating_value,
+            for_families=form.for_families.data,
+        ),
     )
-    db.session.commit()
+
+
+def _save_feedback(form: FeedbackForm, add):
+    """Add the feedback and commit; the same token raced in from a second request: the first."""
+    try:
+        feedback = add()
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        feedback = services.feedback_by_token(form.token.data)
+        if feedback is None:
+            raise
     return _feedback_done(feedback)
 
 
