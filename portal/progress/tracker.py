@@ -14,7 +14,7 @@ from datetime import datetime
 from functools import cached_property
 from types import SimpleNamespace
 
-from flask import current_app, session
+from flask import session
 from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, func, select
@@ -22,7 +22,7 @@ from sqlalchemy.orm import joinedload
 
 from portal import read_session, stamps
 from portal.auth.models import LoginSession, Role, User
-from portal.auth.services import current_session_token_hash
+from portal.auth.services import LIVE_SESSION, current_session_token_hash, live_session_params
 from portal.extensions import db
 from portal.goals.models import Goal, GoalStatus, GoalVersion, GoalVersionTarget
 from portal.policy import TEACHER_CLASS_ACCESS, class_access_sql, visible_learner_ids
@@ -142,8 +142,6 @@ def goal_poll_state(goal_id: int, user: User) -> tuple[GoalStatus, str] | None:
 _LEARNER_FAST_POLL = (
     select(
         LoginSession.user_id,
-        User.active,
-        LoginSession.last_seen,
         Goal.status,
         Goal.current_version_id,
         Goal.lock_version,
@@ -155,7 +153,11 @@ _LEARNER_FAST_POLL = (
     .join(Goal, and_(Goal.learner_id == User.id, Goal.id == bindparam("goal_id")))
     .outerjoin(GoalProgress, GoalProgress.goal_id == Goal.id)
     .outerjoin(ProgressSettings, ProgressSettings.school_id == User.org_id)
-    .where(LoginSession.token_hash == bindparam("token_hash"), User.role == Role.LEARNER)
+    .where(
+        LoginSession.token_hash == bindparam("token_hash"),
+        User.role == Role.LEARNER,
+        LIVE_SESSION,  # the sign-in's own definition of a live session (auth.services)
+    )
 )
 
 
@@ -165,16 +167,12 @@ def learner_poll_unchanged(goal_id: int, seen: str) -> bool:
     if not token_hash or not user_id:
         return False
     row = _fast_poll_row(goal_id, token_hash)
-    if row is None:
+    if row is None:  # no such session, not live, not a learner's, or not their goal
         return False
-    owner, active, last_seen, status, *parts = row
-    if isinstance(last_seen, str):  # SQLite's driver hands back the stored text
-        last_seen = datetime.fromisoformat(last_seen)
+    owner, status, *parts = row
     return (
         str(owner) == str(user_id)
-        and bool(active)
         and status in (GoalStatus.ACTIVE, GoalStatus.ACTIVE.name)
-        and utcnow() - last_seen <= current_app.config["IDLE_TIMEOUT_LEARNER"]
         and _token(*parts) == seen
     )
 
@@ -188,13 +186,13 @@ def _fast_poll_row(goal_id: int, token_hash: str):
     SQLAlchemy's, compiled once. On PostgreSQL the round trip dominates; the statement
     runs through SQLAlchemy on the reading engine (autocommit: no BEGIN, no ROLLBACK).
     """
-    params = {"goal_id": goal_id, "token_hash": token_hash}
+    params = {"goal_id": goal_id, "token_hash": token_hash, **live_session_params()}
     engine = db.engine
     if engine.dialect.name != "sqlite":
         with read_session.for_request(engine).connect() as connection:
             return connection.execute(_LEARNER_FAST_POLL, params).first()
-    sql, names, constants = _sqlite_fast_poll(engine.dialect)
-    values = {**constants, **params}
+    sql, names, constants, processors = _sqlite_fast_poll(engine.dialect)
+    values = {**constants, **{k: processors[k](v) for k, v in params.items()}}
     raw = engine.raw_connection()  # pysqlite in autocommit: the SELECT is its own snapshot
     try:
         cursor = raw.cursor()
@@ -206,15 +204,22 @@ def _fast_poll_row(goal_id: int, token_hash: str):
 
 @functools.cache
 def _sqlite_fast_poll(dialect):
-    """The poll's SQL for SQLite, its parameter order, and its constants as stored."""
+    """The poll's SQL for SQLite, its parameter order, its constants as stored, and how
+    each per-request value is stored (the live-session times as SQLite's text)."""
     compiled = _LEARNER_FAST_POLL.compile(dialect=dialect)
-    per_request = {"goal_id": 0, "token_hash": ""}
-    constants = {}
+    per_request = {"goal_id": 0, "token_hash": "", **live_session_params(utcnow())}
+    constants, processors = {}, {}
     for name, value in compiled.construct_params(per_request).items():
-        if name not in per_request:  # the role, as the column stores it
-            process = compiled.binds[name].type.bind_processor(dialect)
-            constants[name] = process(value) if process else value
-    return str(compiled), compiled.positiontup, constants
+        process = compiled.binds[name].type.bind_processor(dialect) or _same
+        if name in per_request:
+            processors[name] = process
+        else:  # the role, as the column stores it
+            constants[name] = process(value)
+    return str(compiled), compiled.positiontup, constants, processors
+
+
+def _same(value):
+    return value
 
 
 def _class_token_select(access):
