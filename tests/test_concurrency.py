@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from portal.conferences.models import GoalSignature
 from portal.extensions import db
 from portal.family import services as family_services
-from portal.family.models import Cheer, FamilyInvite
+from portal.family.models import Cheer, FamilyInvite, InviteThrottle
 from portal.goals.models import Goal, GoalStatus
 from portal.progress.models import Feedback, GoalProgress, ProgressEntry
 from portal.roster.models import GuardianLink
@@ -179,10 +179,20 @@ def test_the_cheer_form_carries_a_fresh_token(client, auth, family):
 # --- Invite-code redemption -----------------------------------------------------------
 
 
-@pytest.mark.both_backends
-def test_one_link_for_the_same_code_redeemed_at_once(app, make, family, backend):
-    newcomer = make.guardian()  # no throttle row yet: the first try creates it
+def newcomer_guardian(make, tried_before: bool):
+    """A guardian with no children yet; with tried_before, their miss counter row exists
+    (at zero), so nothing about it makes two redemptions wait for each other."""
+    guardian = make.guardian()
+    if tried_before:
+        make._add(InviteThrottle(guardian_id=guardian.id, failures=0))
     make.commit()
+    return guardian
+
+
+@pytest.mark.both_backends
+@pytest.mark.parametrize("tried_before", [False, True])
+def test_one_link_for_the_same_code_redeemed_at_once(app, make, family, backend, tried_before):
+    newcomer = newcomer_guardian(make, tried_before)
     _invite, code = family_services.create_invite(family.other_child, family.admin)
     clients = signed_in(app, newcomer, make.PASSWORD)
     responses = race([(c, "/family/redeem", {"code": code}) for c in clients])
@@ -200,9 +210,11 @@ def test_one_link_for_the_same_code_redeemed_at_once(app, make, family, backend)
 
 
 @pytest.mark.both_backends
-def test_one_link_for_two_codes_of_the_same_child_redeemed_at_once(app, make, family, backend):
-    newcomer = make.guardian()
-    make.commit()
+@pytest.mark.parametrize("tried_before", [False, True])
+def test_one_link_for_two_codes_of_the_same_child_redeemed_at_once(
+    app, make, family, backend, tried_before
+):
+    newcomer = newcomer_guardian(make, tried_before)
     codes = [family_services.create_invite(family.other_child, family.admin)[1] for _ in range(2)]
     clients = signed_in(app, newcomer, make.PASSWORD, n=2)
     responses = race(
@@ -210,6 +222,8 @@ def test_one_link_for_two_codes_of_the_same_child_redeemed_at_once(app, make, fa
     )
     assert assert_clean(responses) == [303, 303]
     assert count(GuardianLink, GuardianLink.guardian_id == newcomer.id) == 1
+    # The code that lost is still open for another family member.
+    assert count(FamilyInvite, FamilyInvite.used_at.is_(None)) == 1
 
 
 # --- Co-signing -----------------------------------------------------------------------
