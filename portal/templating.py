@@ -12,6 +12,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.globals.update(
         can=policy.can,
+        family_view=policy.family_view,
+        shown_version=policy.shown_version,
         Action=policy.Action,
         Role=Role,
         get_locale=get_locale,

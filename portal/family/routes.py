@@ -21,7 +21,7 @@ from portal.family.forms import (
 )
 from portal.family.models import Cheer, FamilyInvite
 from portal.goals.models import Goal
-from portal.policy import Action, can, load_learner, roles
+from portal.policy import Action, can, family_view, load_entry, load_goal, load_learner, roles
 from portal.progress.forms import new_token
 from portal.progress.models import ProgressEntry
 from portal.roster import queries
@@ -44,7 +44,9 @@ def family_cheers(learner, include_hidden: bool = False):
     if not can(Action.VIEW, learner):
         return []
     include_hidden = include_hidden and can(Action.MODERATE, learner)
-    return services.cheers_for_learner(learner.id, include_hidden=include_hidden)
+    return services.cheers_for_learner(
+        learner.id, include_hidden=include_hidden, family=family_view(learner)
+    )
 
 
 # --- The family page -------------------------------------------------------------------
@@ -83,18 +85,19 @@ def child(learner_id: int):
 
 
 def _load_goal(goal_id: int, action: Action) -> Goal:
-    goal = db.session.get(Goal, goal_id)
-    if goal is None or goal.current_version is None:
+    """A goal the family sees (portal.policy): 404 for drafts, proposals and the rest."""
+    goal = load_goal(goal_id, action)
+    if goal.current_version is None:
         abort(404)
-    load_learner(goal.learner_id, action)
     return goal
 
 
 def _entry_of(goal: Goal, entry_id: int | None) -> ProgressEntry | None:
+    """An entry of this goal that the family sees (shared with them)."""
     if entry_id is None:
         return None
-    entry = db.session.get(ProgressEntry, entry_id)
-    if entry is None or entry.goal_id != goal.id:
+    entry, entry_goal = load_entry(entry_id)
+    if entry_goal.id != goal.id:
         abort(404)
     return entry
 
@@ -181,7 +184,9 @@ def cheers(learner_id: int):
     return render(
         "family/cheers.html",
         learner=learner,
-        rows=services.cheers_for_learner(learner.id, include_hidden=moderating, limit=200),
+        rows=services.cheers_for_learner(
+            learner.id, include_hidden=moderating, limit=200, family=family_view(learner)
+        ),
         moderating=moderating,
     )
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import func, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -291,12 +291,21 @@ def set_hidden(cheer: Cheer, by: User, hidden: bool) -> None:
     db.session.flush()
 
 
-def cheers_for_learner(learner_id: int, include_hidden: bool = False, limit: int = 20):
+def cheers_for_learner(
+    learner_id: int, include_hidden: bool = False, limit: int = 20, family: bool = False
+):
+    """Cheers with their goal's wording; for a family (portal.policy), only on the goals
+    they see and with the agreed wording."""
+    from portal.policy import family_goal_condition
+
+    version_id = Goal.current_version_id
+    if family:
+        version_id = func.coalesce(Goal.agreed_version_id, Goal.current_version_id)
     query = (
         select(Cheer, GoalVersion.statement)
         .join(Goal, Goal.id == Cheer.goal_id)
-        .join(GoalVersion, GoalVersion.id == Goal.current_version_id)
-        .where(Cheer.learner_id == learner_id)
+        .join(GoalVersion, GoalVersion.id == version_id)
+        .where(Cheer.learner_id == learner_id, family_goal_condition() if family else true())
         .order_by(Cheer.created_at.desc(), Cheer.id.desc())
         .limit(limit)
     )
@@ -314,6 +323,7 @@ STARTERS = 3
 @dataclass
 class GoalView:
     goal: Goal
+    version: GoalVersion  # the agreed wording (portal.policy.shown_version)
     tracker: object | None
     feedback: list[Feedback] = field(default_factory=list)
     shared: list[ProgressEntry] = field(default_factory=list)
@@ -322,7 +332,7 @@ class GoalView:
     @property
     def family_targets(self) -> list[str]:
         """The goal's targets in plain words for families, never a bare code."""
-        return [vt.target.family_wording for vt in self.goal.current_version.targets]
+        return [vt.target.family_wording for vt in self.version.targets]
 
 
 @dataclass
@@ -349,11 +359,12 @@ def child_view(learner: User) -> ChildView:
     """Everything the family page shows of one child, in a fixed number of queries."""
     from portal.progress.tracker import load_goals, trackers_for
 
-    goals = load_goals([learner.id], status=None, targets=True)
+    goals = load_goals([learner.id], status=None, targets=True, family=True)
     active = [g for g in goals if g.status is GoalStatus.ACTIVE]
     reached = [g for g in goals if g.status is GoalStatus.MET]
-    trackers = {t.goal.id: t for t in trackers_for(active)}
-    views = {g.id: GoalView(g, trackers.get(g.id)) for g in active}
+    shown = {g.id: g.agreed_version or g.current_version for g in active}
+    trackers = {t.goal.id: t for t in trackers_for(active, versions=shown)}
+    views = {g.id: GoalView(g, shown[g.id], trackers.get(g.id)) for g in active}
     ids = list(views)
     if ids:
         _newest_per_goal(views, "feedback", 3, Feedback, Feedback.for_families.is_(True))

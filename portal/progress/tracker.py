@@ -25,7 +25,12 @@ from portal.auth.models import LoginSession, Role, User
 from portal.auth.services import LIVE_SESSION, current_session_token_hash, live_session_params
 from portal.extensions import db
 from portal.goals.models import Goal, GoalStatus, GoalVersion, GoalVersionTarget
-from portal.policy import TEACHER_CLASS_ACCESS, class_access_sql, visible_learner_ids
+from portal.policy import (
+    TEACHER_CLASS_ACCESS,
+    class_access_sql,
+    family_goal_condition,
+    visible_learner_ids,
+)
 from portal.progress.mastery import (
     Method,
     Projection,
@@ -128,6 +133,8 @@ def goal_poll_state(goal_id: int, user: User) -> tuple[GoalStatus, str] | None:
         statement = _LEARNER_POLL
     else:
         statement = _goal_poll_select().where(Goal.learner_id.in_(visible_learner_ids(user)))
+        if user.role is Role.GUARDIAN:  # a family polls only the goals they see
+            statement = statement.where(family_goal_condition())
     row = db.session.execute(statement, {"goal_id": goal_id, "user_id": user.id}).first()
     if row is None:
         return None
@@ -482,13 +489,13 @@ class Tracker:
         return " ".join(parts)
 
 
-def _build(goal, summary, scale, settings) -> Tracker:
+def _build(goal, summary, scale, settings, version=None) -> Tracker:
     method = Method.of(settings)
     raw = json.loads(summary.points_json) if summary else []
     values = [v for _, v, _ in raw]
     return Tracker(
         goal=goal,
-        version=goal.current_version,
+        version=version or goal.current_version,
         scale=scale,
         method=method,
         summary=summary,
@@ -505,10 +512,12 @@ def load_goals(
     status=GoalStatus.ACTIVE,
     targets: bool = False,
     strategies: bool = True,
+    family: bool = False,
 ):
     """Goals with their current versions, strategies and targets, in a fixed number of queries.
 
     `learner_ids` is a list or a SELECT; with `visible_to`, only learners that user may see.
+    With `family`, only the goals a family sees, with their agreed versions loaded too.
     """
     query = (
         select(Goal)
@@ -525,16 +534,26 @@ def load_goals(
         query = query.options(joinedload(Goal.current_version).selectinload(GoalVersion.targets))
     if status is not None:
         query = query.where(Goal.status == status)
+    if family:
+        agreed = joinedload(Goal.agreed_version)
+        query = query.where(family_goal_condition()).options(agreed)
+        if strategies:
+            query = query.options(agreed.selectinload(GoalVersion.strategies))
+        if targets:
+            query = query.options(agreed.selectinload(GoalVersion.targets))
     return list(db.session.scalars(query))
 
 
 def trackers_for(
-    goals: list[Goal], school_of: dict[int, int | None] | None = None
+    goals: list[Goal], school_of: dict[int, int | None] | None = None, versions=None
 ) -> list[Tracker]:
     """Trackers for these goals (each must have a current version).
 
-    `school_of` maps learner id to school id when the caller has the learners already.
+    `school_of` maps learner id to school id when the caller has the learners already;
+    `versions` maps goal id to the version to show when it is not the current one (the
+    agreed wording a family reads: `portal.policy.shown_version`).
     """
+    versions = versions or {}
     goals = [g for g in goals if g.current_version is not None]
     if school_of is None:
         school_of = {g.learner_id: g.learner.org_id for g in goals}
@@ -555,13 +574,14 @@ def trackers_for(
             summaries.get(g.id),
             scales.get(school_of.get(g.learner_id)) or _default_scale(),
             settings.get(school_of.get(g.learner_id)),
+            versions.get(g.id),
         )
         for g in goals
     ]
 
 
-def tracker_for(goal: Goal) -> Tracker:
-    return trackers_for([goal])[0]
+def tracker_for(goal: Goal, version: GoalVersion | None = None) -> Tracker:
+    return trackers_for([goal], versions={goal.id: version} if version else None)[0]
 
 
 def learner_trackers(learner: User) -> list[Tracker]:
