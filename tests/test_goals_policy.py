@@ -388,3 +388,25 @@ def test_a_guardian_cannot_cheer_an_entry_not_shared_with_them(client, auth, wor
     )
     assert response.status_code == 404
     assert db.session.query(Cheer).count() == 0
+
+
+def test_a_goal_signed_in_a_conference_then_archived_is_not_in_the_family_history(
+    client, auth, world
+):
+    from portal.conferences import services as conferences
+    from tests.test_conferences_support import conference_for
+
+    conference = conference_for(world)
+    goal = make_goal(world, status=GoalStatus.PROPOSED, statement="I will try the archived plan.")
+    for signer in (world.learner, world.teacher):
+        conferences.sign(goal, goal.current_version_id, signer, conference=conference)
+    db.session.commit()
+    fresh(goal.id).status = GoalStatus.ARCHIVED
+    db.session.commit()
+    url = f"/learners/{world.learner.id}/conferences"
+    auth.login(world.teacher)
+    assert "archived plan" in client.get(url).get_data(as_text=True)
+    auth.logout()
+    auth.login(world.guardian)
+    response = client.get(url)
+    assert response.status_code == 200 and "archived plan" not in response.get_data(as_text=True)

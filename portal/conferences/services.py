@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import Select, and_, func, literal, select
+from sqlalchemy import Select, and_, func, literal, select, true
 from sqlalchemy.orm import selectinload
 
 from portal.auth.models import Role, User
@@ -26,7 +26,7 @@ from portal.extensions import db
 from portal.goals import services as goal_services
 from portal.goals.models import Goal, GoalStatus, GoalVersion
 from portal.goals.services import GoalContent, clean_text
-from portal.policy import Action, authorize, visible_learner_ids
+from portal.policy import Action, authorize, family_goal_condition, visible_learner_ids
 from portal.progress.models import GoalProgress
 from portal.roster.models import Enrollment, EnrollmentRole
 from portal.timeutil import today, utcnow
@@ -694,8 +694,11 @@ class HistoryItem:
     signed: list[tuple[Goal, GoalSignature]]
 
 
-def history(learner_id: int, include_private: bool, held_only: bool = False) -> list[HistoryItem]:
-    """A learner's conferences, newest first, with notes, next steps and goals signed."""
+def history(
+    learner_id: int, include_private: bool, held_only: bool = False, goals=None
+) -> list[HistoryItem]:
+    """A learner's conferences, newest first, with notes, next steps and goals signed
+    (those `goals`, a policy condition on Goal, lets the viewer see)."""
     stmt = select(Conference).where(Conference.learner_id == learner_id)
     if held_only:
         stmt = stmt.where(Conference.status == ConferenceStatus.DONE)
@@ -714,7 +717,7 @@ def history(learner_id: int, include_private: bool, held_only: bool = False) -> 
         for goal, sig in db.session.execute(
             select(Goal, GoalSignature)
             .join(GoalSignature, GoalSignature.goal_id == Goal.id)
-            .where(GoalSignature.conference_id.in_(ids))
+            .where(GoalSignature.conference_id.in_(ids), true() if goals is None else goals)
             .options(selectinload(Goal.current_version))
             .order_by(GoalSignature.signed_at)
         ).tuples():
@@ -747,7 +750,9 @@ def family_notes(learner: User, limit: int = 3) -> FamilyNotes:
     found = agreements(goals)
     return FamilyNotes(
         [found[g.id] for g in goals if g.id in found],
-        history(learner.id, include_private=False, held_only=True)[:limit],
+        history(
+            learner.id, include_private=False, held_only=True, goals=family_goal_condition()
+        )[:limit],
     )
 
 
