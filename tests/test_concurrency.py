@@ -261,3 +261,36 @@ def test_learner_and_teacher_signing_at_once_agree_the_goal(app, make, world, ba
         agreed = db.session.get(Goal, goal.id)
         assert agreed.status is GoalStatus.ACTIVE, round_no  # both signed: it is agreed
         assert agreed.agreed_version_id == agreed.current_version_id
+
+
+@pytest.mark.both_backends
+def test_different_entries_at_once_all_count_in_the_summary(app, make, backend):
+    """Two devices of one learner log different entries on a goal with no summary yet."""
+    from tests import test_progress_support as build
+
+    learner, teacher = make.learner(), make.teacher()
+    make.school_class(teacher=teacher, learners=[learner])
+    build.scale(make)
+    goal = build.goal(make, learner)
+    make.commit()
+    clients = signed_in(app, learner, make.PASSWORD)
+    url = f"/goals/{goal.id}/progress"
+    strategy = str(goal.current_version.strategies[0].id)
+    posts = [
+        (
+            c,
+            url,
+            {
+                "token": f"device-{i}-aaaaaaaaaaaaaa",
+                "strategy": strategy,
+                "self_rating": str(1 + i % 4),
+                "reflection": f"Entry from device {i}.",
+            },
+        )
+        for i, c in enumerate(clients)
+    ]
+    assert assert_clean(race(posts)) == [303] * WRITERS
+    assert count(ProgressEntry, ProgressEntry.goal_id == goal.id) == WRITERS
+    summary = db.session.get(GoalProgress, goal.id)
+    assert summary.entry_count == WRITERS  # no rebuild missed another's entry
+    assert len(summary.points) == WRITERS

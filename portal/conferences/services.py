@@ -296,12 +296,13 @@ def sign(
     The caller has checked that `signer` may sign (Action.SIGN_GOAL). Signing twice
     returns the first signature.
 
-    The goal's row is locked first (SELECT ... FOR UPDATE; SQLite's write transactions
-    queue anyway), so signatures of one goal land one at a time: a second click finds
-    the first signature, and when learner and teacher sign at the same moment the later
-    one sees the earlier and the goal becomes agreed.
+    The goal's row is locked first (FOR NO KEY UPDATE, which foreign-key checks do not
+    wait for; SQLite's write transactions queue anyway), so signatures of one goal land
+    one at a time: a second click finds the first signature, and when learner and
+    teacher sign at the same moment the later one sees the earlier and the goal becomes
+    agreed.
     """
-    db.session.refresh(goal, with_for_update=True)
+    db.session.refresh(goal, with_for_update={"key_share": True})
     version = goal.current_version
     if version is None or version.id != version_id:
         raise SignError("stale")
