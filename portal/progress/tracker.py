@@ -144,8 +144,10 @@ def goal_poll_state(goal_id: int, user: User) -> tuple[GoalStatus, str] | None:
 
 # A learner's idle poll, the most frequent request of all, in ONE query that also
 # authenticates: the session token's row, its user, and that user's own goal. Anything
-# unusual (no row, another role, an idle session, a closed goal) falls through to the
-# normal path, which signs in, checks the policy and answers properly.
+# unusual (no row, another role, a session that is not live, a closed goal) falls
+# through to the normal path, which signs in, checks the policy and answers properly.
+# "Live" is the sign-in's own condition (auth.services.LIVE_SESSION): an active account,
+# not idle; the poll never keeps a second copy of that rule.
 _LEARNER_FAST_POLL = (
     select(
         LoginSession.user_id,
