@@ -14,7 +14,7 @@ from functools import wraps
 
 from flask import abort, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import Select, and_, bindparam, exists, false, literal, select
+from sqlalchemy import Select, and_, bindparam, exists, false, literal, or_, select, true
 from sqlalchemy.orm import aliased
 
 from portal.auth.models import ADMIN_ROLES, Role, User
@@ -172,6 +172,92 @@ def can(action: Action | str, learner: User, user: User | None = None) -> bool:
     return relation(user, learner) in RULES[Action(action)]
 
 
+# --- What a family sees of a learner's goals -----------------------------------------
+# A guardian sees what the family page promises, on every route, list and download:
+# - the agreed goals only: ACTIVE (agreed by co-signing) and MET (reached from ACTIVE).
+#   Drafts, proposals and goals closed any other way are not theirs to read;
+# - of each, the agreed version's wording (`Goal.agreed_version`; a goal agreed before
+#   co-signing existed is agreed on its current version), never a later unsigned edit,
+#   and in its history only the versions both learner and teacher signed;
+# - of its progress, the entries shared with family and the feedback meant for families.
+# Everyone else who may see the learner (themselves, their teachers, admins) sees all.
+# Any goal or entry id a guardian asks for outside this is absent: 404.
+
+FAMILY_GOAL_STATUSES = frozenset({"active", "met"})  # GoalStatus values, see portal.goals
+
+
+def family_view(learner: User, user: User | None = None) -> bool:
+    """Does this user read the learner's records as family (the filtered view)?"""
+    user = user if user is not None else current_user
+    return relation(user, learner) is Relation.GUARDIAN
+
+
+def family_goal_condition():
+    """The family's goals as a SQL condition on Goal."""
+    from portal.goals.models import Goal, GoalStatus
+
+    return Goal.status.in_([GoalStatus(s) for s in sorted(FAMILY_GOAL_STATUSES)])
+
+
+def family_sees_goal(goal) -> bool:
+    return goal.status.value in FAMILY_GOAL_STATUSES
+
+
+def goal_condition(learner: User, user: User | None = None):
+    """The goals of this learner the user may see, as a SQL condition on Goal."""
+    return family_goal_condition() if family_view(learner, user) else true()
+
+
+def shown_version(goal, user: User | None = None):
+    """The version of a goal this user reads: the agreed wording for a family."""
+    if goal.current_version_id is not None and family_view(goal.learner, user):
+        return goal.agreed_version or goal.current_version
+    return goal.current_version
+
+
+def version_condition(goal, user: User | None = None):
+    """The versions of a (visible) goal the user may read, as a SQL condition on GoalVersion:
+    for a family, the one they read and the earlier ones both learner and teacher signed."""
+    if not family_view(goal.learner, user):
+        return true()
+    from portal.conferences.models import GoalSignature, SignerRole
+    from portal.goals.models import GoalVersion
+
+    shown = shown_version(goal, user)
+
+    def signed_by(role):
+        return exists().where(
+            GoalSignature.version_id == GoalVersion.id, GoalSignature.role == role
+        )
+
+    return or_(
+        GoalVersion.id == shown.id,
+        and_(
+            GoalVersion.number < shown.number,
+            signed_by(SignerRole.LEARNER),
+            signed_by(SignerRole.TEACHER),
+        ),
+    )
+
+
+def entry_condition(learner: User, user: User | None = None):
+    """The progress entries of this learner the user may see, as a SQL condition."""
+    from portal.progress.models import ProgressEntry
+
+    if family_view(learner, user):
+        return ProgressEntry.shared_with_family.is_(True)
+    return true()
+
+
+def feedback_condition(learner: User, user: User | None = None):
+    """The teacher feedback of this learner the user may see, as a SQL condition."""
+    from portal.progress.models import Feedback
+
+    if family_view(learner, user):
+        return Feedback.for_families.is_(True)
+    return true()
+
+
 # --- Schools and classes -----------------------------------------------------------
 
 
@@ -272,6 +358,35 @@ def load_learner(learner_id: int, action: Action = Action.VIEW, record: str | No
 
         record_read(current_user, learner, relation(current_user, learner), record)
     return learner
+
+
+def load_goal(goal_id: int, action: Action = Action.VIEW, record: str | None = None):
+    """Return the goal, or 404 if absent, its learner unrelated or (for a family) not one
+    of the goals they see, or 403 if action is not allowed. `record` as for load_learner."""
+    from portal.goals.models import Goal
+
+    goal = db.session.get(Goal, goal_id)
+    if goal is None:
+        abort(404)
+    learner = db.session.get(User, goal.learner_id)
+    rel = relation(current_user, learner)
+    if rel is Relation.NONE or (rel is Relation.GUARDIAN and not family_sees_goal(goal)):
+        abort(404)  # a family learns nothing of the goals they do not see, not even a 403
+    load_learner(learner.id, action, record=record)
+    return goal
+
+
+def load_entry(entry_id: int, action: Action = Action.VIEW, record: str | None = None):
+    """Return a progress entry and its goal: 404 unless the user may see both."""
+    from portal.progress.models import ProgressEntry
+
+    entry = db.session.get(ProgressEntry, entry_id)
+    if entry is None:
+        abort(404)
+    goal = load_goal(entry.goal_id, action, record=record)
+    if family_view(goal.learner) and not entry.shared_with_family:
+        abort(404)
+    return entry, goal
 
 
 def authorize(learner: User, action: Action = Action.VIEW) -> Relation:

@@ -32,6 +32,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.add_extension(DropIndentation)
     app.jinja_env.globals.update(
         can=policy.can,
+        family_view=policy.family_view,
+        shown_version=policy.shown_version,
         Action=policy.Action,
         Role=Role,
         get_locale=get_locale,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app, g, request, session
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import DateTime, and_, bindparam, case, delete, func, or_, select, update
 
 from portal.auth.models import LoginFailure, LoginSession, Role, TrustedDevice, User
 from portal.auth.passwords import verify_secret
@@ -377,27 +377,61 @@ def end_session() -> None:
     session.clear()
 
 
+# --- Which sessions are live: the one definition -----------------------------------------
+
+# A sign-in session is live while its user is active and it was seen within that user's
+# idle limit. One SQL condition on LoginSession joined to its User, with the parameters
+# of `live_session_params`: `session_user` and the tracker's fast poll both use it, so
+# no path can honour a session the other refuses.
+LIVE_SESSION = and_(
+    User.active.is_(True),
+    LoginSession.last_seen
+    >= case(
+        (User.role == Role.LEARNER, bindparam("learner_seen_since", type_=DateTime())),
+        else_=bindparam("staff_seen_since", type_=DateTime()),
+    ),
+)
+
+
+def live_session_params(now=None) -> dict:
+    cfg = current_app.config
+    now = now or utcnow()
+    return {
+        "learner_seen_since": now - cfg["IDLE_TIMEOUT_LEARNER"],
+        "staff_seen_since": now - cfg["IDLE_TIMEOUT_STAFF"],
+    }
+
+
 def idle_limit(user: User) -> timedelta:
+    """How long this person's session may sit idle (the same limits as LIVE_SESSION)."""
     cfg = current_app.config
     return cfg["IDLE_TIMEOUT_LEARNER"] if user.role is Role.LEARNER else cfg["IDLE_TIMEOUT_STAFF"]
 
 
+_SESSION_LOOKUP = (
+    select(LoginSession, User, LIVE_SESSION.label("live"))
+    .join(User, User.id == LoginSession.user_id)
+    .where(LoginSession.token_hash == bindparam("token_hash"))
+)
+
+
 def session_user(user_id: str, *, background: bool) -> User | None:
-    """The user bound to this browser's session token, or None if absent or idle too long."""
+    """The user bound to this browser's session token, or None unless it is live."""
     token = session.get(SESSION_KEY)
     if not token:
         return None
-    login = db.session.scalar(
-        select(LoginSession).where(LoginSession.token_hash == _token_hash(token))
-    )
-    if login is None or str(login.user_id) != user_id or not login.user.active:
+    now = utcnow()
+    row = db.session.execute(
+        _SESSION_LOOKUP, {"token_hash": _token_hash(token), **live_session_params(now)}
+    ).first()
+    if row is None or str(row.LoginSession.user_id) != user_id:
         return None
-    now, user, limit = utcnow(), login.user, idle_limit(login.user)
-    last_seen = login.last_seen
-    if now - last_seen > limit:
+    login, user, live = row
+    if not live:  # idle too long, or the account was deactivated: the session ends here
         with writing():
             db.session.execute(delete(LoginSession).where(LoginSession.id == login.id))
         return None
+    limit, last_seen = idle_limit(user), login.last_seen
     # A tracker poll is not the person doing something: it must not keep an
     # abandoned shared Chromebook signed in. (A short timeout is touched more often,
     # or activity could never extend it.)

@@ -30,6 +30,7 @@ from portal.policy import (
     Action,
     can,
     can_manage_school,
+    goal_condition,
     load_class,
     load_learner,
     roles,
@@ -560,7 +561,11 @@ def history(learner_id: int):
     return render(
         "conferences/history.html",
         learner=learner,
-        items=services.history(learner.id, include_private=can(Action.PRIVATE_NOTES, learner)),
+        items=services.history(
+            learner.id,
+            include_private=can(Action.PRIVATE_NOTES, learner),
+            goals=goal_condition(learner),
+        ),
         still_to_do=services.open_steps(learner.id),
         next_conference=services.next_conference(learner.id),
     )

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import Select, and_, func, literal, select
+from sqlalchemy import Select, and_, func, literal, select, true
 from sqlalchemy.orm import selectinload
 
 from portal.auth.models import Role, User
@@ -26,7 +26,7 @@ from portal.extensions import db
 from portal.goals import services as goal_services
 from portal.goals.models import Goal, GoalStatus, GoalVersion
 from portal.goals.services import GoalContent, clean_text
-from portal.policy import Action, authorize, visible_learner_ids
+from portal.policy import Action, authorize, family_goal_condition, visible_learner_ids
 from portal.progress.models import GoalProgress
 from portal.roster.models import Enrollment, EnrollmentRole
 from portal.timeutil import today, utcnow
@@ -295,7 +295,14 @@ def sign(
 
     The caller has checked that `signer` may sign (Action.SIGN_GOAL). Signing twice
     returns the first signature.
+
+    The goal's row is locked first (FOR NO KEY UPDATE, which foreign-key checks do not
+    wait for; SQLite's write transactions queue anyway), so signatures of one goal land
+    one at a time: a second click finds the first signature, and when learner and
+    teacher sign at the same moment the later one sees the earlier and the goal becomes
+    agreed.
     """
+    db.session.refresh(goal, with_for_update={"key_share": True})
     version = goal.current_version
     if version is None or version.id != version_id:
         raise SignError("stale")
@@ -688,8 +695,11 @@ class HistoryItem:
     signed: list[tuple[Goal, GoalSignature]]
 
 
-def history(learner_id: int, include_private: bool, held_only: bool = False) -> list[HistoryItem]:
-    """A learner's conferences, newest first, with notes, next steps and goals signed."""
+def history(
+    learner_id: int, include_private: bool, held_only: bool = False, goals=None
+) -> list[HistoryItem]:
+    """A learner's conferences, newest first, with notes, next steps and goals signed
+    (those `goals`, a policy condition on Goal, lets the viewer see)."""
     stmt = select(Conference).where(Conference.learner_id == learner_id)
     if held_only:
         stmt = stmt.where(Conference.status == ConferenceStatus.DONE)
@@ -708,7 +718,7 @@ def history(learner_id: int, include_private: bool, held_only: bool = False) -> 
         for goal, sig in db.session.execute(
             select(Goal, GoalSignature)
             .join(GoalSignature, GoalSignature.goal_id == Goal.id)
-            .where(GoalSignature.conference_id.in_(ids))
+            .where(GoalSignature.conference_id.in_(ids), true() if goals is None else goals)
             .options(selectinload(GoalSignature.version))
             .order_by(GoalSignature.signed_at)
         ).tuples():
@@ -741,7 +751,9 @@ def family_notes(learner: User, limit: int = 3) -> FamilyNotes:
     found = agreements(goals)
     return FamilyNotes(
         [found[g.id] for g in goals if g.id in found],
-        history(learner.id, include_private=False, held_only=True)[:limit],
+        history(
+            learner.id, include_private=False, held_only=True, goals=family_goal_condition()
+        )[:limit],
     )
 
 

@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 
 from portal.family.models import CHEER_MAX
 from portal.family.services import contains_link
+from portal.progress.forms import TokenForm
 
 
 def _no_links(form, field):
@@ -18,7 +19,9 @@ def _no_links(form, field):
         )
 
 
-class CheerForm(FlaskForm):
+class CheerForm(TokenForm):
+    """A cheer; its token makes a second send of the same form the same cheer."""
+
     body = TextAreaField(
         _l("Your cheer"),
         validators=[

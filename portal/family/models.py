@@ -29,6 +29,9 @@ class Cheer(db.Model):
     )
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     body: Mapped[str] = mapped_column(String(CHEER_MAX))
+    # Names the cheer its form creates: a double click or a retry sends it again and
+    # finds this row. Empty for cheers from before it existed.
+    token: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Hidden by a teacher or admin: the learner no longer sees it; the row is kept.
     hidden_at: Mapped[datetime | None]

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, make_response, render_template, reque
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from portal import stamps
 from portal.auth.models import Role
@@ -20,7 +21,8 @@ from portal.family.forms import (
 )
 from portal.family.models import Cheer, FamilyInvite
 from portal.goals.models import Goal
-from portal.policy import Action, can, load_learner, roles
+from portal.policy import Action, can, family_view, load_entry, load_goal, load_learner, roles
+from portal.progress.forms import new_token
 from portal.progress.models import ProgressEntry
 from portal.roster import queries
 from portal.roster.models import GuardianLink
@@ -42,7 +44,9 @@ def family_cheers(learner, include_hidden: bool = False):
     if not can(Action.VIEW, learner):
         return []
     include_hidden = include_hidden and can(Action.MODERATE, learner)
-    return services.cheers_for_learner(learner.id, include_hidden=include_hidden)
+    return services.cheers_for_learner(
+        learner.id, include_hidden=include_hidden, family=family_view(learner)
+    )
 
 
 # --- The family page -------------------------------------------------------------------
@@ -81,18 +85,19 @@ def child(learner_id: int):
 
 
 def _load_goal(goal_id: int, action: Action) -> Goal:
-    goal = db.session.get(Goal, goal_id)
-    if goal is None or goal.current_version is None:
+    """A goal the family sees (portal.policy): 404 for drafts, proposals and the rest."""
+    goal = load_goal(goal_id, action)
+    if goal.current_version is None:
         abort(404)
-    load_learner(goal.learner_id, action)
     return goal
 
 
 def _entry_of(goal: Goal, entry_id: int | None) -> ProgressEntry | None:
+    """An entry of this goal that the family sees (shared with them)."""
     if entry_id is None:
         return None
-    entry = db.session.get(ProgressEntry, entry_id)
-    if entry is None or entry.goal_id != goal.id:
+    entry, entry_goal = load_entry(entry_id)
+    if entry_goal.id != goal.id:
         abort(404)
     return entry
 
@@ -110,6 +115,8 @@ def cheer(goal_id: int):
     entry = _entry_of(goal, request.args.get("entry", type=int))
     key = _prefix(goal, entry)
     form = CheerForm(prefix=key)
+    if (existing := _resent(form)) is not None:
+        return _cheer_sent(existing)
     if not form.validate_on_submit():
         if wants_fragment():
             body = render_template(
@@ -120,11 +127,44 @@ def cheer(goal_id: int):
             return response
         context = family_context(current_user, goal.learner, {key: form})
         return render_invalid(FAMILY_PAGE, **context)
-    services.add_cheer(goal, current_user, form.body.data, entry)
-    db.session.commit()
+    try:
+        sent = services.add_cheer(goal, current_user, form.body.data, entry, form.token.data)
+        db.session.commit()
+    except IntegrityError:
+        # The same form raced in from a second request: answer with the first cheer (or,
+        # from a second tab with other words, keep this one under a token of its own).
+        db.session.rollback()
+        if (first := _resent(form)) is not None:
+            return _cheer_sent(first)
+        sent = services.add_cheer(goal, current_user, form.body.data, entry, form.token.data)
+        db.session.commit()
     flash(_("Your cheer was sent. %(name)s will see it.", name=_first_name(goal.learner)), "info")
+    return _cheer_sent(sent)
+
+
+def _resent(form: CheerForm) -> Cheer | None:
+    """The cheer this very form already sent (a double click, a retry), if any.
+
+    The family page is cached per session, so two tabs of it can carry the same token:
+    a different message under a known token is a new cheer and gets a token of its own.
+    """
+    cheer = services.cheer_by_token(form.token.data)
+    if cheer is None:
+        return None
+    if cheer.author_id == current_user.id and cheer.body == services.clean_cheer(
+        form.body.data or ""
+    ):
+        return cheer
+    form.token.data = new_token()
+    return None
+
+
+def _cheer_sent(cheer: Cheer):
+    """Back to the child's goal the cheer is on (a resent form finds its first cheer)."""
+    if cheer.author_id != current_user.id:
+        abort(409)
     return redirect_to(
-        url_for("family.child", learner_id=goal.learner_id, _anchor=f"goal-{goal.id}")
+        url_for("family.child", learner_id=cheer.learner_id, _anchor=f"goal-{cheer.goal_id}")
     )
 
 
@@ -144,7 +184,9 @@ def cheers(learner_id: int):
     return render(
         "family/cheers.html",
         learner=learner,
-        rows=services.cheers_for_learner(learner.id, include_hidden=moderating, limit=200),
+        rows=services.cheers_for_learner(
+            learner.id, include_hidden=moderating, limit=200, family=family_view(learner)
+        ),
         moderating=moderating,
     )
 

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import func, select, true, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from portal.auth.models import User
@@ -118,11 +120,33 @@ class RedeemResult:
 
 
 def _throttle(guardian: User) -> InviteThrottle:
-    row = db.session.get(InviteThrottle, guardian.id)
-    if row is None:
-        row = InviteThrottle(guardian_id=guardian.id, failures=0)
-        db.session.add(row)
-    return row
+    """The guardian's miss counter, made on first use by INSERT ... ON CONFLICT DO NOTHING:
+    of two first tries at the same moment, the second waits for the first's row instead
+    of failing on the key (the row is stamped NOTHING: no cached page shows it)."""
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    db.session.execute(
+        insert(InviteThrottle)
+        .values(guardian_id=guardian.id, failures=0)
+        .on_conflict_do_nothing(index_elements=["guardian_id"])
+    )
+    return db.session.get(InviteThrottle, guardian.id, populate_existing=True)
+
+
+def _already_following(guardian: User, invite: FamilyInvite) -> RedeemResult | None:
+    """This guardian redeemed this very code before (a double click, a retry): say so again."""
+    if invite.used_by_id != guardian.id:
+        return None
+    link = db.session.scalar(
+        select(GuardianLink).where(
+            GuardianLink.guardian_id == guardian.id,
+            GuardianLink.learner_id == invite.learner_id,
+            GuardianLink.active.is_(True),
+        )
+    )
+    if link is None:
+        return None
+    return RedeemResult(learner=db.session.get(User, invite.learner_id), error="already")
 
 
 def _seconds_left(until: datetime | None, now: datetime) -> int:
@@ -142,13 +166,16 @@ def redeem(guardian: User, raw_code: str) -> RedeemResult:
     invite = None
     if len(code) == CODE_LENGTH:
         invite = db.session.scalar(
-            select(FamilyInvite).where(
-                FamilyInvite.code_hash == code_hash(code),
-                FamilyInvite.used_at.is_(None),
-                FamilyInvite.revoked_at.is_(None),
-                FamilyInvite.expires_at > now,
-            )
+            select(FamilyInvite).where(FamilyInvite.code_hash == code_hash(code))
         )
+    if invite is not None and (again := _already_following(guardian, invite)) is not None:
+        throttle.failures = 0
+        db.session.flush()
+        return again
+    if invite is not None and (
+        invite.used_at is not None or invite.revoked_at is not None or invite.expires_at <= now
+    ):
+        invite = None
     if invite is None:
         throttle.failures += 1
         if throttle.failures >= MAX_FAILURES:
@@ -187,11 +214,27 @@ def redeem(guardian: User, raw_code: str) -> RedeemResult:
         .execution_options(synchronize_session=False)
     ).rowcount
     if not claimed:
+        # Redeemed meanwhile; by this guardian in another request, it is the same answer.
+        db.session.refresh(invite)
         db.session.flush()
-        return RedeemResult(error="invalid")
-    db.session.add(
-        GuardianLink(guardian_id=guardian.id, learner_id=learner.id, relationship_label="family")
-    )
+        return _already_following(guardian, invite) or RedeemResult(error="invalid")
+    try:
+        with db.session.begin_nested():  # a savepoint: a clash undoes only the link
+            db.session.add(
+                GuardianLink(
+                    guardian_id=guardian.id, learner_id=learner.id, relationship_label="family"
+                )
+            )
+    except IntegrityError:
+        # Another code for the same child linked them at the same moment: keep this one.
+        db.session.execute(
+            update(FamilyInvite)
+            .where(FamilyInvite.id == invite.id)
+            .values(used_at=None, used_by_id=None)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.flush()
+        return RedeemResult(learner=learner, error="already")
     db.session.flush()
     return RedeemResult(learner=learner)
 
@@ -211,13 +254,31 @@ def contains_link(text: str) -> bool:
     return bool(_LINK.search(text or ""))
 
 
-def add_cheer(goal: Goal, author: User, body: str, entry: ProgressEntry | None = None) -> Cheer:
+def clean_cheer(body: str) -> str:
+    """A cheer as kept: its words, single-spaced."""
+    return " ".join(body.split())
+
+
+def cheer_by_token(token: str | None) -> Cheer | None:
+    if not token:
+        return None
+    return db.session.scalar(select(Cheer).where(Cheer.token == token))
+
+
+def add_cheer(
+    goal: Goal,
+    author: User,
+    body: str,
+    entry: ProgressEntry | None = None,
+    token: str | None = None,
+) -> Cheer:
     cheer = Cheer(
         learner_id=goal.learner_id,
         goal_id=goal.id,
         entry_id=entry.id if entry else None,
         author_id=author.id,
-        body=" ".join(body.split()),
+        body=clean_cheer(body),
+        token=token,
         created_at=utcnow(),
     )
     db.session.add(cheer)
@@ -231,12 +292,21 @@ def set_hidden(cheer: Cheer, by: User, hidden: bool) -> None:
     db.session.flush()
 
 
-def cheers_for_learner(learner_id: int, include_hidden: bool = False, limit: int = 20):
+def cheers_for_learner(
+    learner_id: int, include_hidden: bool = False, limit: int = 20, family: bool = False
+):
+    """Cheers with their goal's wording; for a family (portal.policy), only on the goals
+    they see and with the agreed wording."""
+    from portal.policy import family_goal_condition
+
+    version_id = Goal.current_version_id
+    if family:
+        version_id = func.coalesce(Goal.agreed_version_id, Goal.current_version_id)
     query = (
         select(Cheer, GoalVersion.statement)
         .join(Goal, Goal.id == Cheer.goal_id)
-        .join(GoalVersion, GoalVersion.id == Goal.current_version_id)
-        .where(Cheer.learner_id == learner_id)
+        .join(GoalVersion, GoalVersion.id == version_id)
+        .where(Cheer.learner_id == learner_id, family_goal_condition() if family else true())
         .order_by(Cheer.created_at.desc(), Cheer.id.desc())
         .limit(limit)
     )
@@ -254,6 +324,7 @@ STARTERS = 3
 @dataclass
 class GoalView:
     goal: Goal
+    version: GoalVersion  # the agreed wording (portal.policy.shown_version)
     tracker: object | None
     feedback: list[Feedback] = field(default_factory=list)
     shared: list[ProgressEntry] = field(default_factory=list)
@@ -267,7 +338,7 @@ class GoalView:
     @property
     def family_targets(self) -> list[str]:
         """The goal's targets in plain words for families, never a bare code."""
-        return [vt.target.family_wording for vt in self.goal.current_version.targets]
+        return [vt.target.family_wording for vt in self.version.targets]
 
 
 @dataclass
@@ -294,11 +365,12 @@ def child_view(learner: User) -> ChildView:
     """Everything the family page shows of one child, in a fixed number of queries."""
     from portal.progress.tracker import load_goals, trackers_for
 
-    goals = load_goals([learner.id], status=None, targets=True)
+    goals = load_goals([learner.id], status=None, targets=True, family=True)
     active = [g for g in goals if g.status is GoalStatus.ACTIVE]
     reached = [g for g in goals if g.status is GoalStatus.MET]
-    trackers = {t.goal.id: t for t in trackers_for(active)}
-    views = {g.id: GoalView(g, trackers.get(g.id)) for g in active}
+    shown = {g.id: g.agreed_version or g.current_version for g in active}
+    trackers = {t.goal.id: t for t in trackers_for(active, versions=shown)}
+    views = {g.id: GoalView(g, shown[g.id], trackers.get(g.id)) for g in active}
     ids = list(views)
     if ids:
         _newest_per_goal(views, "feedback", 3, Feedback, Feedback.for_families.is_(True))

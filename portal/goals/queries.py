@@ -6,9 +6,10 @@ from datetime import date
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, case, func, select, true
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
+from portal import policy
 from portal.auth.models import User
 from portal.extensions import db
 from portal.goals.models import (
@@ -23,7 +24,6 @@ from portal.goals.models import (
 from portal.goals.services import clean_text
 from portal.policy import (
     Action,
-    authorize,
     can_keep_strategies,
     current_term_filter,
     visible_learner_ids,
@@ -49,13 +49,9 @@ CLOSED_STATUSES = frozenset(s for s, rank in STATUS_ORDER.items() if rank >= 3)
 _status_rank = case(*[(Goal.status == s, rank) for s, rank in STATUS_ORDER.items()], else_=5)
 
 
-def load_goal(goal_id: int, action: Action = Action.VIEW) -> Goal:
-    """Return the goal, or 404 if absent or its learner is unrelated, or 403 if not allowed."""
-    goal = db.session.get(Goal, goal_id)
-    if goal is None:
-        abort(404)
-    authorize(goal.learner, action)
-    return goal
+def load_goal(goal_id: int, action: Action = Action.VIEW, record: str | None = None) -> Goal:
+    """Return the goal, or 404 if absent or not visible to the user, or 403 if not allowed."""
+    return policy.load_goal(goal_id, action, record=record)
 
 
 def _with_content(stmt: Select) -> Select:
@@ -66,11 +62,12 @@ def _with_content(stmt: Select) -> Select:
     )
 
 
-def learner_goals(learner_id: int) -> list[Goal]:
-    """All of a learner's goals: active first, then proposed, drafts, closed."""
+def learner_goals(learner_id: int, visible=None) -> list[Goal]:
+    """All of a learner's goals (those `visible`, a policy condition): active first, then
+    proposed, drafts, closed."""
     stmt = (
         select(Goal)
-        .where(Goal.learner_id == learner_id)
+        .where(Goal.learner_id == learner_id, true() if visible is None else visible)
         .join(Goal.current_version)
         .order_by(_status_rank, GoalVersion.due_date.is_(None), GoalVersion.due_date, Goal.id)
     )
@@ -109,17 +106,22 @@ def long_term_goals(learner_id: int, exclude_id: int | None = None) -> list[Goal
     return list(db.session.scalars(stmt))
 
 
-def child_goals(goal_id: int) -> list[Goal]:
-    """Short-term goals laddered under a long-term goal."""
-    stmt = select(Goal).where(Goal.parent_goal_id == goal_id).order_by(_status_rank, Goal.id)
+def child_goals(goal_id: int, visible=None) -> list[Goal]:
+    """Short-term goals laddered under a long-term goal (those `visible`)."""
+    stmt = (
+        select(Goal)
+        .where(Goal.parent_goal_id == goal_id, true() if visible is None else visible)
+        .order_by(_status_rank, Goal.id)
+    )
     return list(db.session.scalars(stmt.options(joinedload(Goal.current_version))))
 
 
-def versions_of(goal_id: int) -> list[GoalVersion]:
-    """Every version of a goal, oldest first, with targets, strategies and authors."""
+def versions_of(goal_id: int, visible=None) -> list[GoalVersion]:
+    """Every version of a goal (those `visible`), oldest first, with targets, strategies
+    and authors."""
     stmt = (
         select(GoalVersion)
-        .where(GoalVersion.goal_id == goal_id)
+        .where(GoalVersion.goal_id == goal_id, true() if visible is None else visible)
         .order_by(GoalVersion.number)
         .options(
             selectinload(GoalVersion.targets),

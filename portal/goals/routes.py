@@ -26,10 +26,15 @@ from portal.policy import (
     authorize,
     can,
     can_keep_strategies,
+    family_sees_goal,
+    family_view,
+    goal_condition,
     load_class,
     load_learner,
     manageable_school_ids,
     roles,
+    shown_version,
+    version_condition,
 )
 from portal.roster.models import Org, SchoolClass
 from portal.timeutil import today
@@ -60,7 +65,7 @@ def for_learner(learner_id: int):
 
 
 def _goal_list(learner: User):
-    goals = queries.learner_goals(learner.id)
+    goals = queries.learner_goals(learner.id, goal_condition(learner))
     groups = {
         "active": [g for g in goals if g.status is GoalStatus.ACTIVE],
         "proposed": [g for g in goals if g.status is GoalStatus.PROPOSED],
@@ -85,15 +90,23 @@ def detail(goal_id: int):
 
 
 def _detail(goal: Goal, status: int = 200, error: str | None = None):
+    parent = goal.parent_goal
+    if parent is not None and family_view(goal.learner) and not family_sees_goal(parent):
+        parent = None
     return render(
         "goals/detail.html",
         "goal_status",
         status=status,
         goal=goal,
         learner=goal.learner,
-        version=goal.current_version,
+        version=shown_version(goal),
+        parent=parent,
         scale=queries.scale_for_school(goal.learner.org_id),
-        children=queries.child_goals(goal.id) if goal.horizon is Horizon.LONG else [],
+        children=(
+            queries.child_goals(goal.id, goal_condition(goal.learner))
+            if goal.horizon is Horizon.LONG
+            else []
+        ),
         next_statuses=services.next_statuses(goal),
         transition_action=services.TRANSITION_ACTION,
         status_error=error,
@@ -108,16 +121,14 @@ def history(goal_id: int):
     return render(
         "goals/history.html",
         goal=goal,
-        entries=diff.history(queries.versions_of(goal.id)),
+        entries=diff.history(queries.versions_of(goal.id, version_condition(goal))),
         scale=queries.scale_for_school(goal.learner.org_id),
     )
 
 
 def load_goal_recorded(goal_id: int) -> Goal:
     """Load a goal to read it; staff reads go to the access log."""
-    goal = queries.load_goal(goal_id)
-    load_learner(goal.learner_id, record="goals")
-    return goal
+    return queries.load_goal(goal_id, record="goals")
 
 
 # --- Drafting, proposing, editing ------------------------------------------------------

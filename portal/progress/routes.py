@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from portal import policy
 from portal.auth.models import Role
 from portal.extensions import db, htmx
 from portal.goals.models import Goal, GoalStatus
@@ -28,10 +29,12 @@ from portal.policy import (
     Action,
     can,
     can_manage_school,
+    entry_condition,
+    feedback_condition,
     load_class,
-    load_learner,
     public,
     roles,
+    shown_version,
 )
 from portal.progress import services, tracker, uploads
 from portal.progress.forms import EntryForm, FeedbackForm, SettingsForm, ShareForm
@@ -72,40 +75,27 @@ UPLOAD_MESSAGES = {
 
 
 def _load_goal(goal_id: int, action: Action = Action.VIEW, record: str | None = None):
-    """The goal and its learner: 404 when absent or unrelated, 403 when not allowed."""
-    goal = db.session.get(Goal, goal_id)
-    if goal is None or goal.current_version is None:
+    """The goal and its learner: 404 when absent or not visible (portal.policy), 403 when
+    not allowed."""
+    goal = policy.load_goal(goal_id, action, record=record)
+    if goal.current_version is None:
         abort(404)
-    learner = load_learner(goal.learner_id, action, record=record)
-    return goal, learner
-
-
-def family_view(learner) -> bool:
-    """A family sees only shared entries and feedback for families; staff and the learner all."""
-    return not can(Action.VIEW_STAFF_ONLY, learner)
+    return goal, goal.learner
 
 
 def _load_entry(entry_id: int, action: Action = Action.VIEW, record: str | None = None):
     """The entry, its goal and learner; a family finds only the entries shared with them."""
-    goal_id = db.session.scalar(select(ProgressEntry.goal_id).where(ProgressEntry.id == entry_id))
-    if goal_id is None:
+    entry, goal = policy.load_entry(entry_id, action, record=record)
+    if goal.current_version is None:
         abort(404)
-    goal, learner = _load_goal(goal_id, action, record=record)
-    query = select(ProgressEntry).where(ProgressEntry.id == entry_id)
-    if family_view(learner):
-        query = query.where(ProgressEntry.shared_with_family.is_(True))
-    entry = db.session.scalar(query)
-    if entry is None:
-        abort(404)
-    return entry, goal, learner
+    return entry, goal, goal.learner
 
 
 def _entries(goal: Goal, learner) -> list[ProgressEntry]:
-    feedback = ProgressEntry.feedback
-    query = select(ProgressEntry).where(ProgressEntry.goal_id == goal.id)
-    if family_view(learner):
-        query = query.where(ProgressEntry.shared_with_family.is_(True))
-        feedback = feedback.and_(Feedback.for_families.is_(True))
+    feedback = ProgressEntry.feedback.and_(feedback_condition(learner))
+    query = select(ProgressEntry).where(
+        ProgressEntry.goal_id == goal.id, entry_condition(learner)
+    )
     return list(
         db.session.scalars(
             query.options(selectinload(feedback))
@@ -117,14 +107,14 @@ def _entries(goal: Goal, learner) -> list[ProgressEntry]:
 
 
 def _goal_feedback(goal: Goal, learner) -> list[Feedback]:
-    query = select(Feedback).where(Feedback.goal_id == goal.id, Feedback.entry_id.is_(None))
-    if family_view(learner):
-        query = query.where(Feedback.for_families.is_(True))
+    query = select(Feedback).where(
+        Feedback.goal_id == goal.id, Feedback.entry_id.is_(None), feedback_condition(learner)
+    )
     return list(db.session.scalars(query.order_by(Feedback.created_at.desc(), Feedback.id.desc())))
 
 
 def _page(goal, learner, *, entry_form=None, feedback_forms=None, goal_form=None, status=200):
-    t = tracker.tracker_for(goal)
+    t = tracker.tracker_for(goal, shown_version(goal))
     entries = _entries(goal, learner)
     giving = can(Action.GIVE_FEEDBACK, learner)
     feedback_forms = feedback_forms or {}
@@ -251,17 +241,18 @@ def entry_feedback(progress_entry_id: int):
             return response
         context = _page(goal, learner, feedback_forms={entry.id: form})
         return render_invalid("progress/goal.html", **context)
-    feedback = services.add_feedback(
-        goal,
-        current_user,
-        token=form.token.data,
-        body=form.body.data,
-        rating=form.rating_value,
-        for_families=form.for_families.data,
-        entry=entry,
+    return _save_feedback(
+        form,
+        lambda: services.add_feedback(
+            goal,
+            current_user,
+            token=form.token.data,
+            body=form.body.data,
+            rating=form.rating_value,
+            for_families=form.for_families.data,
+            entry=entry,
+        ),
     )
-    db.session.commit()
-    return _feedback_done(feedback)
 
 
 @bp.post("/goals/<int:goal_id>/feedback")
@@ -275,15 +266,29 @@ def goal_feedback(goal_id: int):
     if not form.validate_on_submit():
         context = _page(goal, learner, goal_form=form)
         return render_invalid("progress/goal.html", "goal_feedback_form", **context)
-    feedback = services.add_feedback(
-        goal,
-        current_user,
-        token=form.token.data,
-        body=form.body.data,
-        rating=form.rating_value,
-        for_families=form.for_families.data,
+    return _save_feedback(
+        form,
+        lambda: services.add_feedback(
+            goal,
+            current_user,
+            token=form.token.data,
+            body=form.body.data,
+            rating=form.rating_value,
+            for_families=form.for_families.data,
+        ),
     )
-    db.session.commit()
+
+
+def _save_feedback(form: FeedbackForm, add):
+    """Add the feedback and commit; the same token raced in from a second request: the first."""
+    try:
+        feedback = add()
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        feedback = services.feedback_by_token(form.token.data)
+        if feedback is None:
+            raise
     return _feedback_done(feedback)
 
 
@@ -382,7 +387,7 @@ def goal_tracker(goal_id: int):
     if not htmx:
         # The tracker alone is not a page: opened as one, show the goal's progress page.
         return redirect(url_for("progress.goal_page", goal_id=goal.id), code=303)
-    t = tracker.tracker_for(goal)
+    t = tracker.tracker_for(goal, shown_version(goal))
     readonly = request.args.get("readonly") == "1" or not can(Action.LOG_PROGRESS, learner)
     body = render_template("progress/_tracker.html", t=t, readonly=readonly, link_goal=True)
     status = 286 if htmx and not t.active else 200

@@ -129,7 +129,16 @@ def _latest_teacher_rating(entry_id_column):
 
 
 def refresh_summary(goal: Goal) -> GoalProgress:
-    """Rebuild the goal's tracker summary from its entries and feedback; bump its version."""
+    """Rebuild the goal's tracker summary from its entries and feedback; bump its version.
+
+    The goal's row is locked first (FOR NO KEY UPDATE, which the foreign-key checks of
+    the entry just inserted do not wait for; SQLite's writers queue anyway): two entries
+    logged at the same moment then rebuild one after the other, the second seeing the
+    first's entry and summary row instead of missing the one and clashing on the other.
+    """
+    db.session.execute(
+        select(Goal.id).where(Goal.id == goal.id).with_for_update(key_share=True)
+    )
     teacher = _latest_teacher_rating(ProgressEntry.id)
     entries = db.session.execute(
         select(ProgressEntry.created_at, ProgressEntry.self_rating, teacher)

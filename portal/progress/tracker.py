@@ -14,7 +14,7 @@ from datetime import datetime
 from functools import cached_property
 from types import SimpleNamespace
 
-from flask import current_app, session
+from flask import session
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import and_, bindparam, func, select
@@ -22,11 +22,16 @@ from sqlalchemy.orm import joinedload
 
 from portal import read_session, stamps
 from portal.auth.models import LoginSession, Role, User
-from portal.auth.services import current_session_token_hash
+from portal.auth.services import LIVE_SESSION, current_session_token_hash, live_session_params
 from portal.extensions import db
 from portal.goals.models import Goal, GoalStatus, GoalVersion, GoalVersionTarget
 from portal.i18n import date_text, in_locale
-from portal.policy import TEACHER_CLASS_ACCESS, class_access_sql, visible_learner_ids
+from portal.policy import (
+    TEACHER_CLASS_ACCESS,
+    class_access_sql,
+    family_goal_condition,
+    visible_learner_ids,
+)
 from portal.progress.mastery import (
     Method,
     Projection,
@@ -136,6 +141,8 @@ def goal_poll_state(goal_id: int, user: User) -> tuple[GoalStatus, str] | None:
         statement = _LEARNER_POLL
     else:
         statement = _goal_poll_select().where(Goal.learner_id.in_(visible_learner_ids(user)))
+        if user.role is Role.GUARDIAN:  # a family polls only the goals they see
+            statement = statement.where(family_goal_condition())
     row = db.session.execute(statement, {"goal_id": goal_id, "user_id": user.id}).first()
     if row is None:
         return None
@@ -145,13 +152,13 @@ def goal_poll_state(goal_id: int, user: User) -> tuple[GoalStatus, str] | None:
 
 # A learner's idle poll, the most frequent request of all, in ONE query that also
 # authenticates: the session token's row, its user, and that user's own goal. Anything
-# unusual (no row, another role, an idle session, a closed goal) falls through to the
-# normal path, which signs in, checks the policy and answers properly.
+# unusual (no row, another role, a session that is not live, a closed goal) falls
+# through to the normal path, which signs in, checks the policy and answers properly.
+# "Live" is the sign-in's own condition (auth.services.LIVE_SESSION): an active account,
+# not idle; the poll never keeps a second copy of that rule.
 _LEARNER_FAST_POLL = (
     select(
         LoginSession.user_id,
-        User.active,
-        LoginSession.last_seen,
         Goal.status,
         Goal.current_version_id,
         Goal.lock_version,
@@ -163,7 +170,11 @@ _LEARNER_FAST_POLL = (
     .join(Goal, and_(Goal.learner_id == User.id, Goal.id == bindparam("goal_id")))
     .outerjoin(GoalProgress, GoalProgress.goal_id == Goal.id)
     .outerjoin(ProgressSettings, ProgressSettings.school_id == User.org_id)
-    .where(LoginSession.token_hash == bindparam("token_hash"), User.role == Role.LEARNER)
+    .where(
+        LoginSession.token_hash == bindparam("token_hash"),
+        User.role == Role.LEARNER,
+        LIVE_SESSION,  # the sign-in's own definition of a live session (auth.services)
+    )
 )
 
 
@@ -173,16 +184,12 @@ def learner_poll_unchanged(goal_id: int, seen: str) -> bool:
     if not token_hash or not user_id:
         return False
     row = _fast_poll_row(goal_id, token_hash)
-    if row is None:
+    if row is None:  # no such session, not live, not a learner's, or not their goal
         return False
-    owner, active, last_seen, status, *parts = row
-    if isinstance(last_seen, str):  # SQLite's driver hands back the stored text
-        last_seen = datetime.fromisoformat(last_seen)
+    owner, status, *parts = row
     return (
         str(owner) == str(user_id)
-        and bool(active)
         and status in (GoalStatus.ACTIVE, GoalStatus.ACTIVE.name)
-        and utcnow() - last_seen <= current_app.config["IDLE_TIMEOUT_LEARNER"]
         and _token(*parts) == seen
     )
 
@@ -196,13 +203,13 @@ def _fast_poll_row(goal_id: int, token_hash: str):
     SQLAlchemy's, compiled once. On PostgreSQL the round trip dominates; the statement
     runs through SQLAlchemy on the reading engine (autocommit: no BEGIN, no ROLLBACK).
     """
-    params = {"goal_id": goal_id, "token_hash": token_hash}
+    params = {"goal_id": goal_id, "token_hash": token_hash, **live_session_params()}
     engine = db.engine
     if engine.dialect.name != "sqlite":
         with read_session.for_request(engine).connect() as connection:
             return connection.execute(_LEARNER_FAST_POLL, params).first()
-    sql, names, constants = _sqlite_fast_poll(engine.dialect)
-    values = {**constants, **params}
+    sql, names, constants, processors = _sqlite_fast_poll(engine.dialect)
+    values = {**constants, **{k: processors[k](v) for k, v in params.items()}}
     raw = engine.raw_connection()  # pysqlite in autocommit: the SELECT is its own snapshot
     try:
         cursor = raw.cursor()
@@ -214,15 +221,22 @@ def _fast_poll_row(goal_id: int, token_hash: str):
 
 @functools.cache
 def _sqlite_fast_poll(dialect):
-    """The poll's SQL for SQLite, its parameter order, and its constants as stored."""
+    """The poll's SQL for SQLite, its parameter order, its constants as stored, and how
+    each per-request value is stored (the live-session times as SQLite's text)."""
     compiled = _LEARNER_FAST_POLL.compile(dialect=dialect)
-    per_request = {"goal_id": 0, "token_hash": ""}
-    constants = {}
+    per_request = {"goal_id": 0, "token_hash": "", **live_session_params(utcnow())}
+    constants, processors = {}, {}
     for name, value in compiled.construct_params(per_request).items():
-        if name not in per_request:  # the role, as the column stores it
-            process = compiled.binds[name].type.bind_processor(dialect)
-            constants[name] = process(value) if process else value
-    return str(compiled), compiled.positiontup, constants
+        process = compiled.binds[name].type.bind_processor(dialect) or _same
+        if name in per_request:
+            processors[name] = process
+        else:  # the role, as the column stores it
+            constants[name] = process(value)
+    return str(compiled), compiled.positiontup, constants, processors
+
+
+def _same(value):
+    return value
 
 
 def _class_token_select(access):
@@ -485,13 +499,13 @@ class Tracker:
         return " ".join(parts)
 
 
-def _build(goal, summary, scale, settings) -> Tracker:
+def _build(goal, summary, scale, settings, version=None) -> Tracker:
     method = Method.of(settings)
     raw = json.loads(summary.points_json) if summary else []
     values = [v for _, v, _ in raw]
     return Tracker(
         goal=goal,
-        version=goal.current_version,
+        version=version or goal.current_version,
         scale=scale,
         method=method,
         summary=summary,
@@ -508,10 +522,12 @@ def load_goals(
     status=GoalStatus.ACTIVE,
     targets: bool = False,
     strategies: bool = True,
+    family: bool = False,
 ):
     """Goals with their current versions, strategies and targets, in a fixed number of queries.
 
     `learner_ids` is a list or a SELECT; with `visible_to`, only learners that user may see.
+    With `family`, only the goals a family sees, with their agreed versions loaded too.
     """
     query = (
         select(Goal)
@@ -528,16 +544,26 @@ def load_goals(
         query = query.options(joinedload(Goal.current_version).selectinload(GoalVersion.targets))
     if status is not None:
         query = query.where(Goal.status == status)
+    if family:
+        agreed = joinedload(Goal.agreed_version)
+        query = query.where(family_goal_condition()).options(agreed)
+        if strategies:
+            query = query.options(agreed.selectinload(GoalVersion.strategies))
+        if targets:
+            query = query.options(agreed.selectinload(GoalVersion.targets))
     return list(db.session.scalars(query))
 
 
 def trackers_for(
-    goals: list[Goal], school_of: dict[int, int | None] | None = None
+    goals: list[Goal], school_of: dict[int, int | None] | None = None, versions=None
 ) -> list[Tracker]:
     """Trackers for these goals (each must have a current version).
 
-    `school_of` maps learner id to school id when the caller has the learners already.
+    `school_of` maps learner id to school id when the caller has the learners already;
+    `versions` maps goal id to the version to show when it is not the current one (the
+    agreed wording a family reads: `portal.policy.shown_version`).
     """
+    versions = versions or {}
     goals = [g for g in goals if g.current_version is not None]
     if school_of is None:
         school_of = {g.learner_id: g.learner.org_id for g in goals}
@@ -558,13 +584,14 @@ def trackers_for(
             summaries.get(g.id),
             scales.get(school_of.get(g.learner_id)) or _default_scale(),
             settings.get(school_of.get(g.learner_id)),
+            versions.get(g.id),
         )
         for g in goals
     ]
 
 
-def tracker_for(goal: Goal) -> Tracker:
-    return trackers_for([goal])[0]
+def tracker_for(goal: Goal, version: GoalVersion | None = None) -> Tracker:
+    return trackers_for([goal], versions={goal.id: version} if version else None)[0]
 
 
 def learner_trackers(learner: User) -> list[Tracker]:
