@@ -79,7 +79,7 @@ def their_paths(app, family, entry) -> list[str]:
 
 
 def tracker_poll_url(client, goal) -> str:
-    html = client.get(f"/goals/{goal.id}/tracker").get_data(as_text=True)
+    html = client.get(f"/goals/{goal.id}/tracker", headers={"HX-Request": "true"}).text
     return re.search(r'hx-get="([^"]+)"', html).group(1).replace("&amp;", "&")
 
 
