@@ -1,7 +1,8 @@
 """Error pages that keep the layout and say what happened in plain words."""
 
-from flask import Flask, render_template
+from flask import Flask, current_app, render_template
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 
 from portal.extensions import htmx
 
@@ -25,6 +26,7 @@ def init_app(app: Flask) -> None:
     for code in MESSAGES:
         app.register_error_handler(code, _handle)
     app.register_error_handler(CSRFError, _csrf)
+    app.register_error_handler(DataError, _data_error)
 
 
 def _handle(error):
@@ -35,6 +37,19 @@ def _csrf(error):
     return _render(
         400, N_("Your session form token was missing or stale. Reload the page and try again.")
     )
+
+
+def _data_error(error):
+    """Last resort: a value the database refused. Input checks should have caught it first.
+
+    Nothing of the request is kept (the transaction is rolled back); the error is logged
+    so the check that missed it can be added.
+    """
+    from portal.extensions import db
+
+    db.session.rollback()
+    current_app.logger.warning("Database refused a value: %s", error.orig)
+    return _render(400, N_("Something you entered cannot be stored. Nothing was saved."))
 
 
 def _render(code: int, detail: str | None):

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from portal.family.models import CHEER_MAX
 from portal.family.services import contains_link
+from portal.forms import PortalForm
 
 
 def _no_links(form, field):
@@ -18,7 +18,7 @@ def _no_links(form, field):
         )
 
 
-class CheerForm(FlaskForm):
+class CheerForm(PortalForm):
     body = TextAreaField(
         _l("Your cheer"),
         validators=[
@@ -30,11 +30,11 @@ class CheerForm(FlaskForm):
     )
 
 
-class HideCheerForm(FlaskForm):
+class HideCheerForm(PortalForm):
     hidden = BooleanField()  # absent: show the cheer again
 
 
-class RedeemForm(FlaskForm):
+class RedeemForm(PortalForm):
     code = StringField(
         _l("Family invite code"),
         validators=[
@@ -45,9 +45,9 @@ class RedeemForm(FlaskForm):
     )
 
 
-class InviteForm(FlaskForm):
+class InviteForm(PortalForm):
     """Only the CSRF token: creating a code needs no input."""
 
 
-class RevokeInviteForm(FlaskForm):
+class RevokeInviteForm(PortalForm):
     """Only the CSRF token: the code to revoke is in the URL."""

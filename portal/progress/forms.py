@@ -7,7 +7,6 @@ import secrets
 from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -29,6 +28,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from portal.forms import PortalForm
 from portal.progress.models import LevelMethod
 from portal.progress.services import OTHER
 
@@ -39,7 +39,7 @@ def new_token() -> str:
     return secrets.token_urlsafe(18)
 
 
-class TokenForm(FlaskForm):
+class TokenForm(PortalForm):
     """A form whose submission is idempotent: the token names the row it creates."""
 
     token = HiddenField()
@@ -132,13 +132,13 @@ class FeedbackForm(TokenForm):
         return int(self.rating.data) if self.rating.data else None
 
 
-class ShareForm(FlaskForm):
+class ShareForm(PortalForm):
     """A learner shows one entry to their family (shared checked), or stops (absent)."""
 
     shared = BooleanField()
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(PortalForm):
     method = RadioField(
         _l("How is the current level computed?"),
         choices=[

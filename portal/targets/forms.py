@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     FieldList,
@@ -25,6 +24,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from portal.forms import PortalForm
 from portal.targets.models import TargetKind
 
 MIN_LEVELS, MAX_LEVELS = 2, 7
@@ -42,7 +42,7 @@ def _grade(value: str | None) -> int | None:
     return int(value) if value not in (None, "") else None
 
 
-class BrowseForm(FlaskForm):
+class BrowseForm(PortalForm):
     """The filters of the browse page (GET, so no CSRF)."""
 
     class Meta:
@@ -57,7 +57,7 @@ class BrowseForm(FlaskForm):
         return _grade(self.grade.data) if not self.grade.errors else None
 
 
-class FrameworkForm(FlaskForm):
+class FrameworkForm(PortalForm):
     title = StringField(
         _l("Title"),
         validators=[DataRequired(_l("Give the framework a title.")), Length(max=255)],
@@ -66,7 +66,7 @@ class FrameworkForm(FlaskForm):
     org_id = SelectField(_l("Owned by"), coerce=int, choices=[])
 
 
-class TargetForm(FlaskForm):
+class TargetForm(PortalForm):
     kind = RadioField(
         _l("Kind"),
         choices=choices(
@@ -168,7 +168,7 @@ class TargetForm(FlaskForm):
         )
 
 
-class CaseImportForm(FlaskForm):
+class CaseImportForm(PortalForm):
     package = FileField(
         _l("CASE package (CFPackage JSON)"),
         validators=[
@@ -197,7 +197,7 @@ class LevelForm(Form):
     description = StringField(_l("What it looks like"), validators=[Optional(), Length(max=300)])
 
 
-class ScaleForm(FlaskForm):
+class ScaleForm(PortalForm):
     name = StringField(
         _l("Scale name"), validators=[DataRequired(_l("Name the scale.")), Length(max=120)]
     )
