@@ -36,14 +36,26 @@ def scrub(value: str) -> str:
     return _FORBIDDEN.sub("\ufffd", value)
 
 
-def parse_id(value) -> int | None:
-    """An id from a query string or hand-written field: ASCII digits in range, else None."""
+def parse_number(value, low: int = 0, high: int = INT_MAX) -> int | None:
+    """A whole number from a hidden field, button value or query string, else None.
+
+    Only ASCII digits count: `"²".isdigit()` is True, yet `int("²")` fails; and a
+    number beyond `high` is no number we could store or look up.
+    """
     if isinstance(value, int) and not isinstance(value, bool):
-        return value if ID_MIN <= value <= INT_MAX else None
+        return value if low <= value <= high else None
     if not isinstance(value, str) or not _ASCII_DIGITS.fullmatch(value.strip()):
         return None
-    number = int(value.strip())
-    return number if ID_MIN <= number <= INT_MAX else None
+    digits = value.strip().lstrip("0") or "0"
+    if len(digits) > len(str(high)):
+        return None  # and never int() of thousands of digits
+    number = int(digits)
+    return number if low <= number <= high else None
+
+
+def parse_id(value) -> int | None:
+    """An object id (1 up to the largest INTEGER), else None."""
+    return parse_number(value, ID_MIN)
 
 
 def parse_int(value: str) -> int:

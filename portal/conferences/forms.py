@@ -19,6 +19,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 from portal.forms import PortalForm
 from portal.goals.forms import StatementRequired, choices
 from portal.goals.services import clean_text
+from portal.inputs import parse_id
 from portal.timeutil import today
 
 from .models import ReflectionChoice, StepOwner
@@ -164,11 +165,10 @@ class SignForm(PortalForm):
     conference_id = HiddenField()
 
     def version(self) -> int | None:
-        return int(self.version_id.data) if (self.version_id.data or "").isdigit() else None
+        return parse_id(self.version_id.data)
 
     def conference(self) -> int | None:
-        value = self.conference_id.data or ""
-        return int(value) if value.isdigit() else None
+        return parse_id(self.conference_id.data)
 
 
 class LearnerSignForm(SignForm):

@@ -25,6 +25,7 @@ from wtforms.validators import (
 )
 
 from portal.forms import PortalForm
+from portal.inputs import parse_number
 from portal.targets.models import TargetKind
 
 MIN_LEVELS, MAX_LEVELS = 2, 7
@@ -39,7 +40,8 @@ GRADE_CHOICES = choices([("", "—"), ("0", "K")] + [(str(g), str(g)) for g in r
 
 
 def _grade(value: str | None) -> int | None:
-    return int(value) if value not in (None, "") else None
+    """A grade from the select (K = 0); anything else was refused by the choices check."""
+    return parse_number(value, 0, 12) if value not in (None, "") else None
 
 
 class BrowseForm(PortalForm):
