@@ -80,6 +80,7 @@ REFUSAL_WRITES = {
     "conferences.sign_for_learner": {"users"},
 }
 SKIP_FIELDS = {"csrf_token", "_probe"}
+LAST_RESORT = "cannot be stored. Nothing was saved."  # portal/errors.py, for DataError
 
 
 @dataclass
@@ -422,6 +423,8 @@ def judge(response, endpoint: str, before: dict[str, int], watch: WriteWatch) ->
         return problem_of(response)
     if status < 400:
         return None
+    if LAST_RESORT in response.get_data(as_text=True):
+        return f"{status} from the last-resort DataError handler: an input check is missing"
     after = watch.counts()
     allowed = REFUSAL_WRITES.get(endpoint, set())
     changed = {t: (before[t], after[t]) for t in before if before[t] != after[t]}
@@ -454,3 +457,112 @@ def test_no_input_produces_a_500_or_a_partial_write(app, make, backend, capsys):
     ]
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
     assert not tally.unreached, tally.unreached
+
+
+# --- The issue's examples, one by one ---------------------------------------------------
+
+
+@pytest.mark.both_backends
+@pytest.mark.parametrize(
+    "goal_id", ["99999999999999999999999", "2147483648", str(2**63), "0", "-1", "٣"]
+)
+def test_ids_out_of_range_in_urls_are_not_found(client, auth, make, backend, goal_id):
+    learner = make.learner()
+    make.commit()
+    auth.login(learner)
+    assert client.get(f"/goals/{goal_id}").status_code == 404
+    assert client.post(f"/goals/{goal_id}/edit", data={"statement": "x"}).status_code == 404
+
+
+def test_the_id_converter_bounds_ids_to_integer():
+    converter = inputs.IntegerConverter(None)
+    assert converter.to_python("2147483647") == 2**31 - 1
+    for value in ("2147483648", "0", "٣"):
+        with pytest.raises(inputs.ValidationError):
+            converter.to_python(value)
+
+
+@pytest.mark.both_backends
+def test_nul_in_the_sign_in_form_is_a_message_not_a_500(client, make, backend):
+    learner = make.learner()
+    make.commit()
+    watch = WriteWatch(db.engine)
+    before = watch.start()
+    try:
+        data = {"login": f"{learner.username}\x00", "password": "whatever"}
+        response = send(client, "POST", "/signin", data=data)
+        body = response.get_data(as_text=True)
+        assert response.status_code == 422
+        assert "This field contains a character that is not allowed." in body
+        assert "\x00" not in body
+        assert watch.counts() == before and not watch.committed
+    finally:
+        watch.close()
+
+
+@pytest.mark.both_backends
+@pytest.mark.parametrize("value", [str(2**70), "9" * 30])
+def test_numbers_no_column_holds_are_refused_by_the_form(client, auth, make, backend, value):
+    """An IntegerField (the conference cycle) with a number beyond INTEGER: a message."""
+    admin = make.school_admin()
+    make.commit()
+    auth.login(admin)
+    response = client.post(
+        f"/schools/{admin.org_id}/conference-settings", data={"cycle_days": value}
+    )
+    assert response.status_code == 422
+    assert "That number is too large." in response.get_data(as_text=True)
+
+
+@pytest.mark.both_backends
+@pytest.mark.parametrize(
+    "query", ["q=maya%00", "template=" + str(2**70), "targets=%C2%B2", "from_goal=" + "9" * 30]
+)
+def test_query_strings_with_unstorable_values_are_not_a_500(client, auth, make, backend, query):
+    learner = make.learner()
+    progress.scale(make, make.default_school())
+    make.commit()
+    auth.login(learner)
+    response = client.get(f"/goals/new?{query}")
+    assert response.status_code in (200, 400), response.status_code
+    if "%00" in query:
+        assert response.status_code == 400
+        assert "contains a character that is not allowed" in response.get_data(as_text=True)
+
+
+def test_a_nul_in_a_url_segment_matches_no_page(client):
+    assert client.get("/signin/class/AB%00CD").status_code == 404
+
+
+def test_a_value_the_database_refuses_is_rolled_back_and_answered_400(app, client, make):
+    """The last resort behind the input checks: nothing kept, a message, no 500."""
+    from sqlalchemy.exc import DataError
+
+    from portal.roster.models import Org
+
+    def refuse():
+        db.session.add(Org(name="Half written", type=make.default_district().type))
+        db.session.flush()
+        raise DataError("INSERT ...", {}, Exception("value out of range"))
+
+    app.add_url_rule("/_test/refuse", "refuse", refuse, methods=["POST"])
+    before = db.session.query(Org).count()
+    db.session.commit()
+    response = client.post("/_test/refuse")
+    assert response.status_code == 400
+    assert "cannot be stored. Nothing was saved." in response.get_data(as_text=True)
+    db.session.remove()
+    assert db.session.query(Org).count() == before
+
+
+@pytest.mark.both_backends
+def test_a_nul_in_the_progress_token_is_not_looked_up(client, auth, make, backend):
+    """The retry lookup read the raw token before the form checked it (PostgreSQL: 500)."""
+    learner = make.learner()
+    progress.scale(make, make.default_school())
+    goal = progress.goal(make, learner)
+    make.commit()
+    auth.login(learner)
+    response = send(client, "POST", f"/goals/{goal.id}/progress", data={"token": "maya\x00"})
+    assert response.status_code == 422
+    assert LAST_RESORT not in response.get_data(as_text=True)

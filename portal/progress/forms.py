@@ -35,6 +35,11 @@ from portal.progress.services import OTHER
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
+def is_token(value: str) -> bool:
+    """A token as new_token makes them (anything else names no entry: no need to look)."""
+    return _TOKEN.fullmatch(value or "") is not None
+
+
 def new_token() -> str:
     return secrets.token_urlsafe(18)
 
