@@ -368,7 +368,12 @@ def body_with(baseline: MultiDict, name: str, value) -> dict:
     return {"data": raw, "content_type": "application/x-www-form-urlencoded"}
 
 
-def exercise(app, make, tally: Tally, rule, view) -> None:
+def reach(app, make, tally: Tally, rule, view, method: str):
+    """Build a world for the rule, sign in a caller it lets through, and probe it.
+
+    Returns (client, url, names the route read while answering the probe), or None when
+    no permitted role got past the loader (recorded as unreached).
+    """
     make._district = make._school = make._term = None  # a world of its own for each route
     outside = build_outside(make)
     for school in (outside.school, outside.other_school):
@@ -380,18 +385,24 @@ def exercise(app, make, tally: Tally, rule, view) -> None:
     db.session.commit()  # hold no transaction (nor SQLite lock) while the app answers
     endpoint = rule.endpoint
 
-    client = None
     for role in roles_of(view):
         client = app.test_client() if role == "public" else sign_in(app, usernames[role])
         with recording_lookups() as observed:
-            probe = send(client, "POST", url, data={"_probe": "1"})
+            probe = send(client, method, url, data={"_probe": "1"} if method == "POST" else None)
         if probe.status_code >= 500:
             tally.findings.append(Finding(endpoint, url, "-", "probe", problem_of(probe)))
         if probe.status_code not in (403, 404):
-            break
-    else:
-        tally.unreached.append(f"{endpoint} {url}")
+            return client, url, observed
+    tally.unreached.append(f"{method} {endpoint} {url}")
+    return None
+
+
+def exercise(app, make, tally: Tally, rule, view) -> None:
+    reached = reach(app, make, tally, rule, view, "POST")
+    if reached is None:
         return
+    client, url, observed = reached
+    endpoint = rule.endpoint
 
     page_names, baseline = form_on_page(client, url) if "GET" in rule.methods else ([], {})
     baseline = MultiDict(baseline)
@@ -566,3 +577,83 @@ def test_a_nul_in_the_progress_token_is_not_looked_up(client, auth, make, backen
     response = send(client, "POST", f"/goals/{goal.id}/progress", data={"token": "maya\x00"})
     assert response.status_code == 422
     assert LAST_RESORT not in response.get_data(as_text=True)
+
+
+# --- Query strings of GET pages ---------------------------------------------------------
+
+# Each value goes into every query argument the page reads at once: ids, page numbers,
+# filters, search terms. A NUL anywhere is a 400 with a message (portal/inputs.py).
+QUERY_HOSTILE = {
+    "nul": "maya\x00",
+    "30 nines": "9" * 30,
+    "2**63": str(2**63),
+    "superscript": "²",
+    "-1": "-1",
+    "list": ["a", "b"],
+    "10k characters": "x" * 10_000,
+}
+
+
+@pytest.mark.both_backends
+def test_no_query_string_produces_a_500(app, make, backend, capsys):
+    tally = Tally()
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if "GET" not in rule.methods or rule.endpoint == "static":
+            continue
+        reached = reach(app, make, tally, rule, app.view_functions[rule.endpoint], "GET")
+        db.session.rollback()
+        if reached is None:
+            continue
+        client, url, observed = reached
+        names = [n for n in dict.fromkeys(observed) if n not in SKIP_FIELDS]
+        if not names:
+            continue
+        tally.routes += 1
+        tally.fields += len(names)
+        for label, value in QUERY_HOSTILE.items():
+            query = urlencode(
+                [(n, v) for n in names for v in (value if isinstance(value, list) else [value])]
+            )
+            response = send(client, "GET", f"{url}?{query}")
+            tally.requests += 1
+            tally.by_status[response.status_code] += 1
+            if response.status_code >= 500:
+                tally.findings.append(
+                    Finding(rule.endpoint, url, ",".join(names), label, problem_of(response))
+                )
+            elif label == "nul" and response.status_code != 400:
+                tally.findings.append(
+                    Finding(
+                        rule.endpoint,
+                        url,
+                        ",".join(names),
+                        label,
+                        f"{response.status_code}, not 400",
+                    )
+                )
+    with capsys.disabled():
+        print(
+            f"\n[{backend}] hostile query strings: {tally.routes} GET routes reading "
+            f"{tally.fields} arguments, {len(QUERY_HOSTILE)} values: {tally.requests} requests; "
+            f"answers {dict(sorted(tally.by_status.items()))}"
+        )
+    problems = [
+        f"{f.endpoint} {f.url} args={f.field} value={f.value}: {f.problem}" for f in tally.findings
+    ]
+    assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
+
+
+def test_the_live_panel_opened_directly_renders_the_whole_workspace(client, auth, make):
+    """Found by the sweep: outside htmx, /live rendered the page without its forms (500)."""
+    from portal.conferences import services
+    from portal.timeutil import utcnow
+
+    teacher = make.teacher()
+    learner = make.learner()
+    make.school_class(teacher=teacher, learners=[learner])
+    progress.scale(make, make.default_school())
+    conference = services.schedule(learner, teacher, utcnow())[0]
+    make.commit()
+    auth.login(teacher)
+    response = send(client, "GET", f"/conferences/{conference.id}/live")
+    assert response.status_code == 200, problem_of(response)

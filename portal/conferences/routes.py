@@ -201,7 +201,9 @@ def live(conference_id: int):
         return response
     conference = services.load_conference(conference_id, Action.RUN_CONFERENCE)
     status = 286 if wants_fragment() and not conference.is_open else 200
-    return render(WORKSPACE, "live", status=status, **_workspace(conference, forms=False))
+    # Outside htmx (the address opened directly) the whole page renders: it needs the forms.
+    forms = not wants_fragment()
+    return render(WORKSPACE, "live", status=status, **_workspace(conference, forms=forms))
 
 
 def _workspace(conference: Conference, forms: bool = True, **override) -> dict:
