@@ -33,6 +33,9 @@ from tests import test_progress_support as progress
 from tests.factories import Factory
 from tests.test_policy_matrix import OTHER_ARGS, OUT_OF_REACH, Outside, build_outside
 
+# Sent as its surrogatepass UTF-8 bytes (%ED%A0%80), as a raw client could: werkzeug
+# keeps undecodable form bytes as literal text, so a lone surrogate reaches the app only
+# through JSON (a CASE file; see tests/test_case_import.py), which is checked there.
 SURROGATE = "\ud800"
 HOSTILE: dict[str, object] = {
     "nul": "maya\x00",
@@ -100,6 +103,9 @@ class Tally:
     unreached: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     by_status: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    by_value: dict[str, dict[int, int]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(int))
+    )
 
 
 # --- Which names a route reads: record every lookup in request.form / args / files ---
@@ -420,6 +426,7 @@ def exercise(app, make, tally: Tally, rule, view) -> None:
             response = send(client, "POST", url, **body_with(baseline, name, HOSTILE[label]))
             tally.requests += 1
             tally.by_status[response.status_code] += 1
+            tally.by_value[label][response.status_code] += 1
             problem = judge(response, endpoint, before, watch)
             if problem:
                 tally.findings.append(Finding(endpoint, url, name, label, problem))
@@ -460,6 +467,8 @@ def test_no_input_produces_a_500_or_a_partial_write(app, make, backend, capsys):
             f"{len(HOSTILE)} values: {tally.requests} requests in {elapsed:.1f} s; "
             f"answers {dict(sorted(tally.by_status.items()))}"
         )
+        for label, answers in tally.by_value.items():
+            print(f"[{backend}]   {label}: {dict(sorted(answers.items()))}")
         if tally.unreached:
             print(f"[{backend}] no object in reach for: {tally.unreached}")
     problems = [
