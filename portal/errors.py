@@ -17,6 +17,7 @@ MESSAGES = {
     403: N_("You do not have permission to do that."),
     404: N_("We could not find that page."),
     413: N_("That file is too large."),
+    415: N_("This page takes what its form sends, nothing else."),
     422: N_("Some of what you entered needs another look."),
     429: N_("Too many tries. Please wait a moment and try again."),
 }

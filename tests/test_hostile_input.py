@@ -13,6 +13,7 @@ INSERT, UPDATE or DELETE.
 from __future__ import annotations
 
 import io
+import json
 import re
 import time
 from collections import defaultdict
@@ -49,6 +50,10 @@ HOSTILE: dict[str, object] = {
     "list": ["a", "b"],
     "file": "FILE",
     "empty": "",
+    # The whole body as JSON (Flask-WTF would read it as form data): an object where
+    # text belongs, and 100,000 nested brackets.
+    "json object": "JSON_OBJECT",
+    "json 100k brackets": "JSON_DEEP",
 }
 # Every field meets these two (PostgreSQL refuses NUL in text; every number column
 # overflows); the other values are dealt round the route's fields so that each route
@@ -363,6 +368,11 @@ def body_with(baseline: MultiDict, name: str, value) -> dict:
     """Keyword arguments for client.post: the baseline with `name` set to the value."""
     data = MultiDict(baseline)
     data.poplist(name)
+    if value == "JSON_OBJECT":
+        body = {**data.to_dict(), name: {"x": [1, None]}}
+        return {"data": json.dumps(body), "content_type": "application/json"}
+    if value == "JSON_DEEP":
+        return {"data": "[" * 100_000 + "]" * 100_000, "content_type": "application/json"}
     if value == "FILE":
         pairs = dict(data.lists())
         pairs[name] = (io.BytesIO(b"not text \x00\xff"), "hostile.txt")
@@ -666,3 +676,14 @@ def test_the_live_panel_opened_directly_renders_the_whole_workspace(client, auth
     auth.login(teacher)
     response = send(client, "GET", f"/conferences/{conference.id}/live")
     assert response.status_code == 200, problem_of(response)
+
+
+@pytest.mark.both_backends
+@pytest.mark.parametrize(
+    "body", ['{"login": {"a": 1}, "password": 7}', "[" * 100_000 + "]" * 100_000, "[1, 2]"]
+)
+def test_a_json_body_is_refused_not_read_as_a_form(client, backend, body):
+    """Signed out, /signin with JSON was a 500 (dict.strip, len(int), RecursionError)."""
+    response = send(client, "POST", "/signin", data=body, content_type="application/json")
+    assert response.status_code == 415, problem_of(response)
+    assert "takes what its form sends" in response.get_data(as_text=True)
