@@ -27,11 +27,15 @@ def create_app(config: dict | None = None) -> Flask:
         config_module.engine_options(app.config["SQLALCHEMY_DATABASE_URI"]),
     )
 
-    from portal import models  # noqa: F401  (register every table before anything uses them)
+    from portal import (
+        inputs,
+        models,  # noqa: F401  (register every table before anything uses them)
+    )
     from portal.database import init_engine
     from portal.extensions import babel, csrf, db, htmx, login_manager, migrate
     from portal.i18n import select_locale
 
+    inputs.init_app(app)  # URL converters first: rules take theirs when they are added
     db.init_app(app)
     init_engine(app)
     migrate.init_app(

@@ -7,6 +7,7 @@ next to the form or element that asked, so what the person typed stays on the pa
 
 from flask import Flask, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from portal.web import wants_fragment
@@ -25,6 +26,7 @@ MESSAGES = {
     # The very words of the upload form's own check (progress/routes.py), so a file
     # over the limit gets the same message whether the server or the form catches it.
     413: N_("That file is too large: the limit is %(mb)d MB."),
+    415: N_("This page takes what its form sends, nothing else."),
     422: N_("Some of what you entered needs another look."),
     429: N_("Too many tries. Please wait a moment and try again."),
     500: N_("Something went wrong on our side. Nothing was saved. Please try again."),
@@ -38,6 +40,7 @@ def init_app(app: Flask) -> None:
         app.register_error_handler(code, _handle)
     app.register_error_handler(HTTPException, _handle)  # every other status
     app.register_error_handler(CSRFError, _csrf)
+    app.register_error_handler(DataError, _data_error)
     app.jinja_env.globals["error_message"] = message_for
 
 
@@ -79,6 +82,19 @@ def _csrf(error):
     return _render(
         400, N_("Your session form token was missing or stale. Reload the page and try again.")
     )
+
+
+def _data_error(error):
+    """Last resort: a value the database refused. Input checks should have caught it first.
+
+    Nothing of the request is kept (the transaction is rolled back); the error is logged
+    so the check that missed it can be added.
+    """
+    from portal.extensions import db
+
+    db.session.rollback()
+    current_app.logger.warning("Database refused a value: %s", error.orig)
+    return _render(400, N_("Something you entered cannot be stored. Nothing was saved."))
 
 
 def _render(code: int, detail: str | None):

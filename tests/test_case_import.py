@@ -352,3 +352,90 @@ def test_cli_reports_a_bad_file_and_writes_nothing(app, make, tmp_path):
     assert result.exit_code == 1
     assert "CFItems[0] has no identifier" in result.output
     assert counts() == (0, 0)
+
+
+# --- Hostile packages: a message naming the item and field, never a crash, nothing written --
+
+
+def _hostile(package: dict, how: str) -> str:
+    item = package["CFItems"][2]
+    if how == "deep nesting":
+        return "[" * 100_000 + "]" * 100_000
+    if how == "a number of 5000 digits":
+        return json.dumps(package).replace(
+            '"listEnumeration": "1"', '"listEnumeration": ' + "9" * 5000, 1
+        )
+    if how == "listEnumeration 10**30":
+        item["listEnumeration"] = 10**30
+    elif how == "listEnumeration 2**40":
+        item["listEnumeration"] = 2**40
+    elif how == "listEnumeration of 5000 digit characters":
+        item["listEnumeration"] = "9" * 5000
+    elif how == "sequenceNumber 2**63":
+        package["CFAssociations"][4]["sequenceNumber"] = 2**63
+    elif how == "NUL in a statement":
+        item["fullStatement"] = "I can add\x00 fractions."
+    elif how == "lone surrogate in a code":
+        item["humanCodingScheme"] = "4.NF\ud800"
+    elif how == "NUL in a key":
+        item["note\x00"] = "x"
+    return json.dumps(package)
+
+
+HOSTILE = [
+    ("deep nesting", ["nests brackets too deeply"]),
+    ("a number of 5000 digits", ["number too long"]),
+    ("listEnumeration 10**30", ["CFItems[2]", "listEnumeration is not a number"]),
+    ("listEnumeration 2**40", ["CFItems[2]", "listEnumeration is not a number"]),
+    ("listEnumeration of 5000 digit characters", ["CFItems[2]", "listEnumeration"]),
+    ("sequenceNumber 2**63", ["CFAssociations[4]", "sequenceNumber is not a number"]),
+    ("NUL in a statement", ["CFItems[2].fullStatement", "not allowed"]),
+    ("lone surrogate in a code", ["CFItems[2].humanCodingScheme", "not allowed"]),
+    ("NUL in a key", ["CFItems[2]", "not allowed"]),
+]
+
+
+@pytest.mark.parametrize(("how", "expected"), HOSTILE)
+def test_hostile_package_names_the_problem(package, how, expected):
+    with pytest.raises(CaseImportError) as error:
+        parse_package(_hostile(package, how))
+    message = " ".join(error.value.errors)
+    for fragment in expected:
+        assert fragment in message, message
+
+
+@pytest.mark.both_backends
+@pytest.mark.parametrize(("how", "expected"), HOSTILE)
+def test_hostile_upload_is_422_and_writes_nothing(
+    client, auth, make, package, backend, how, expected
+):
+    admin = make.district_admin()
+    make.commit()
+    auth.login(admin)
+    before = counts()
+    response = client.post(
+        "/targets/import",
+        data={
+            "package": (io.BytesIO(_hostile(package, how).encode()), "standards.json"),
+            "org_id": str(admin.org_id),
+        },
+        content_type="multipart/form-data",
+    )
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422, body[:500]
+    assert "Nothing was imported" in body and expected[0] in body
+    assert counts() == before
+
+
+@pytest.mark.both_backends
+def test_superscript_digits_are_not_numbers(app, make, package, backend):
+    """ "²".isdigit() is True but int("²") fails: such levels and positions are ignored."""
+    item = package["CFItems"][0]
+    item["educationLevel"], item["listEnumeration"] = ["²"], "³"
+    summary = import_case(json.dumps(package), make.district().id)
+    db.session.commit()
+    assert summary.created == 16
+    domain = by_code(item["humanCodingScheme"])
+    assert (domain.grade_low, domain.grade_high) == (None, None)
+    assert domain.position == 1  # its place in CFItems
+    assert grade_band(["²", "٣", "3"]) == (3, 3)

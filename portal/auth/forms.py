@@ -1,12 +1,13 @@
 """Sign-in forms."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
+from portal.forms import PortalForm
 
-class PasswordSignInForm(FlaskForm):
+
+class PasswordSignInForm(PortalForm):
     login = StringField(
         _l("Username or e-mail"),
         validators=[DataRequired(_l("Enter your username or e-mail.")), Length(max=255)],
@@ -20,7 +21,7 @@ class PasswordSignInForm(FlaskForm):
     next = HiddenField()
 
 
-class ClassCodeForm(FlaskForm):
+class ClassCodeForm(PortalForm):
     code = StringField(
         _l("Class code"),
         validators=[
@@ -31,7 +32,7 @@ class ClassCodeForm(FlaskForm):
     )
 
 
-class PinForm(FlaskForm):
+class PinForm(PortalForm):
     pin = PasswordField(
         _l("Your PIN"),
         validators=[

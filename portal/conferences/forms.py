@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -17,8 +16,10 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
+from portal.forms import PortalForm
 from portal.goals.forms import StatementRequired, choices
 from portal.goals.services import clean_text
+from portal.inputs import parse_id
 from portal.timeutil import today
 
 from .models import ReflectionChoice, StepOwner
@@ -43,7 +44,7 @@ def _not_past(form, field):
         raise ValidationError(_l("Choose today or a later date."))
 
 
-class ScheduleForm(FlaskForm):
+class ScheduleForm(PortalForm):
     learner = SelectField(_l("Learner"), coerce=int, validate_choice=False)
     day = DateField(_l("Date"), validators=[InputRequired(_l("Choose a date.")), _not_past])
     time = TimeField(_l("Time"), validators=[InputRequired(_l("Choose a time."))])
@@ -78,7 +79,7 @@ class ScheduleForm(FlaskForm):
             raise ValidationError(_l("Choose how often from the list."))
 
 
-class RequestForm(FlaskForm):
+class RequestForm(PortalForm):
     note = TextAreaField(
         _l("What do you want to talk about? (optional)"),
         validators=[Optional(), Length(max=300, message=_l("Keep it under 300 characters."))],
@@ -86,7 +87,7 @@ class RequestForm(FlaskForm):
     )
 
 
-class PrepForm(FlaskForm):
+class PrepForm(PortalForm):
     working = TextAreaField(
         _l("What is working?"),
         validators=[Length(max=2000, message=_l("Keep it under 2000 characters."))],
@@ -108,7 +109,7 @@ class PrepForm(FlaskForm):
             raise ValidationError(_l("Answer at least one question."))
 
 
-class NoteForm(FlaskForm):
+class NoteForm(PortalForm):
     body = TextAreaField(
         _l("Note"),
         validators=[
@@ -120,7 +121,7 @@ class NoteForm(FlaskForm):
     private = BooleanField(_l("Private: only teachers see it"))
 
 
-class StepForm(FlaskForm):
+class StepForm(PortalForm):
     text = TextAreaField(
         _l("Next step"),
         validators=[
@@ -140,14 +141,14 @@ class StepForm(FlaskForm):
     due_date = DateField(_l("By (optional)"), validators=[Optional(), _not_past])
 
 
-class StepDoneForm(FlaskForm):
+class StepDoneForm(PortalForm):
     """Mark a next step done (done=y) or not done (done empty); where to go back to."""
 
     done = BooleanField()
     back = HiddenField()  # a conference id: back to its workspace; empty: the history
 
 
-class WordingForm(FlaskForm):
+class WordingForm(PortalForm):
     statement = TextAreaField(
         _l("Goal wording"),
         validators=[
@@ -159,16 +160,15 @@ class WordingForm(FlaskForm):
     lock_version = HiddenField()
 
 
-class SignForm(FlaskForm):
+class SignForm(PortalForm):
     version_id = HiddenField(validators=[InputRequired()])
     conference_id = HiddenField()
 
     def version(self) -> int | None:
-        return int(self.version_id.data) if (self.version_id.data or "").isdigit() else None
+        return parse_id(self.version_id.data)
 
     def conference(self) -> int | None:
-        value = self.conference_id.data or ""
-        return int(value) if value.isdigit() else None
+        return parse_id(self.conference_id.data)
 
 
 class LearnerSignForm(SignForm):
@@ -181,15 +181,15 @@ class LearnerSignForm(SignForm):
     )
 
 
-class ConferenceStatusForm(FlaskForm):
+class ConferenceStatusForm(PortalForm):
     status = HiddenField(validators=[InputRequired()])
 
 
-class AcknowledgeForm(FlaskForm):
+class AcknowledgeForm(PortalForm):
     pass
 
 
-class ReflectForm(FlaskForm):
+class ReflectForm(PortalForm):
     choice = RadioField(
         _l("How is this goal going?"),
         choices=choices(
@@ -208,7 +208,7 @@ class ReflectForm(FlaskForm):
     )
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(PortalForm):
     cycle_days = IntegerField(
         _l("Days in a cycle (learn and practise, then reflect and revise)"),
         validators=[

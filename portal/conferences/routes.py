@@ -26,6 +26,7 @@ from portal.goals import services as goal_services
 from portal.goals.models import Goal, GoalStatus
 from portal.goals.queries import load_goal
 from portal.goals.services import GoalContent
+from portal.inputs import parse_id
 from portal.policy import (
     Action,
     can,
@@ -368,8 +369,8 @@ def mark_step(step_id: int):
         )
         return trigger(response, CHANGED)
     flash(_("Marked as done.") if step.is_done else _("Marked as not done."), "info")
-    if form.back.data and form.back.data.isdigit():
-        target = url_for("conferences.workspace", conference_id=int(form.back.data))
+    if (back := parse_id(form.back.data)) is not None:
+        target = url_for("conferences.workspace", conference_id=back)
     else:
         target = url_for("conferences.history", learner_id=learner.id)
     return redirect_to(target)

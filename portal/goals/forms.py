@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     FieldList,
@@ -21,6 +20,7 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.auth.models import User
+from portal.forms import PortalForm
 from portal.goals import queries
 from portal.goals.models import Goal, GoalStatus, GoalTemplate, GoalVersion, Horizon, Strategy
 from portal.goals.services import MAX_STRATEGIES, MAX_TARGETS, GoalContent, clean_text
@@ -81,7 +81,7 @@ class StatementRequired:
             raise ValidationError(self.message)
 
 
-class GoalForm(FlaskForm):
+class GoalForm(PortalForm):
     statement = TextAreaField(
         _l("My goal, in my own words"),
         validators=[
@@ -293,7 +293,7 @@ def _short(text: str, length: int = 80) -> str:
     return text if len(text) <= length else text[: length - 1].rstrip() + "…"
 
 
-class StatusForm(FlaskForm):
+class StatusForm(PortalForm):
     status = HiddenField(validators=[InputRequired()])
 
     def new_status(self) -> GoalStatus | None:
@@ -315,7 +315,7 @@ STATUS_FILTER_CHOICES = choices(
 )
 
 
-class ClassGoalFilterForm(FlaskForm):
+class ClassGoalFilterForm(PortalForm):
     """The GET filter above a class's goals (no CSRF: it changes nothing)."""
 
     class Meta:
@@ -326,7 +326,7 @@ class ClassGoalFilterForm(FlaskForm):
     due_by = DateField(_l("Due by"), validators=[Optional()])
 
 
-class TemplateForm(FlaskForm):
+class TemplateForm(PortalForm):
     title = StringField(
         _l("Title"),
         validators=[
@@ -399,7 +399,7 @@ class TemplateForm(FlaskForm):
         return [clean_text(line) for line in (self.strategies_text.data or "").splitlines()]
 
 
-class StrategyForm(FlaskForm):
+class StrategyForm(PortalForm):
     """One entry of a school's strategy bank: add or reword it."""
 
     text = StringField(

@@ -21,6 +21,7 @@ from portal.goals.forms import (
     choices,
 )
 from portal.goals.models import Goal, GoalStatus, Horizon
+from portal.inputs import parse_id, parse_number
 from portal.policy import (
     Action,
     authorize,
@@ -199,9 +200,10 @@ def _prefill(form: GoalForm, learner: User) -> None:
 
 
 def _posted_template(form: GoalForm, learner: User):
-    if not (form.template_id.data or "").isdigit():
+    template_id = parse_id(form.template_id.data)
+    if template_id is None:
         return None
-    return queries.template_for_learner(int(form.template_id.data), learner.id)
+    return queries.template_for_learner(template_id, learner.id)
 
 
 @bp.route("/goals/<int:goal_id>/edit", methods=["GET", "POST"])
@@ -268,8 +270,10 @@ def _form_tool(form: GoalForm, action: str, learner: User, goal: Goal | None, fo
     if action == "add_strategy":
         if len(form.strategies()) + 1 <= services.MAX_STRATEGIES:
             form.add_strategy_row()
-    elif action.startswith("remove_strategy-") and action.rpartition("-")[2].isdigit():
-        form.remove_strategy_row(int(action.rpartition("-")[2]))
+    elif action.startswith("remove_strategy-") and (
+        (row := parse_number(action.rpartition("-")[2])) is not None
+    ):
+        form.remove_strategy_row(row)
     if action != "search" and wants_fragment():
         response = make_response(
             render_template(
@@ -346,7 +350,7 @@ def _target_lists(school_id, grade, chosen_ids, text, band_of_class=None):
 
 
 def _requested_target_ids() -> list[int]:
-    return [int(v) for v in request.args.getlist("targets") if v.isdigit()]
+    return [i for i in map(parse_id, request.args.getlist("targets")) if i is not None]
 
 
 @bp.route("/learners/<int:learner_id>/goals/targets")

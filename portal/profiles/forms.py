@@ -1,11 +1,11 @@
 """Forms of the learner profile: one class per screen."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from portal.forms import PortalForm
 from portal.profiles.services import MAX_TEXT
 
 
@@ -16,7 +16,7 @@ class ChipsField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class EntryForm(FlaskForm):
+class EntryForm(PortalForm):
     """Write or revise an entry in one section (chips only where the section has them)."""
 
     text = TextAreaField(
@@ -36,19 +36,19 @@ class EntryForm(FlaskForm):
         return True
 
 
-class AudienceForm(FlaskForm):
+class AudienceForm(PortalForm):
     """Share a section with family, or keep it to learner and staff."""
 
     audience = HiddenField(validators=[DataRequired()])
 
 
-class LockForm(FlaskForm):
+class LockForm(PortalForm):
     """Lock a section to staff and learner, or unlock it."""
 
     locked = HiddenField(validators=[DataRequired()])
 
 
-class ReviewRequestForm(FlaskForm):
+class ReviewRequestForm(PortalForm):
     """Ask my teacher to review my profile with me."""
 
     note = TextAreaField(
@@ -61,11 +61,11 @@ class ReviewRequestForm(FlaskForm):
     )
 
 
-class ResolveReviewForm(FlaskForm):
+class ResolveReviewForm(PortalForm):
     """Mark a review request as done."""
 
 
-class SectionDefForm(FlaskForm):
+class SectionDefForm(PortalForm):
     """Add or rename a school's extra profile section."""
 
     title = StringField(

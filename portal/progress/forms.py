@@ -7,7 +7,6 @@ import secrets
 from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -29,17 +28,23 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from portal.forms import PortalForm
 from portal.progress.models import LevelMethod
 from portal.progress.services import OTHER
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
+def is_token(value: str) -> bool:
+    """A token as new_token makes them (anything else names no entry: no need to look)."""
+    return _TOKEN.fullmatch(value or "") is not None
+
+
 def new_token() -> str:
     return secrets.token_urlsafe(18)
 
 
-class TokenForm(FlaskForm):
+class TokenForm(PortalForm):
     """A form whose submission is idempotent: the token names the row it creates."""
 
     token = HiddenField()
@@ -132,13 +137,13 @@ class FeedbackForm(TokenForm):
         return int(self.rating.data) if self.rating.data else None
 
 
-class ShareForm(FlaskForm):
+class ShareForm(PortalForm):
     """A learner shows one entry to their family (shared checked), or stops (absent)."""
 
     shared = BooleanField()
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(PortalForm):
     method = RadioField(
         _l("How is the current level computed?"),
         choices=[

@@ -37,7 +37,7 @@ from portal.policy import (
     shown_version,
 )
 from portal.progress import services, tracker, uploads
-from portal.progress.forms import EntryForm, FeedbackForm, SettingsForm, ShareForm
+from portal.progress.forms import EntryForm, FeedbackForm, SettingsForm, ShareForm, is_token
 from portal.progress.mastery import Method
 from portal.progress.models import Feedback, LevelMethod, ProgressEntry
 from portal.roster import queries as roster
@@ -163,7 +163,7 @@ def log_progress(goal_id: int):
     """Log a progress entry on an active goal; a retried submission returns the first one."""
     goal, learner = _load_goal(goal_id, Action.LOG_PROGRESS)
     token = request.form.get("token", "")
-    if token and (existing := services.entry_by_token(token)) is not None:
+    if is_token(token) and (existing := services.entry_by_token(token)) is not None:
         return _already_logged(existing)
     if goal.status is not GoalStatus.ACTIVE:
         return render("progress/goal.html", "log_form", status=409, **_page(goal, learner))

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import Form, HiddenField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp
 
 from portal.auth.models import Role
+from portal.forms import PortalForm
 
 
 def choices(pairs) -> list[SelectChoice]:
@@ -57,7 +57,7 @@ def _blank_to_none(value):
     return value or None
 
 
-class PersonForm(FlaskForm):
+class PersonForm(PortalForm):
     """Create or edit a person; role-dependent rules are checked in validate()."""
 
     given_name = StringField(
@@ -178,7 +178,7 @@ class PersonForm(FlaskForm):
         return int(self.grade.data) if self.grade.data != "" else None
 
 
-class ClassForm(FlaskForm):
+class ClassForm(PortalForm):
     school = SelectField(_l("School"), choices=[])
     title = StringField(
         _l("Class title"),
@@ -203,7 +203,7 @@ class ClassForm(FlaskForm):
         return self
 
 
-class EnrollForm(FlaskForm):
+class EnrollForm(PortalForm):
     username = StringField(
         _l("Username of a learner or teacher"),
         filters=[_lower],
@@ -217,7 +217,7 @@ class EnrollForm(FlaskForm):
     )
 
 
-class GuardianLinkForm(FlaskForm):
+class GuardianLinkForm(PortalForm):
     guardian = StringField(
         _l("Family member's username or e-mail"),
         filters=[_lower],
@@ -230,13 +230,13 @@ class GuardianLinkForm(FlaskForm):
     relationship = SelectField(_l("Relationship"), choices=choices(RELATIONSHIP_LABELS.items()))
 
 
-class StatusForm(FlaskForm):
+class StatusForm(PortalForm):
     """Turn something on or off: an account or a family link."""
 
     active = HiddenField(validators=[AnyOf(["0", "1"])])
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(PortalForm):
     """A bare POST (remove, regenerate): only the CSRF token."""
 
 

@@ -13,6 +13,7 @@ from flask_login import current_user
 
 from portal.auth.models import Role, User
 from portal.extensions import db
+from portal.inputs import parse_id
 from portal.policy import can_manage_school, load_class, load_user_for_admin, roles
 from portal.roster import services
 from portal.roster.forms import (
@@ -52,11 +53,8 @@ def _school_arg(value: str | None) -> int | None:
     """A school id from the query string: 404 for a school the admin does not manage."""
     if not value:
         return None
-    try:
-        school_id = int(value)
-    except ValueError:
-        abort(404)
-    if not can_manage_school(school_id):
+    school_id = parse_id(value)
+    if school_id is None or not can_manage_school(school_id):
         abort(404)
     return school_id
 

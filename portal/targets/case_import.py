@@ -14,6 +14,7 @@ groups; leaves become targets. Family wordings written in the portal are kept.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 
 from flask import has_request_context
@@ -21,6 +22,7 @@ from flask_babel import gettext
 from sqlalchemy import select
 
 from portal.extensions import db
+from portal.inputs import INT_MAX, INT_MIN, has_forbidden_character
 from portal.roster.models import Org
 from portal.targets.models import Framework, Target, TargetKind
 
@@ -29,6 +31,7 @@ IDENTIFIER_MAX = 64
 CODE_MAX = 80
 TITLE_MAX = 255
 ITEM_TYPE_MAX = 80
+_DIGITS = re.compile(r"[0-9]+")  # ASCII only: "²".isdigit() is True, int("²") fails
 
 
 def _(message: str, **params) -> str:
@@ -104,6 +107,10 @@ def parse_package(raw: bytes | str) -> Package:
             ) from None
     try:
         data = json.loads(raw)
+    except RecursionError:
+        raise CaseImportError(
+            [_("The file nests brackets too deeply to be a CASE package.")]
+        ) from None
     except json.JSONDecodeError as exc:
         raise CaseImportError(
             [
@@ -115,15 +122,46 @@ def parse_package(raw: bytes | str) -> Package:
                 )
             ]
         ) from None
+    except ValueError:  # a number with thousands of digits: Python refuses to read it
+        raise CaseImportError([_("The file holds a number too long to read.")]) from None
     if isinstance(data, dict) and isinstance(data.get("CFPackage"), dict):
         data = data["CFPackage"]
     if not isinstance(data, dict) or not isinstance(data.get("CFDocument"), dict):
         raise CaseImportError([_("The file has no CFDocument object: it is not a CASE CFPackage.")])
     errors = _Errors()
+    for where in _unstorable_text(data):
+        errors.add(
+            _(
+                "%(where)s contains a character that is not allowed (NUL or a lone surrogate).",
+                where=where,
+            )
+        )
+    if errors:
+        raise CaseImportError(list(errors))
     package = _parse(data, errors)
     if errors:
         raise CaseImportError(list(errors))
     return package
+
+
+def _unstorable_text(data) -> list[str]:
+    """Where (as a JSON path) a key or string holds a character no database column takes."""
+    found = []
+    stack = [("", data)]
+    while stack and len(found) < MAX_ERRORS:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if has_forbidden_character(value):
+                found.append(path or "The file")
+        elif isinstance(value, dict):
+            for key, item in reversed(list(value.items())):
+                if has_forbidden_character(key):
+                    found.append(f"{path}.{key!a}" if path else f"{key!a}")
+                else:
+                    stack.append((f"{path}.{key}" if path else key, item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", item) for i, item in reversed(list(enumerate(value))))
+    return found
 
 
 def _text(value) -> str | None:
@@ -215,6 +253,10 @@ def _parse_items(raw_items, errors: _Errors) -> dict[str, PlannedItem]:
             )
             continue
         low, high = grade_band(raw.get("educationLevel"))
+        position = _int(raw.get("listEnumeration"))
+        if position is _OUT_OF_RANGE:
+            errors.add(_out_of_range(where, "listEnumeration"))
+            continue
         items[identifier] = PlannedItem(
             identifier=identifier,
             statement=statement,
@@ -223,7 +265,7 @@ def _parse_items(raw_items, errors: _Errors) -> dict[str, PlannedItem]:
             grade_low=low,
             grade_high=high,
             index=index,
-            position=_int(raw.get("listEnumeration")),
+            position=position,
         )
     return items
 
@@ -278,9 +320,13 @@ def _parse_associations(raw, doc_id: str, items: dict[str, PlannedItem], errors:
             )
             continue
         parent_item = None if parent == doc_id else parent
+        sequence = _int(association.get("sequenceNumber"))
+        if sequence is _OUT_OF_RANGE:
+            errors.add(_out_of_range(where, "sequenceNumber"))
+            continue
         if child in chosen and (parent_item is None or chosen[child][0] is not None):
             continue  # an item placed twice: the first item parent wins over the document
-        chosen[child] = (parent_item, _int(association.get("sequenceNumber")))
+        chosen[child] = (parent_item, sequence)
     for child, (parent, sequence) in chosen.items():
         item = items[child]
         item.parent = parent
@@ -316,14 +362,29 @@ def _describe(item: PlannedItem) -> str:
     return f"{item.code} ({item.identifier})" if item.code else item.identifier
 
 
-def _int(value) -> int | None:
+_OUT_OF_RANGE = object()
+
+
+def _int(value):
+    """A whole number (int or ASCII digits), None if it is none, _OUT_OF_RANGE if too big."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
+    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+        digits = value.strip().lstrip("0") or "0"
+        value = int(digits) if len(digits) <= 12 else INT_MAX + 1  # int() of 5000 digits fails
+    if not isinstance(value, int):
+        return None
+    return value if INT_MIN <= value <= INT_MAX else _OUT_OF_RANGE
+
+
+def _out_of_range(where: str, name: str) -> str:
+    return _(
+        "%(where)s: %(field)s is not a number from %(low)d to %(high)d.",
+        where=where,
+        field=name,
+        low=INT_MIN,
+        high=INT_MAX,
+    )
 
 
 GRADE_WORDS = {"KG": 0, "K": 0}
@@ -340,7 +401,7 @@ def grade_band(levels) -> tuple[int | None, int | None]:
         text = (_text(level) or "").upper()
         if text in GRADE_WORDS:
             grades.append(GRADE_WORDS[text])
-        elif text.isdigit() and 0 <= int(text) <= 12:
+        elif _DIGITS.fullmatch(text) and len(text) <= 3 and int(text) <= 12:
             grades.append(int(text))
     return (min(grades), max(grades)) if grades else (None, None)
 

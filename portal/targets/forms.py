@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     FieldList,
@@ -25,6 +24,8 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from portal.forms import PortalForm
+from portal.inputs import parse_number
 from portal.targets.models import TargetKind
 
 MIN_LEVELS, MAX_LEVELS = 2, 7
@@ -39,10 +40,11 @@ GRADE_CHOICES = choices([("", "—"), ("0", "K")] + [(str(g), str(g)) for g in r
 
 
 def _grade(value: str | None) -> int | None:
-    return int(value) if value not in (None, "") else None
+    """A grade from the select (K = 0); anything else was refused by the choices check."""
+    return parse_number(value, 0, 12) if value not in (None, "") else None
 
 
-class BrowseForm(FlaskForm):
+class BrowseForm(PortalForm):
     """The filters of the browse page (GET, so no CSRF)."""
 
     class Meta:
@@ -57,7 +59,7 @@ class BrowseForm(FlaskForm):
         return _grade(self.grade.data) if not self.grade.errors else None
 
 
-class FrameworkForm(FlaskForm):
+class FrameworkForm(PortalForm):
     title = StringField(
         _l("Title"),
         validators=[DataRequired(_l("Give the framework a title.")), Length(max=255)],
@@ -66,7 +68,7 @@ class FrameworkForm(FlaskForm):
     org_id = SelectField(_l("Owned by"), coerce=int, choices=[])
 
 
-class TargetForm(FlaskForm):
+class TargetForm(PortalForm):
     kind = RadioField(
         _l("Kind"),
         choices=choices(
@@ -174,7 +176,7 @@ class TargetForm(FlaskForm):
         )
 
 
-class CaseImportForm(FlaskForm):
+class CaseImportForm(PortalForm):
     package = FileField(
         _l("CASE package (CFPackage JSON)"),
         validators=[
@@ -211,7 +213,7 @@ class LevelForm(Form):
     )
 
 
-class ScaleForm(FlaskForm):
+class ScaleForm(PortalForm):
     name = StringField(
         _l("Scale name"), validators=[DataRequired(_l("Name the scale.")), Length(max=120)]
     )

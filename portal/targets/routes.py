@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from portal.auth.models import Role
 from portal.extensions import db
+from portal.inputs import parse_number
 from portal.policy import (
     can_manage_school,
     framework_org_ids,
@@ -264,7 +265,7 @@ def _scale_form_for(school_id: int) -> ScaleForm:
 def _rebuilt(form: ScaleForm, action: str) -> ScaleForm:
     levels = form.levels.data
     mastery = form.mastery.data if form.mastery.data not in (None, "", "None") else None
-    mastery = int(mastery) if mastery is not None and str(mastery).isdigit() else None
+    mastery = parse_number(str(mastery)) if mastery is not None else None
     if action == "add" and len(levels) < MAX_LEVELS:
         values = [lv["value"] for lv in levels if isinstance(lv["value"], int)]
         levels.append(
@@ -276,14 +277,15 @@ def _rebuilt(form: ScaleForm, action: str) -> ScaleForm:
                 "description_es": "",
             }
         )
-    elif action.startswith("remove-") and action[7:].isdigit():
-        index = int(action[7:])
-        if 0 <= index < len(levels):
-            levels.pop(index)
-            if mastery == index:
-                mastery = None
-            elif mastery is not None and mastery > index:
-                mastery -= 1
+    elif (
+        action.startswith("remove-")
+        and (index := parse_number(action[7:], 0, len(levels) - 1)) is not None
+    ):
+        levels.pop(index)
+        if mastery == index:
+            mastery = None
+        elif mastery is not None and mastery > index:
+            mastery -= 1
     return ScaleForm(
         formdata=None,
         data={
