@@ -77,6 +77,8 @@ def consume_resent() -> None:
     """
     from flask_login import current_user
 
-    if request.method == "POST" and RESUME_FIELD in request.form and current_user.is_authenticated:
+    if request.method != "POST" or RESUME_FIELD not in request.form:
+        return
+    if current_user.is_authenticated and waiting_for(current_user) is not None:
         forget(current_user.id)
         db.session.commit()  # on its own: the view may answer 422 and commit nothing
