@@ -482,3 +482,20 @@ def test_only_the_owner_retires_a_template(client, auth, world):
     assert client.post(f"/goal-templates/{template.id}/retire").status_code == 303
     db.session.expire_all()
     assert db.session.get(GoalTemplate, template.id).active is False
+
+
+@pytest.mark.both_backends
+def test_first_page_to_need_a_schools_scale_creates_it(backend, client, auth, make):
+    """Found by the hostile-input sweep: a GET that needed the default scale flushed it
+    outside a write (500). It now writes it in a transaction of its own."""
+    from sqlalchemy import func, select
+
+    from portal.targets.models import MasteryScale
+
+    teacher = make.teacher()
+    school_class = make.school_class(teacher=teacher, learners=[make.learner()])
+    make.commit()
+    assert db.session.scalar(select(func.count()).select_from(MasteryScale)) == 0
+    auth.login(teacher)
+    assert client.get(f"/classes/{school_class.id}/goal-templates").status_code == 200
+    assert db.session.scalar(select(func.count()).select_from(MasteryScale)) == 1

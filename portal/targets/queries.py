@@ -1,6 +1,7 @@
 """Read-side target queries shared with the goals feature. Each is one SELECT.
 
-`scale_for_school` is the one exception: it creates the default scale (flush only)
+`scale_for_school` is the one exception: it creates the default scale (on a page, in a
+write of its own; otherwise flush only)
 for a school that has none, so every school always has a scale to rate on.
 """
 
@@ -8,10 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flask import g, has_request_context, request
 from sqlalchemy import Select, case, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from portal.database import writing
 from portal.extensions import db
+from portal.read_session import SAFE_METHODS
 from portal.roster.models import Org
 from portal.targets.models import Framework, MasteryScale, Target, TargetKind
 
@@ -69,11 +74,24 @@ def existing_scale(school_id: int) -> MasteryScale | None:
 def scale_for_school(school_id: int) -> MasteryScale:
     """The school's mastery scale with its levels; creates (flushes) the default one if none."""
     scale = existing_scale(school_id)
-    if scale is None:
-        from portal.targets.services import create_default_scale
+    if scale is not None:
+        return scale
+    from portal.targets.services import create_default_scale
 
-        scale = create_default_scale(school_id)
-    return scale
+    if not _reading_only():
+        return create_default_scale(school_id)
+    # A page (GET) that is the first to need the school's scale: create it in a write of
+    # its own. Two first views at once may both try; the loser reads the winner's scale.
+    try:
+        with writing():
+            create_default_scale(school_id)
+    except IntegrityError:
+        pass
+    return existing_scale(school_id)
+
+
+def _reading_only() -> bool:
+    return has_request_context() and request.method in SAFE_METHODS and not g.get("_write_tx")
 
 
 def visible_frameworks(org_ids: Select) -> list[Framework]:
