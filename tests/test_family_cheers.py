@@ -185,3 +185,34 @@ def test_staff_overview_links_to_cheers_and_invites(client, auth, family):
     html = client.get(f"/learners/{family.maya.id}").get_data(as_text=True)
     assert f"/family/learners/{family.maya.id}/cheers" in html
     assert f"/family/learners/{family.maya.id}/invites" in html
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "see example.com",
+        "Visit WWW.games",
+        "write to ana@mail.mx please",
+        "http://x",
+        "(kids.co.uk)",
+        "go to my-site.com-ish",
+        "mailto:me",
+    ],
+)
+def test_links_of_every_kind_are_found(text):
+    assert contains_link(text)
+
+
+@pytest.mark.parametrize("text", ["e.g. this", "a@b", "@home.", "i.e. 3.14", "..com", "U.S. map"])
+def test_near_links_are_not_links(text):
+    assert not contains_link(text)
+
+
+def test_the_link_check_is_linear_in_the_text():
+    """It was one regex with nested repeats: 100,000 characters of "a." took 40 s."""
+    import time
+
+    started = time.monotonic()
+    for text in ("a." * 50_000, "a@" * 50_000, "a-" * 50_000, "x" * 100_000):
+        contains_link(text)
+    assert time.monotonic() - started < 1.0

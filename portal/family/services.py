@@ -241,17 +241,42 @@ def redeem(guardian: User, raw_code: str) -> RedeemResult:
 
 # --- Cheers ---------------------------------------------------------------------------
 
-_LINK = re.compile(
-    r"(?:https?://|ftp://|www\.|mailto:|\S+@\S+\.\S+"
-    r"|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|edu|gov|info|biz|io|co|me|ly|app|dev"
-    r"|xyz|site|online|link|click|shop|store|live|tv|gg|us|uk|ca|mx|es|de|fr|ru|cn|tk|ai)\b)",
-    re.IGNORECASE,
+_SCHEMES = ("http://", "https://", "ftp://", "www.", "mailto:")
+_TLDS = frozenset(
+    {"com", "net", "org", "edu", "gov", "info", "biz", "io", "co", "me", "ly", "app", "dev"}
+    | {"xyz", "site", "online", "link", "click", "shop", "store", "live", "tv", "gg", "us"}
+    | {"uk", "ca", "mx", "es", "de", "fr", "ru", "cn", "tk", "ai"}
 )
+_NAME_RUN = re.compile(r"[a-z0-9.-]+")  # a run of the characters a domain name is made of
 
 
 def contains_link(text: str) -> bool:
-    """A web address, a domain name or an e-mail address anywhere in the text."""
-    return bool(_LINK.search(text or ""))
+    """A web address, a domain name or an e-mail address anywhere in the text.
+
+    Linear in the text: one pass for schemes, one over whitespace-separated words for
+    e-mail addresses, one over runs of name characters for domains. (A single regex with
+    nested repeats took 40 s on 100,000 characters of "a.a.a.".)
+    """
+    lowered = (text or "").lower()
+    if any(scheme in lowered for scheme in _SCHEMES):
+        return True
+    return any(_is_email(word) for word in lowered.split()) or any(
+        _is_domain(run) for run in _NAME_RUN.findall(lowered)
+    )
+
+
+def _is_email(word: str) -> bool:
+    """Something, an @, something, a dot, something (as `\\S+@\\S+\\.\\S+` would find)."""
+    at = word.find("@", 1)
+    return at != -1 and word.find(".", at + 2, len(word) - 1) != -1
+
+
+def _is_domain(run: str) -> bool:
+    """A name with a known top-level domain after one of its dots: "example.com", "a.co.uk"."""
+    labels = run.split(".")
+    return any(
+        labels[i - 1] and labels[i].split("-", 1)[0] in _TLDS for i in range(1, len(labels))
+    )
 
 
 def clean_cheer(body: str) -> str:
