@@ -25,12 +25,40 @@ TEST_CONFIG = {
 _db_numbers = itertools.count()
 
 
+BACKENDS = ("sqlite", "postgresql")
+
+
 def pytest_generate_tests(metafunc):
-    """Tests marked both_backends run once on SQLite and once on PostgreSQL."""
-    if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
-        "both_backends"
-    ):
-        metafunc.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+    """Every test that uses the database runs once on SQLite and once on PostgreSQL.
+
+    A test reaches the database through the `backend` fixture (`app`, `database_url`,
+    `client`, `make`, ... all depend on it), so that is what is parametrized. A test of
+    a SQLite-only code path opts out with `@pytest.mark.sqlite_only("why")`. The older
+    `both_backends` marker is still accepted; it is now the default and changes nothing.
+    A test that parametrizes `backend` itself is left alone.
+    """
+    if "backend" not in metafunc.fixturenames:
+        return
+    if any("backend" in _argnames(m) for m in metafunc.definition.iter_markers("parametrize")):
+        return
+    if metafunc.definition.get_closest_marker("sqlite_only"):
+        metafunc.parametrize("backend", ["sqlite"], indirect=True)
+    else:
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
+
+
+def _argnames(marker) -> list[str]:
+    names = marker.args[0] if marker.args else marker.kwargs.get("argnames", "")
+    if isinstance(names, str):
+        return [name.strip() for name in names.split(",")]
+    return list(names)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        marker = item.get_closest_marker("sqlite_only")
+        if marker is not None and not (marker.args or marker.kwargs.get("reason")):
+            raise pytest.UsageError(f"{item.nodeid}: sqlite_only needs a reason")
 
 
 @pytest.fixture
