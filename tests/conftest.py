@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import shutil
 from contextlib import contextmanager
 
@@ -12,7 +11,7 @@ from sqlalchemy import create_engine, event, text
 from portal import create_app
 from portal.extensions import db
 from tests.factories import Factory
-from tests.pg import PostgresServer, PostgresUnavailable
+from tests.pg import DatabasePool, PostgresServer, PostgresUnavailable
 
 TEST_CONFIG = {
     "TESTING": True,
@@ -22,7 +21,6 @@ TEST_CONFIG = {
     "ARGON2_MEMORY_KIB": 64,
     "SERVER_NAME": "localhost",
 }
-_db_numbers = itertools.count()
 
 
 BACKENDS = ("sqlite", "postgresql")
@@ -95,28 +93,22 @@ def pg_server():
     server.stop()
 
 
-@contextmanager
-def _pg_database(server):
-    name = f"waypoint_test_{next(_db_numbers)}"
-    admin = create_engine(server.url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(
-            text(f'CREATE DATABASE "{name}" TEMPLATE waypoint_template STRATEGY FILE_COPY')
-        )
-    try:
-        yield server.url(name)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+@pytest.fixture(scope="session")
+def pg_pool(pg_server):
+    pool = DatabasePool(pg_server, "waypoint_template")
+    yield pool
+    pool.close()
 
 
 @pytest.fixture
 def database_url(request, backend, tmp_path):
     if backend == "postgresql":
-        server = request.getfixturevalue("pg_server")
-        with _pg_database(server) as url:
-            yield url
+        pool = request.getfixturevalue("pg_pool")
+        name = pool.acquire()
+        try:
+            yield pool.server.url(name)
+        finally:
+            pool.release(name)
     else:
         path = tmp_path / "waypoint.sqlite"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
