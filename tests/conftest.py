@@ -6,6 +6,7 @@ import shutil
 from contextlib import contextmanager
 
 import pytest
+from jinja2 import BytecodeCache
 from sqlalchemy import create_engine, event, text
 
 from portal import create_app
@@ -124,9 +125,33 @@ def app_config(database_url, tmp_path):
     }
 
 
+class _CompiledTemplates(BytecodeCache):
+    """Compiled templates shared by every test's app, in memory.
+
+    Each test builds a new app, and each app a new Jinja environment that would
+    compile every template it renders again: most of a short test's time. Jinja
+    checks each template's source checksum, so an edited template is recompiled.
+    (Every test app has the same Jinja settings and extensions: the code is the same.)
+    """
+
+    def __init__(self) -> None:
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket) -> None:
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+_compiled_templates = _CompiledTemplates()
+
+
 @pytest.fixture
 def app(app_config):
     app = create_app(app_config)
+    app.jinja_env.bytecode_cache = _compiled_templates
     ctx = app.app_context()
     ctx.push()
     yield app
