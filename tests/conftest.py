@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from contextlib import contextmanager
 
@@ -25,6 +26,7 @@ TEST_CONFIG = {
 
 
 BACKENDS = ("sqlite", "postgresql")
+_extra_numbers = itertools.count()
 
 
 def pytest_generate_tests(metafunc):
@@ -96,9 +98,25 @@ def pg_server():
 
 @pytest.fixture(scope="session")
 def pg_pool(pg_server):
+    """Copies of the template lent to tests one at a time (see DatabasePool)."""
     pool = DatabasePool(pg_server, "waypoint_template")
     yield pool
     pool.close()
+
+
+@contextmanager
+def _pg_database(server):
+    """A database of its own (a copy of the template), for a test that needs a second one."""
+    name = f"waypoint_extra_{next(_extra_numbers)}"
+    admin = create_engine(server.url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE waypoint_template'))
+    try:
+        yield server.url(name)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture

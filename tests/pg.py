@@ -70,7 +70,10 @@ class PostgresServer:
         )
         options = (
             f"-c listen_addresses='' -c unix_socket_directories={self.socket_dir} "
+            # Nothing here has to survive a crash: no flushes, the least WAL, no JIT
+            # (compiling plans costs more than the tests' tiny queries take).
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+            "-c wal_level=minimal -c max_wal_senders=0 -c max_wal_size=1GB -c jit=off "
             "-c max_connections=200"
         )
         self._run(
