@@ -122,9 +122,11 @@ END
 $$
 """
 _SCHEMA = """
-SELECT count(*), coalesce(string_agg(table_name || '.' || column_name || ':' || data_type, ','
-       ORDER BY table_name, column_name), '')
-FROM information_schema.columns WHERE table_schema = 'public'
+SELECT count(*), coalesce(sum(hashtext(c.relname || '.' || a.attname || ':' || a.atttypid
+       || ':' || a.atttypmod || ':' || a.attnotnull)), 0)
+FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'public' AND a.attnum > 0 AND NOT a.attisdropped
 """
 
 
@@ -140,6 +142,7 @@ class DatabasePool:
         self.server = server
         self.template = template
         self.free: list[str] = []
+        self.conns: dict[str, object] = {}
         self.numbers = itertools.count()
         self.schema = self._schema(template)
 
@@ -166,10 +169,13 @@ class DatabasePool:
         return name
 
     def release(self, name: str) -> None:
+        # One connection per copy, kept open between tests: a new backend would load
+        # every table's catalog entries again, which costs more than the emptying.
         try:
-            with self._connect(name) as conn:
-                conn.execute(_RESET)
-                same_schema = conn.execute(_SCHEMA).fetchone() == self.schema
+            conn = self.conns.get(name) or self._connect(name)
+            self.conns[name] = conn
+            conn.execute(_RESET)
+            same_schema = conn.execute(_SCHEMA).fetchone() == self.schema
         except Exception:
             same_schema = False
         if same_schema:
@@ -178,6 +184,10 @@ class DatabasePool:
             self.drop(name)
 
     def drop(self, name: str) -> None:
+        conn = self.conns.pop(name, None)
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
         with self._connect("postgres") as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
