@@ -7,12 +7,13 @@ import shutil
 from contextlib import contextmanager
 
 import pytest
+from jinja2 import BytecodeCache
 from sqlalchemy import create_engine, event, text
 
 from portal import create_app
 from portal.extensions import db
 from tests.factories import Factory
-from tests.pg import PostgresServer, PostgresUnavailable
+from tests.pg import DatabasePool, PostgresServer, PostgresUnavailable
 
 TEST_CONFIG = {
     "TESTING": True,
@@ -22,15 +23,43 @@ TEST_CONFIG = {
     "ARGON2_MEMORY_KIB": 64,
     "SERVER_NAME": "localhost",
 }
-_db_numbers = itertools.count()
+
+
+BACKENDS = ("sqlite", "postgresql")
+_extra_numbers = itertools.count()
 
 
 def pytest_generate_tests(metafunc):
-    """Tests marked both_backends run once on SQLite and once on PostgreSQL."""
-    if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
-        "both_backends"
-    ):
-        metafunc.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+    """Every test that uses the database runs once on SQLite and once on PostgreSQL.
+
+    A test reaches the database through the `backend` fixture (`app`, `database_url`,
+    `client`, `make`, ... all depend on it), so that is what is parametrized. A test of
+    a SQLite-only code path opts out with `@pytest.mark.sqlite_only("why")`. The older
+    `both_backends` marker is still accepted; it is now the default and changes nothing.
+    A test that parametrizes `backend` itself is left alone.
+    """
+    if "backend" not in metafunc.fixturenames:
+        return
+    if any("backend" in _argnames(m) for m in metafunc.definition.iter_markers("parametrize")):
+        return
+    if metafunc.definition.get_closest_marker("sqlite_only"):
+        metafunc.parametrize("backend", ["sqlite"], indirect=True)
+    else:
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
+
+
+def _argnames(marker) -> list[str]:
+    names = marker.args[0] if marker.args else marker.kwargs.get("argnames", "")
+    if isinstance(names, str):
+        return [name.strip() for name in names.split(",")]
+    return list(names)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        marker = item.get_closest_marker("sqlite_only")
+        if marker is not None and not (marker.args or marker.kwargs.get("reason")):
+            raise pytest.UsageError(f"{item.nodeid}: sqlite_only needs a reason")
 
 
 @pytest.fixture
@@ -67,14 +96,21 @@ def pg_server():
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def pg_pool(pg_server):
+    """Copies of the template lent to tests one at a time (see DatabasePool)."""
+    pool = DatabasePool(pg_server, "waypoint_template")
+    yield pool
+    pool.close()
+
+
 @contextmanager
 def _pg_database(server):
-    name = f"waypoint_test_{next(_db_numbers)}"
+    """A database of its own (a copy of the template), for a test that needs a second one."""
+    name = f"waypoint_extra_{next(_extra_numbers)}"
     admin = create_engine(server.url(), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(
-            text(f'CREATE DATABASE "{name}" TEMPLATE waypoint_template STRATEGY FILE_COPY')
-        )
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE waypoint_template'))
     try:
         yield server.url(name)
     finally:
@@ -86,9 +122,12 @@ def _pg_database(server):
 @pytest.fixture
 def database_url(request, backend, tmp_path):
     if backend == "postgresql":
-        server = request.getfixturevalue("pg_server")
-        with _pg_database(server) as url:
-            yield url
+        pool = request.getfixturevalue("pg_pool")
+        name = pool.acquire()
+        try:
+            yield pool.server.url(name)
+        finally:
+            pool.release(name)
     else:
         path = tmp_path / "waypoint.sqlite"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
@@ -104,9 +143,33 @@ def app_config(database_url, tmp_path):
     }
 
 
+class _CompiledTemplates(BytecodeCache):
+    """Compiled templates shared by every test's app, in memory.
+
+    Each test builds a new app, and each app a new Jinja environment that would
+    compile every template it renders again: most of a short test's time. Jinja
+    checks each template's source checksum, so an edited template is recompiled.
+    (Every test app has the same Jinja settings and extensions: the code is the same.)
+    """
+
+    def __init__(self) -> None:
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket) -> None:
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+_compiled_templates = _CompiledTemplates()
+
+
 @pytest.fixture
 def app(app_config):
     app = create_app(app_config)
+    app.jinja_env.bytecode_cache = _compiled_templates
     ctx = app.app_context()
     ctx.push()
     yield app

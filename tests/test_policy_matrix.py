@@ -339,10 +339,10 @@ def _shared_app(request, backend: str):
             admin.dispose()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def reach(request):
     """The world outside reach, and a client signed in as each caller, for every route."""
-    with _shared_app(request, "sqlite") as app:
+    with _shared_app(request, request.param) as app:
         make = Factory(db.session)
         outside = build_outside(make)
         make.commit()

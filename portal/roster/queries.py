@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, contains_eager
 
 from portal.auth.models import Role, User
 from portal.extensions import db
@@ -12,27 +12,31 @@ from portal.roster.models import Enrollment, EnrollmentRole, GuardianLink, Org, 
 
 
 def classes_taught_by(teacher: User) -> list[tuple[SchoolClass, int]]:
-    """The teacher's classes this term, each with its number of learners."""
-    # A correlated count, not GROUP BY: a class's term is eager-loaded (a joined
-    # column PostgreSQL will not take beside GROUP BY classes.id).
+    """The teacher's classes this term, each with its number of learners.
+
+    The class's term (eagerly loaded with every class) comes from the term join the
+    filter already needs, so every selected column is grouped: PostgreSQL refuses a
+    column that is not (SQLite would take any). Classes without a period come last
+    on both databases.
+    """
     learners = aliased(Enrollment)
-    learner_count = (
-        select(func.count(learners.id))
-        .where(learners.class_id == SchoolClass.id, learners.role == EnrollmentRole.LEARNER)
-        .correlate(SchoolClass)
-        .scalar_subquery()
-    )
     return list(
         db.session.execute(
-            select(SchoolClass, learner_count)
+            select(SchoolClass, func.count(learners.id))
             .join(Enrollment, Enrollment.class_id == SchoolClass.id)
             .join(Term, Term.id == SchoolClass.term_id)
+            .outerjoin(
+                learners,
+                (learners.class_id == SchoolClass.id) & (learners.role == EnrollmentRole.LEARNER),
+            )
             .where(
                 Enrollment.user_id == teacher.id,
                 Enrollment.role == EnrollmentRole.TEACHER,
                 current_term_filter(),
             )
-            .order_by(SchoolClass.period, SchoolClass.title)
+            .options(contains_eager(SchoolClass.term))
+            .group_by(SchoolClass.id, Term.id)
+            .order_by(SchoolClass.period.asc().nulls_last(), SchoolClass.title)
         ).tuples()
     )
 
@@ -78,7 +82,7 @@ def classes_of_learner(learner_id: int) -> list[tuple[SchoolClass, str | None]]:
             Enrollment.role == EnrollmentRole.LEARNER,
             current_term_filter(),
         )
-        .order_by(SchoolClass.period, SchoolClass.title)
+        .order_by(SchoolClass.period.asc().nulls_last(), SchoolClass.title)
     ).tuples()
     grouped: dict[int, tuple[SchoolClass, list[str]]] = {}
     for school_class, person in rows:

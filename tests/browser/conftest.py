@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -174,7 +175,24 @@ def live_db(tmp_path_factory):
 @pytest.fixture(scope="session")
 def live_server(live_db, demo_accounts):
     """The app on a free port of 127.0.0.1, with the demo district (or a tiny stand-in)."""
-    url = f"sqlite:///{live_db}"
+    with _serve_demo(f"sqlite:///{live_db}", demo_accounts) as base_url:
+        yield base_url
+
+
+@pytest.fixture(scope="session")
+def live_server_postgresql(request, demo_accounts):
+    """The same, on a database of the throwaway PostgreSQL server (tests/pg.py)."""
+    pool = request.getfixturevalue("pg_pool")
+    name = pool.acquire()
+    try:
+        with _serve_demo(pool.server.url(name), demo_accounts) as base_url:
+            yield base_url
+    finally:
+        pool.drop(name)
+
+
+@contextmanager
+def _serve_demo(url: str, demo_accounts: DemoAccounts):
     config = {
         "SQLALCHEMY_DATABASE_URI": url,
         "SECRET_KEY": "browser-tests",
@@ -203,11 +221,13 @@ def live_server(live_db, demo_accounts):
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-    with app.app_context():
-        db.engine.dispose()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        with app.app_context():
+            db.engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -283,6 +303,13 @@ class Pages:
 @pytest.fixture
 def pages(browser, live_server):
     opened = Pages(browser, live_server)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def pages_postgresql(browser, live_server_postgresql):
+    opened = Pages(browser, live_server_postgresql)
     yield opened
     opened.close()
 
