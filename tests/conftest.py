@@ -5,13 +5,16 @@ from __future__ import annotations
 import itertools
 import shutil
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 from jinja2 import BytecodeCache
 from sqlalchemy import create_engine, event, text
 
 from portal import create_app
+from portal.auth import services as auth_services
 from portal.extensions import db
+from portal.timeutil import utcnow
 from tests.factories import Factory
 from tests.pg import DatabasePool, PostgresServer, PostgresUnavailable
 
@@ -227,3 +230,24 @@ def count_queries(app):
             event.remove(db.engine, "before_cursor_execute", listen)
 
     return counter
+
+
+class Clock:
+    """A clock a test moves by hand, in place of `utcnow` where sign-in reads the time."""
+
+    def __init__(self):
+        self.now = utcnow()
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Sign-in's clock (`portal.auth.services.utcnow`), moved by the test: `clock.advance(60)`."""
+    clock = Clock()
+    monkeypatch.setattr(auth_services, "utcnow", clock)
+    return clock

@@ -199,24 +199,6 @@ def test_pin_of_a_learner_of_another_class_is_not_reachable(client, young_class)
 # --- Throttling: per account, 15 s doubling to a cap (more in test_auth_throttle.py) --
 
 
-class Clock:
-    def __init__(self):
-        self.now = utcnow()
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    clock = Clock()
-    monkeypatch.setattr(services, "utcnow", clock)
-    return clock
-
-
 def lock_seconds(user: User) -> int:
     """How long a stranger (a browser that never signed in to this account) must wait."""
     return services.seconds_locked(user)

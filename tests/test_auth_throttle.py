@@ -15,7 +15,7 @@ from portal.auth import services
 from portal.auth.models import TrustedDevice, User
 from portal.auth.passwords import hash_secret, verify_secret
 from portal.extensions import db
-from portal.timeutil import utcnow
+from tests.conftest import Clock
 from tests.factories import Factory
 
 pytestmark = pytest.mark.both_backends
@@ -43,24 +43,6 @@ def app_config(app_config, backend):
         "LOGIN_CLASS_PIN_ATTEMPTS": 30,
         "LOGIN_CLASS_WINDOW": timedelta(minutes=10),
     }
-
-
-class Clock:
-    def __init__(self):
-        self.now = utcnow()
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    clock = Clock()
-    monkeypatch.setattr(services, "utcnow", clock)
-    return clock
 
 
 def sign_in(client, login, password=Factory.PASSWORD):

@@ -1,6 +1,6 @@
 """The server side of "no silent failure": error messages for htmx, one upload limit,
 the idle-timeout clock, keep-alive, and a stale form token after signing out elsewhere.
-The page's behaviour is in tests/browser/test_resilience.py."""
+The page's behaviour is in tests/browser/test_resilience_in_chromium.py."""
 
 from __future__ import annotations
 

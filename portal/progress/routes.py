@@ -241,18 +241,7 @@ def entry_feedback(progress_entry_id: int):
             return response
         context = _page(goal, learner, feedback_forms={entry.id: form})
         return render_invalid("progress/goal.html", **context)
-    return _save_feedback(
-        form,
-        lambda: services.add_feedback(
-            goal,
-            current_user,
-            token=form.token.data,
-            body=form.body.data,
-            rating=form.rating_value,
-            for_families=form.for_families.data,
-            entry=entry,
-        ),
-    )
+    return _save_feedback(form, goal, entry)
 
 
 @bp.post("/goals/<int:goal_id>/feedback")
@@ -266,23 +255,21 @@ def goal_feedback(goal_id: int):
     if not form.validate_on_submit():
         context = _page(goal, learner, goal_form=form)
         return render_invalid("progress/goal.html", "goal_feedback_form", **context)
-    return _save_feedback(
-        form,
-        lambda: services.add_feedback(
+    return _save_feedback(form, goal)
+
+
+def _save_feedback(form: FeedbackForm, goal, entry=None):
+    """Add the feedback and commit; the same token raced in from a second request: the first."""
+    try:
+        feedback = services.add_feedback(
             goal,
             current_user,
             token=form.token.data,
             body=form.body.data,
             rating=form.rating_value,
             for_families=form.for_families.data,
-        ),
-    )
-
-
-def _save_feedback(form: FeedbackForm, add):
-    """Add the feedback and commit; the same token raced in from a second request: the first."""
-    try:
-        feedback = add()
+            entry=entry,
+        )
         db.session.commit()
     except IntegrityError:
         db.session.rollback()

@@ -21,6 +21,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from portal import create_app
 from portal.extensions import db
+from tests.crawl import USERNAMES  # the demo's sign-ins, one per role
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -52,13 +53,6 @@ class DemoAccounts:
     usernames: dict[str, str]  # role -> username
 
 
-USERNAMES = {
-    "learner": "maya.johnson",
-    "teacher": "ms.rivera",
-    "guardian": "ana.garcia",
-    "school_admin": "principal.okafor",
-    "district_admin": "supt.lindqvist",
-}
 
 
 def _demo_accounts() -> DemoAccounts:
