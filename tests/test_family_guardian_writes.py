@@ -24,6 +24,8 @@ ALLOWED = {
     # "Seen by family" on a conference (Action.ACKNOWLEDGE): a note that they read it,
     # never a signature and never a change to the goal.
     "conferences.acknowledge",
+    "auth.keep_alive",  # "Stay signed in": their own session, nothing of a learner's
+    "auth.discard_resume",  # throw away their own form kept from before signing in again
 }
 # Tables a refused request may still touch: the session row (last seen) and the access log.
 IGNORED_TABLES = {"login_sessions", "access_log"}

@@ -333,6 +333,9 @@
       return;
     }
     if (cfg.verb === "get" || cfg.wpFocused) return;
+    // The out-of-band refresh of the page's messages (web.render) settles on its own;
+    // when it brings no message the focus belongs to the main swap's result.
+    if (event.target && event.target.id === "flashes" && !event.target.textContent.trim()) return;
     var active = document.activeElement;
     if (active && active !== document.body && active.isConnected) return;
     cfg.wpFocused = true;
