@@ -7,6 +7,7 @@ The tests skip, loudly, when it is missing.
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -170,6 +171,27 @@ def live_db(tmp_path_factory):
 def live_server(live_db, demo_accounts):
     """The app on a free port of 127.0.0.1, with the demo district (or a tiny stand-in)."""
     with _serve_demo(f"sqlite:///{live_db}", demo_accounts) as base_url:
+        _snapshot(live_db, _pristine_path(live_db))  # before any test changes it
+        yield base_url
+
+
+def _pristine_path(live_db: Path) -> Path:
+    return live_db.with_name("pristine.sqlite")
+
+
+def _snapshot(source: Path, target: Path) -> None:
+    """A consistent copy of a SQLite database in WAL mode (the backup API, not a file copy)."""
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+
+
+@pytest.fixture(scope="session")
+def pristine_server(live_server, live_db, demo_accounts, tmp_path_factory):
+    """The demo as freshly seeded, for measurements other tests' writes must not skew
+    (the live server's learners gain goals and entries as the suite runs)."""
+    copy = tmp_path_factory.mktemp("pristine") / "waypoint.sqlite"
+    _snapshot(_pristine_path(live_db), copy)
+    with _serve_demo(f"sqlite:///{copy}", demo_accounts) as base_url:
         yield base_url
 
 
