@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app portal
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# Two workers on this 2-core machine: a module's tests stay on one, the browser tests
+# share one (tests/conftest.py puts each in an xdist group). PYTEST_WORKERS=0 runs in one.
+PYTEST_WORKERS ?= 2
 
 .PHONY: run test setup lint system-deps migrate demo translations translations-update clean bench
 
@@ -15,7 +18,7 @@ run: setup
 
 test: setup system-deps
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed static/vendor/.installed static/build/manifest.json translations
 

@@ -63,6 +63,11 @@ def pytest_collection_modifyitems(config, items):
         marker = item.get_closest_marker("sqlite_only")
         if marker is not None and not (marker.args or marker.kwargs.get("reason")):
             raise pytest.UsageError(f"{item.nodeid}: sqlite_only needs a reason")
+        # Two workers (`-n 2 --dist loadgroup`): a module's tests stay together, so its
+        # module fixtures (the crawl's seeded demo, the route matrix) are built once; the
+        # browser tests share one worker, so the live demo is seeded once.
+        group = "browser" if item.get_closest_marker("browser") else item.module.__name__
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture

@@ -16,7 +16,8 @@ from tests import test_progress_support as build
 
 
 def _models():
-    return [m.class_ for m in db.Model.registry.mappers]
+    # Sorted: the registry is a set, and every xdist worker must collect the same tests.
+    return sorted((m.class_ for m in db.Model.registry.mappers), key=lambda c: c.__name__)
 
 
 @pytest.mark.parametrize("model", _models(), ids=lambda m: m.__name__)
