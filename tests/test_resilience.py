@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -27,17 +28,31 @@ def sign_in(client, user):
     assert response.status_code in (302, 303)
 
 
-@pytest.fixture
-def goal_world(make):
+def learner_with_goal(make, **learner):
     from tests.test_progress import build
 
     make.default_school()
-    learner = make.learner(given_name="Maya")
+    learner = make.learner(**learner)
     make.school_class(teacher=make.teacher(), learners=[learner])
     build.scale(make)
     goal = build.goal(make, learner)
     make.commit()
     return learner, goal
+
+
+@pytest.fixture
+def goal_world(make):
+    return learner_with_goal(make, given_name="Maya")
+
+
+@contextmanager
+def app_with(app_config, **overrides):
+    """An app of this test's database with some settings changed."""
+    app = create_app({**app_config, **overrides})
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
 
 
 # --- Error messages for htmx: a short fragment, in the person's language ------------------
@@ -105,24 +120,13 @@ def post_file(client, goal, size, headers=None, referrer=None):
 
 @pytest.fixture
 def small_limit_app(app_config):
-    app = create_app({**app_config, "MAX_UPLOAD_MB": 1})
-    with app.app_context():
+    with app_with(app_config, MAX_UPLOAD_MB=1) as app:
         yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 def test_one_setting_drives_the_request_limit_and_the_form(backend, small_limit_app):
     assert small_limit_app.config["MAX_CONTENT_LENGTH"] == 2 * 1024 * 1024
-    make = Factory(db.session)
-    from tests.test_progress import build
-
-    make.default_school()
-    learner = make.learner()
-    make.school_class(teacher=make.teacher(), learners=[learner])
-    build.scale(make)
-    goal = build.goal(make, learner)
-    make.commit()
+    learner, goal = learner_with_goal(Factory(db.session))
     client = small_limit_app.test_client()
     sign_in(client, learner)
     page = client.get(f"/goals/{goal.id}/progress").get_data(as_text=True)
@@ -224,23 +228,12 @@ def test_a_short_timeout_is_extended_by_activity(backend, app, client, make):
 
 @pytest.fixture
 def csrf_app(app_config):
-    app = create_app({**app_config, "WTF_CSRF_ENABLED": True})
-    with app.app_context():
+    with app_with(app_config, WTF_CSRF_ENABLED=True) as app:
         yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 def test_post_after_signing_out_elsewhere_offers_to_sign_in_again(backend, csrf_app):
-    from tests.test_progress import build
-
-    make = Factory(db.session)
-    make.default_school()
-    learner = make.learner()
-    make.school_class(teacher=make.teacher(), learners=[learner])
-    build.scale(make)
-    goal = build.goal(make, learner)
-    make.commit()
+    learner, goal = learner_with_goal(Factory(db.session))
     client = csrf_app.test_client()
     page = client.get("/signin").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
