@@ -25,10 +25,17 @@ from portal.read_session import READS_ONLY, SAFE_METHODS
 BUSY_TIMEOUT_MS = 10_000
 
 
+def in_read_request() -> bool:
+    """A GET (or HEAD) request outside `writing()`: it may read, and write only in writing()."""
+    return (
+        has_request_context()
+        and request.method in SAFE_METHODS
+        and not g.get("_write_tx", False)
+    )
+
+
 def _wants_immediate() -> bool:
-    if not has_request_context():
-        return True  # CLI commands, seeding, scripts
-    return g.get("_write_tx", False) or request.method not in SAFE_METHODS
+    return not in_read_request()  # writes, CLI commands, seeding, scripts
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -177,11 +177,17 @@ def test_every_signed_in_response_says_the_time_left(backend, client, make):
     assert re.search(r'data-idle-seconds="(\d+)"', response.get_data(as_text=True))
 
 
-def test_keep_alive_counts_as_activity(backend, app, client, make):
+def signed_in_for_a_minute(app, client, make):
+    """A learner signed in on this client, whose session ends after a minute idle."""
     app.config["IDLE_TIMEOUT_LEARNER"] = timedelta(minutes=1)
     learner = make.learner()
     make.commit()
     sign_in(client, learner)
+    return learner
+
+
+def test_keep_alive_counts_as_activity(backend, app, client, make):
+    signed_in_for_a_minute(app, client, make)
     age(50)
     response = client.post("/session/keep-alive", headers=HTMX)
     assert response.status_code == 204
@@ -190,10 +196,7 @@ def test_keep_alive_counts_as_activity(backend, app, client, make):
 
 
 def test_a_background_session_check_does_not_count_as_activity(backend, app, client, make):
-    app.config["IDLE_TIMEOUT_LEARNER"] = timedelta(minutes=1)
-    learner = make.learner()
-    make.commit()
-    sign_in(client, learner)
+    signed_in_for_a_minute(app, client, make)
     age(40)
     response = client.get("/session/keep-alive", headers={**HTMX, "X-Waypoint-Poll": "1"})
     assert response.status_code == 204
@@ -202,10 +205,7 @@ def test_a_background_session_check_does_not_count_as_activity(backend, app, cli
 
 
 def test_keep_alive_after_expiry_is_a_sign_in_redirect(backend, app, client, make):
-    app.config["IDLE_TIMEOUT_LEARNER"] = timedelta(minutes=1)
-    learner = make.learner()
-    make.commit()
-    sign_in(client, learner)
+    signed_in_for_a_minute(app, client, make)
     age(70)
     response = client.post("/session/keep-alive", headers=HTMX)
     assert response.status_code == 401
@@ -214,10 +214,7 @@ def test_keep_alive_after_expiry_is_a_sign_in_redirect(backend, app, client, mak
 
 def test_a_short_timeout_is_extended_by_activity(backend, app, client, make):
     """With a one-minute timeout, touching only every 60 s could never extend it."""
-    app.config["IDLE_TIMEOUT_LEARNER"] = timedelta(minutes=1)
-    learner = make.learner()
-    make.commit()
-    sign_in(client, learner)
+    signed_in_for_a_minute(app, client, make)
     age(30)
     assert client.get("/").status_code == 200
     assert seen_ago() < 5

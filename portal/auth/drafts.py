@@ -14,6 +14,7 @@ import json
 from datetime import timedelta
 
 from flask import current_app, request, session
+from flask_login import current_user
 from sqlalchemy import delete, select
 
 from portal.auth.models import PendingWrite, User
@@ -75,8 +76,6 @@ def consume_resent() -> None:
     Runs before the view, so whatever the view answers (saved, or the form with its
     errors and the words in it) the kept copy is gone.
     """
-    from flask_login import current_user
-
     if request.method != "POST" or RESUME_FIELD not in request.form:
         return
     if current_user.is_authenticated and waiting_for(current_user) is not None:

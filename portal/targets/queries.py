@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import g, has_request_context, request
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from portal.database import writing
+from portal.database import in_read_request, writing
 from portal.extensions import db
-from portal.read_session import SAFE_METHODS
 from portal.roster.models import Org
 from portal.targets.models import Framework, MasteryScale, Target, TargetKind
 
@@ -78,7 +76,7 @@ def scale_for_school(school_id: int) -> MasteryScale:
         return scale
     from portal.targets.services import create_default_scale
 
-    if not _reading_only():
+    if not in_read_request():
         return create_default_scale(school_id)
     # A page (GET) that is the first to need the school's scale: create it in a write of
     # its own. Two first views at once may both try; the loser reads the winner's scale.
@@ -89,9 +87,6 @@ def scale_for_school(school_id: int) -> MasteryScale:
         pass
     return existing_scale(school_id)
 
-
-def _reading_only() -> bool:
-    return has_request_context() and request.method in SAFE_METHODS and not g.get("_write_tx")
 
 
 def visible_frameworks(org_ids: Select) -> list[Framework]:
