@@ -37,9 +37,9 @@ static/vendor/.installed: node_modules/.installed scripts/copy-vendor.sh static/
 	bash scripts/copy-vendor.sh
 	touch $@
 
-# Bundled, hashed and compressed copies that the pages link (portal/assets.py).
+# Bundled, hashed and compressed copies that the pages link (portal/core/assets.py).
 static/build/manifest.json: $(VENV)/.installed static/vendor/.installed scripts/build-assets.py \
-		portal/assets.py $(wildcard static/css/*.css static/js/*.js)
+		portal/core/assets.py $(wildcard static/css/*.css static/js/*.js)
 	$(BIN)/python scripts/build-assets.py
 
 translations: $(VENV)/.installed

@@ -40,9 +40,9 @@ def _make_stale(app, learner_ids: list[int]) -> None:
     """Make everything these learners' pages show stale, as a new entry would."""
     from sqlalchemy import update
 
-    from portal.extensions import db
+    from portal.core.extensions import db
+    from portal.core.stamps import LEARNER_SCOPE, bump
     from portal.progress.models import GoalProgress
-    from portal.stamps import LEARNER_SCOPE, bump
 
     table = GoalProgress.__table__
     with app.app_context():
@@ -59,7 +59,7 @@ def _make_stale(app, learner_ids: list[int]) -> None:
 def scenarios(app, info: dict) -> dict:
     from sqlalchemy import select
 
-    from portal.extensions import db
+    from portal.core.extensions import db
     from portal.goals.models import Goal
     from portal.roster.models import Enrollment, EnrollmentRole
 
@@ -98,7 +98,7 @@ def scenarios(app, info: dict) -> dict:
 
 def measure(app, call, expect: int, stale: list[int] | None, repeat: int) -> tuple[float, int]:
     """Mean milliseconds per request, and the statements the driver ran for the last one."""
-    from portal.extensions import db
+    from portal.core.extensions import db
     from tests.driver_sql import driver_statements
 
     for _ in range(5):

@@ -76,7 +76,7 @@ def build(url: str, learners: int, entries_total: int) -> dict:
     from sqlalchemy import select, text
 
     from portal.auth.passwords import hash_secret
-    from portal.extensions import db
+    from portal.core.extensions import db
     from portal.roster.models import Org
 
     app = _app(url)

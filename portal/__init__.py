@@ -6,7 +6,25 @@ import os
 
 from flask import Flask
 
-from portal import config as config_module
+from portal import models  # noqa: F401  (register every table before anything uses them)
+from portal.auth import sessions
+from portal.auth.routes import bp as auth_bp
+from portal.conferences.routes import bp as conferences_bp
+from portal.core import assets, errors, inputs, page_cache, security
+from portal.core import config as config_module
+from portal.core.database import init_engine
+from portal.core.extensions import babel, csrf, db, htmx, login_manager, migrate
+from portal.core.i18n import select_locale
+from portal.demo.command import demo_command
+from portal.family.routes import bp as family_bp
+from portal.goals.routes import bp as goals_bp
+from portal.home.routes import bp as home_bp
+from portal.policy import templating
+from portal.profiles.routes import bp as profiles_bp
+from portal.progress.routes import bp as progress_bp
+from portal.roster.routes import bp as roster_bp
+from portal.targets.cli import targets_cli
+from portal.targets.routes import bp as targets_bp
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -27,14 +45,6 @@ def create_app(config: dict | None = None) -> Flask:
         config_module.engine_options(app.config["SQLALCHEMY_DATABASE_URI"]),
     )
 
-    from portal import (
-        inputs,
-        models,  # noqa: F401  (register every table before anything uses them)
-    )
-    from portal.database import init_engine
-    from portal.extensions import babel, csrf, db, htmx, login_manager, migrate
-    from portal.i18n import select_locale
-
     inputs.init_app(app)  # URL converters first: rules take theirs when they are added
     db.init_app(app)
     init_engine(app)
@@ -46,13 +56,10 @@ def create_app(config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
 
-    from portal import assets, errors, fragments, security, templating
-    from portal.auth import sessions
-
     sessions.init_app(app)
     security.init_app(app)
     templating.init_app(app)
-    fragments.init_app(app)
+    page_cache.init_app(app)
     errors.init_app(app)
     assets.init_app(app)  # WhiteNoise in front of the app for /static
     _register_blueprints(app)
@@ -61,16 +68,6 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from portal.auth.routes import bp as auth_bp
-    from portal.conferences.routes import bp as conferences_bp
-    from portal.family.routes import bp as family_bp
-    from portal.goals.routes import bp as goals_bp
-    from portal.home.routes import bp as home_bp
-    from portal.profiles.routes import bp as profiles_bp
-    from portal.progress.routes import bp as progress_bp
-    from portal.roster.routes import bp as roster_bp
-    from portal.targets.routes import bp as targets_bp
-
     for bp in (
         auth_bp,
         home_bp,
@@ -86,8 +83,5 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_commands(app: Flask) -> None:
-    from portal.demo.command import demo_command
-    from portal.targets.cli import targets_cli
-
     app.cli.add_command(demo_command)
     app.cli.add_command(targets_cli)

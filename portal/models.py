@@ -3,6 +3,7 @@
 from portal.audit.models import AccessLogEntry
 from portal.auth.models import LoginSession, Role, User
 from portal.conferences import models as conferences_models  # noqa: F401
+from portal.core.stamps import ChangeStamp
 from portal.family import models as family_models  # noqa: F401
 from portal.goals.models import (
     Goal,
@@ -28,7 +29,6 @@ from portal.roster.models import (
     SchoolClass,
     Term,
 )
-from portal.stamps import ChangeStamp
 from portal.targets.models import Framework, MasteryLevel, MasteryScale, Target, TargetKind
 
 __all__ = [

@@ -1,6 +1,6 @@
 """Bundle, hash and compress the static assets into static/build (git ignores it).
 
-Run by `make setup` after scripts/copy-vendor.sh; see portal/assets.py.
+Run by `make setup` after scripts/copy-vendor.sh; see portal/core/assets.py.
 """
 
 import sys
@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from portal.assets import BUILD, build  # noqa: E402
+from portal.core.assets import BUILD, build  # noqa: E402
 
 if __name__ == "__main__":
     for name, path in build().items():

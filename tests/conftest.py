@@ -13,8 +13,8 @@ from sqlalchemy import create_engine, event, text
 
 from portal import create_app
 from portal.auth import services as auth_services
-from portal.extensions import db
-from portal.timeutil import utcnow
+from portal.core.extensions import db
+from portal.core.timeutil import utcnow
 from tests.factories import Factory
 from tests.pg import DatabasePool, PostgresServer, PostgresUnavailable
 

@@ -11,7 +11,7 @@ What is visited, per role:
   with ids of objects the role may NOT see and an id that does not exist: those
   must answer 403 or 404.
 Each URL is fetched as a full page and as an htmx request (`HX-Request: true`, the
-header `portal.web.wants_fragment` picks a page's block by).
+header `portal.core.web.wants_fragment` picks a page's block by).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
-from portal.extensions import db
+from portal.core.extensions import db
 
 ROLES = ["learner", "young_learner", "teacher", "guardian", "school_admin", "district_admin"]
 USERNAMES = {

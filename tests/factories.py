@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from portal.auth.models import Role, User
 from portal.auth.passwords import hash_secret
+from portal.core.timeutil import today
 from portal.roster.models import (
     Enrollment,
     EnrollmentRole,
@@ -16,7 +17,6 @@ from portal.roster.models import (
     SchoolClass,
     Term,
 )
-from portal.timeutil import today
 
 
 class Factory:

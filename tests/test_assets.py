@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from portal import assets
+from portal.core import assets
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from sqlalchemy import func, select, update
 from portal import create_app
 from portal.auth import services
 from portal.auth.models import LoginSession, User
-from portal.extensions import db
-from portal.timeutil import utcnow
+from portal.core.extensions import db
+from portal.core.timeutil import utcnow
 from tests.factories import Factory
 
 FREE_ATTEMPTS = 3

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from portal.auth import services
 from portal.auth.models import TrustedDevice, User
 from portal.auth.passwords import hash_secret, verify_secret
-from portal.extensions import db
+from portal.core.extensions import db
 from tests.conftest import Clock
 from tests.factories import Factory
 

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.auth.models import User
-from portal.extensions import db
+from portal.core.extensions import db
 from tests.conftest import BACKENDS
 
 

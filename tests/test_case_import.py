@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from portal.extensions import db
+from portal.core.extensions import db
 from portal.targets.case_import import CaseImportError, grade_band, import_case, parse_package
 from portal.targets.models import Framework, Target, TargetKind
 

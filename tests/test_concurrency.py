@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.conferences.models import GoalSignature
-from portal.extensions import db
+from portal.core.extensions import db
 from portal.family import services as family_services
 from portal.family.models import Cheer, FamilyInvite, InviteThrottle
 from portal.goals.models import Goal, GoalStatus

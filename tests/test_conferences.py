@@ -17,10 +17,10 @@ from portal.conferences.models import (
     GoalReflection,
     NextStep,
 )
-from portal.extensions import db
+from portal.core.extensions import db
+from portal.core.timeutil import today, utcnow
 from portal.goals.models import GoalStatus, GoalVersion
 from portal.progress.models import GoalProgress
-from portal.timeutil import today, utcnow
 from tests.test_conferences_support import (
     HTMX,
     POLL,

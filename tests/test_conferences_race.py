@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from portal.extensions import db
+from portal.core.extensions import db
 from portal.goals.models import GoalStatus
 from portal.roster.models import EnrollmentRole
 from tests.test_conferences_support import build_world, fresh, make_goal

@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from portal.auth.services import recent_failures
 from portal.conferences import services
 from portal.conferences.models import GoalAcknowledgement, GoalSignature, SignerRole, SignMethod
-from portal.extensions import db
+from portal.core.extensions import db
 from portal.goals import services as goal_services
 from portal.goals.models import GoalStatus, GoalVersion
 from portal.goals.services import GoalError

@@ -8,8 +8,8 @@ import pytest
 
 from portal.conferences import agenda, services
 from portal.conferences.models import ConferenceStatus, NextStep, StepOwner
-from portal.extensions import db
-from portal.timeutil import today
+from portal.core.extensions import db
+from portal.core.timeutil import today
 from tests.test_conferences_support import HTMX, build_world, conference_for
 
 

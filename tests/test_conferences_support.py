@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from portal.conferences import services
 from portal.conferences.models import Conference
-from portal.extensions import db
+from portal.core.extensions import db
+from portal.core.timeutil import utcnow
 from portal.goals.models import GoalStatus
-from portal.timeutil import utcnow
 from tests.test_goals_support import HTMX, build_world, content, fresh, make_goal
 
 __all__ = ["HTMX", "POLL", "build_world", "content", "fresh", "make_goal", "conference_for"]

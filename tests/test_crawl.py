@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from portal import create_app
+from portal.core.extensions import db
 from portal.demo.district import PASSWORD, PIN, YOUNG_CLASS_CODE
-from portal.extensions import db
 from tests.conftest import TEST_CONFIG
 from tests.crawl import ROLES, crawl_role, sign_in
 

@@ -11,7 +11,7 @@ import pytest
 from flask import render_template_string
 from flask_babel import force_locale
 
-from portal import i18n
+from portal.core import i18n
 
 ROOT = Path(__file__).resolve().parents[1]
 # Anything but the filters that turns a date into text for a person to read.

@@ -20,7 +20,7 @@ from flask import url_for
 from sqlalchemy import select, update
 
 from portal.auth.models import LoginSession, User
-from portal.extensions import db
+from portal.core.extensions import db
 from portal.progress.models import ProgressEntry
 from portal.roster.models import Enrollment
 from tests import test_family_support as fam

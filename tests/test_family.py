@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import update
 
-from portal.extensions import db
+from portal.core.extensions import db
+from portal.core.timeutil import utcnow
 from portal.family.models import Cheer
 from portal.goals.models import GoalStatus
 from portal.roster.models import GuardianLink
-from portal.timeutil import utcnow
 from tests import test_family_support as fam
 from tests import test_progress_support as build
 
@@ -134,7 +134,7 @@ def test_guardian_without_children_is_told_how_to_link(client, auth, make):
 def test_family_page_queries_do_not_grow_with_goals(
     app, client, auth, family, make, count_queries
 ):
-    app.extensions["waypoint.fragments"] = None  # count the render itself, both times
+    app.extensions["waypoint.page_cache"] = None  # count the render itself, both times
     auth.login(family.guardian)
     url = f"/family/children/{family.maya.id}"
     client.get(url)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from portal.extensions import db
+from portal.core.extensions import db
 from portal.family.models import Cheer
 from portal.family.services import contains_link
 from tests import test_family_support as fam

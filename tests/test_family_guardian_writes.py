@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from portal.extensions import db
+from portal.core.extensions import db
 from portal.family.models import Cheer
 from portal.profiles import services as profiles
 from portal.roster.models import Enrollment, EnrollmentRole

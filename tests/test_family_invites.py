@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from portal.extensions import db
+from portal.core.extensions import db
 from portal.family import services
 from portal.family.models import FamilyInvite, InviteThrottle
 from portal.roster.models import GuardianLink

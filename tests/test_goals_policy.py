@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from portal.extensions import db
+from portal.core.extensions import db
 from portal.goals.models import GoalStatus, GoalTemplate
 from tests.test_goals_support import build_world, form_data, fresh, make_goal, versions
 

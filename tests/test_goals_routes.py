@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from portal.extensions import db
+from portal.core.extensions import db
+from portal.core.timeutil import today
 from portal.goals import services
 from portal.goals.models import Goal, GoalStatus, GoalTemplate, GoalVersion, Horizon, Voice
-from portal.timeutil import today
 from tests.test_goals_support import (
     HTMX,
     build_world,

@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.orm.exc import StaleDataError
 
-from portal.extensions import db
+from portal.core.extensions import db
+from portal.core.timeutil import today
 from portal.goals import diff, services
 from portal.goals.models import Goal, GoalStatus, GoalTemplate, Horizon, Voice
 from portal.goals.services import GoalContent, GoalError
-from portal.timeutil import today
 from tests.test_goals_support import build_world, content, fresh, make_goal, versions
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from portal.extensions import db
+from portal.core.extensions import db
 from portal.goals.models import GoalTemplate, GoalVersionStrategy, Strategy
 from tests.test_goals_support import HTMX, build_world, count, make_goal
 

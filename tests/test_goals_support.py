@@ -7,7 +7,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from portal.extensions import db
+from portal.core.extensions import db
+from portal.core.timeutil import today
 from portal.goals import services
 from portal.goals.models import Goal, GoalStatus, GoalTemplate, GoalVersion, Horizon, Strategy
 from portal.goals.services import GoalContent
@@ -20,7 +21,6 @@ from portal.targets.models import (
     Target,
     TargetKind,
 )
-from portal.timeutil import today
 
 HTMX = {"HX-Request": "true"}
 

@@ -27,9 +27,9 @@ import pytest
 from sqlalchemy import event, text
 from werkzeug.datastructures import MultiDict
 
-from portal import inputs
-from portal.extensions import db
-from portal.timeutil import today
+from portal.core import inputs
+from portal.core.extensions import db
+from portal.core.timeutil import today
 from tests import test_progress_support as progress
 from tests.factories import Factory
 from tests.test_policy_matrix import OTHER_ARGS, OUT_OF_REACH, Outside, build_outside
@@ -666,7 +666,7 @@ def test_the_live_panel_opened_directly_shows_the_whole_workspace(client, auth, 
     """Found by the sweep (and the crawl): outside htmx, /live rendered the page without
     its forms (500). Opened directly it now sends to the workspace, which renders."""
     from portal.conferences import services
-    from portal.timeutil import utcnow
+    from portal.core.timeutil import utcnow
 
     teacher = make.teacher()
     learner = make.learner()

@@ -24,7 +24,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from jinja2 import Environment
 
-from portal.extensions import babel, db
+from portal.core.extensions import babel, db
 from tests import test_family_support as fam
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -432,8 +432,8 @@ def all_english_ui_strings(catalog) -> list[str]:
 
 def _spanish_world(make):
     from portal.conferences import services as conferences
+    from portal.core.timeutil import utcnow
     from portal.roster.models import Enrollment, SchoolClass
-    from portal.timeutil import utcnow
 
     family = fam.build_family(make)
     for user in (family.guardian, family.maya, family.teacher, family.admin):

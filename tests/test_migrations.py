@@ -9,7 +9,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, text
 
 from portal import create_app
-from portal.extensions import db
+from portal.core.extensions import db
 from tests.conftest import TEST_CONFIG
 
 _numbers = itertools.count()

@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 
 from portal.conferences import services
-from portal.extensions import db
+from portal.core.extensions import db
+from portal.core.timeutil import utcnow
 from portal.goals import services as goal_services
 from portal.progress.models import ProgressEntry
 from portal.targets.models import Target, TargetKind
-from portal.timeutil import utcnow
 from tests.test_conferences_support import (
     HTMX,
     build_world,

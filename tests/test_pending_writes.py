@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select, update
 
 from portal.auth.models import LoginSession, PendingWrite
-from portal.extensions import db
+from portal.core.extensions import db
+from portal.core.timeutil import utcnow
 from portal.progress.models import ProgressEntry
-from portal.timeutil import utcnow
 from tests.factories import Factory
 from tests.test_resilience import goal_world  # noqa: F401  (fixture)
 

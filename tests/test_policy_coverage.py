@@ -36,7 +36,7 @@ def test_every_view_is_marked_public_or_roles(app):
         if getattr(view, "access", None) is None
     )
     assert not unmarked, (
-        "These views lack @public or @roles(...) from portal/policy.py "
+        "These views lack @public or @roles(...) from portal/policy/ "
         f"(put the marker directly under @bp.route): {unmarked}"
     )
 

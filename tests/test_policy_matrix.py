@@ -32,10 +32,10 @@ from werkzeug.exceptions import NotFound
 
 from portal import create_app, policy
 from portal.auth.models import User
-from portal.extensions import db
+from portal.core.extensions import db
+from portal.core.timeutil import today, utcnow
 from portal.policy import RULES, Action, Relation
 from portal.roster.models import GuardianLink, Org, SchoolClass
-from portal.timeutil import today, utcnow
 from tests.factories import Factory
 
 # --- The world outside the callers' reach ------------------------------------------

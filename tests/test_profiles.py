@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from portal.extensions import db
+from portal.core.extensions import db
+from portal.core.timeutil import utcnow
 from portal.profiles import services
 from portal.profiles.models import Audience, ProfileEntry, ProfileEntryRevision, ProfileSection
-from portal.timeutil import utcnow
 
 HX = {"HX-Request": "true"}
 PAYLOADS = [

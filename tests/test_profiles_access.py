@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from portal.audit.models import AccessLogEntry
 from portal.auth.models import User
-from portal.extensions import db
+from portal.core.extensions import db
 from portal.profiles import services
 from portal.profiles.models import Audience, ProfileEntry, ProfileSection, ProfileSectionDef
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from portal.auth.models import User
-from portal.extensions import db
+from portal.core.extensions import db
 from portal.goals.models import Goal, GoalStatus
 from portal.progress.models import Feedback, GoalProgress, ProgressEntry, ProgressSettings
 from portal.roster.models import Org

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from portal.extensions import db
+from portal.core.extensions import db
 from portal.progress import services as progress
 from portal.progress.forms import new_token
 from portal.progress.models import GoalProgress, ProgressEntry

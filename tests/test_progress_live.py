@@ -10,10 +10,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import insert, update
 
-from portal.extensions import db
+from portal.core.extensions import db
+from portal.core.timeutil import utcnow
 from portal.goals.models import Goal, GoalStatus, GoalVersion, GoalVersionStrategy, Voice
 from portal.progress.models import GoalProgress, ProgressEntry
-from portal.timeutil import utcnow
 from tests import test_progress_support as build
 from tests.driver_sql import driver_statements
 
@@ -305,7 +305,7 @@ def test_class_view_queries_do_not_grow(app, client, auth, make, count_queries):
     auth.login(teacher)
     ids = (small.id, large.id)
     client.get(f"/classes/{small.id}/progress")  # warm up
-    cache = app.extensions["waypoint.fragments"]
+    cache = app.extensions["waypoint.page_cache"]
 
     def count(class_id):
         db.session.close()  # the test shares the request's session: start it empty
@@ -317,9 +317,9 @@ def test_class_view_queries_do_not_grow(app, client, auth, make, count_queries):
         return len(statements)
 
     cached = [count(class_id) for class_id in ids for _ in range(2)][1::2]
-    app.extensions["waypoint.fragments"] = None  # now the render itself, every time
+    app.extensions["waypoint.page_cache"] = None  # now the render itself, every time
     rendered = [count(class_id) for class_id in ids]
-    app.extensions["waypoint.fragments"] = cache
+    app.extensions["waypoint.page_cache"] = cache
     assert rendered[0] == rendered[1], rendered
     assert cached[0] == cached[1] < rendered[0], (cached, rendered)
     assert db.session.query(ProgressEntry).count() == (35 + 105) * 3 * 50

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from portal.core.timeutil import today, utcnow
 from portal.goals.models import Goal, GoalStatus, GoalVersion, GoalVersionStrategy, Voice
 from portal.progress import services
 from portal.progress.forms import new_token
 from portal.progress.models import ProgressEntry
 from portal.targets.models import DEFAULT_LEVELS, MASTERY_VALUE, MasteryLevel, MasteryScale
-from portal.timeutil import today, utcnow
 
 STRATEGIES = ("Practice 20 minutes", "Explain it to a partner", "Redo my mistakes")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from portal.database import writing
-from portal.extensions import db
+from portal.core.database import writing
+from portal.core.extensions import db
 from portal.roster.models import Org, OrgType
 
 

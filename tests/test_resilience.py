@@ -14,8 +14,8 @@ from sqlalchemy import select, update
 
 from portal import create_app
 from portal.auth.models import LoginSession
-from portal.extensions import db
-from portal.timeutil import utcnow
+from portal.core.extensions import db
+from portal.core.timeutil import utcnow
 from tests.factories import Factory
 from tests.test_progress import PNG, entry_data
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from portal.auth.models import LoginSession, Role, User
 from portal.auth.passwords import verify_secret
-from portal.extensions import db
+from portal.core.extensions import db
 from portal.roster import services
 from portal.roster.models import Enrollment, EnrollmentRole, GuardianLink, SchoolClass
 from tests.conftest import Auth

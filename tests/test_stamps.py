@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import update
 
-from portal import stamps
 from portal.auth.models import User
 from portal.auth.services import recent_failures
-from portal.extensions import db
+from portal.core import stamps
+from portal.core.extensions import db
 from portal.profiles.models import ProfileEntry, ProfileSection
 from portal.progress.models import GoalProgress
 from portal.roster.models import SchoolClass

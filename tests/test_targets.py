@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
-from portal.extensions import db
+from portal.core.extensions import db
 from portal.goals.models import Goal, GoalVersion, GoalVersionTarget, Voice
 from portal.targets import queries
 from portal.targets.models import Framework, MasteryScale, Target, TargetKind

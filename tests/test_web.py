@@ -1,6 +1,6 @@
-"""portal.web: one response helper for pages and htmx fragments."""
+"""portal.core.web: one response helper for pages and htmx fragments."""
 
-from portal.web import redirect_to
+from portal.core.web import redirect_to
 
 
 def test_plain_request_gets_a_303(app):

@@ -5,9 +5,9 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal import stamps
-from portal.extensions import db
-from portal.timeutil import utcnow
+from portal.core import stamps
+from portal.core.extensions import db
+from portal.core.timeutil import utcnow
 
 
 class AccessLogEntry(db.Model):

@@ -4,9 +4,9 @@ from flask import g, request
 
 from portal.audit.models import AccessLogEntry
 from portal.auth.models import User
-from portal.database import writing
-from portal.extensions import db
-from portal.web import is_background_request
+from portal.core.database import writing
+from portal.core.extensions import db
+from portal.core.web import is_background_request
 
 # Reads by the learner themself or by their own family are not staff reads.
 _LOGGED = {"teacher", "school_admin", "district_admin"}

@@ -18,8 +18,8 @@ from flask_login import current_user
 from sqlalchemy import delete, select
 
 from portal.auth.models import PendingWrite, User
-from portal.extensions import db
-from portal.timeutil import utcnow
+from portal.core.extensions import db
+from portal.core.timeutil import utcnow
 
 RESUME_FIELD = "_pending_write"
 # Secrets and tokens are never kept; the new form gets its own CSRF token.

@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
-from portal.forms import PortalForm
+from portal.core.forms import PortalForm
 
 
 class PasswordSignInForm(PortalForm):

@@ -9,9 +9,9 @@ from flask_login import UserMixin
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal import stamps
-from portal.extensions import db
-from portal.timeutil import utcnow
+from portal.core import stamps
+from portal.core.extensions import db
+from portal.core.timeutil import utcnow
 
 
 class Role(enum.StrEnum):

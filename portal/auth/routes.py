@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -24,28 +23,13 @@ from sqlalchemy import select
 from portal.auth import drafts, services
 from portal.auth.forms import ClassCodeForm, PasswordSignInForm, PinForm
 from portal.auth.models import Role, User
-from portal.extensions import db
-from portal.i18n import LOCALE_KEY
+from portal.core.extensions import db
+from portal.core.i18n import LOCALE_KEY
+from portal.core.web import redirect_to, render, render_invalid, safe_next
 from portal.policy import public, roles
 from portal.roster.models import Enrollment, EnrollmentRole
-from portal.web import redirect_to, render, render_invalid
 
 bp = Blueprint("auth", __name__)
-
-
-def safe_next(target: str | None) -> str | None:
-    """Keep only a path on this site, so `next` can never send someone elsewhere."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.netloc and parts.netloc != request.host:
-        return None
-    if parts.scheme and parts.scheme not in ("http", "https"):
-        return None
-    path = parts.path or "/"
-    if not path.startswith("/") or path.startswith("//") or "\\" in path:
-        return None
-    return path + (f"?{parts.query}" if parts.query else "")
 
 
 def _signed_in(user: User, next_url: str | None, client: services.Client):

@@ -14,11 +14,11 @@ from sqlalchemy import DateTime, and_, bindparam, case, delete, func, or_, selec
 
 from portal.auth.models import LoginFailure, LoginSession, Role, TrustedDevice, User
 from portal.auth.passwords import verify_secret
-from portal.database import writing
-from portal.extensions import db
-from portal.i18n import LOCALE_KEY
+from portal.core.database import writing
+from portal.core.extensions import db
+from portal.core.i18n import LOCALE_KEY
+from portal.core.timeutil import utcnow
 from portal.roster.models import Enrollment, EnrollmentRole, SchoolClass
-from portal.timeutil import utcnow
 
 SESSION_KEY = "sid"
 # last_seen is refreshed at most this often, so busy pages do not write on every request.
@@ -251,9 +251,7 @@ def _forget_own_failures(account_key: str, device: str | None, client_key: str |
             if client_key is not None
             else LoginFailure.client_hash.is_(None)
         )
-    db.session.execute(
-        delete(LoginFailure).where(LoginFailure.account_key == account_key, same)
-    )
+    db.session.execute(delete(LoginFailure).where(LoginFailure.account_key == account_key, same))
 
 
 def check_password(login: str, password: str, client: Client | None = None) -> SignInResult:

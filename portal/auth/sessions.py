@@ -13,9 +13,9 @@ from flask_login import current_user
 
 from portal.audit.services import flush_access_log
 from portal.auth import drafts, services
-from portal.extensions import htmx, login_manager
-from portal.timeutil import utcnow
-from portal.web import is_background_request
+from portal.core.extensions import htmx, login_manager
+from portal.core.timeutil import utcnow
+from portal.core.web import is_background_request, safe_next
 
 IDLE_HEADER = "X-Waypoint-Idle-Seconds"
 
@@ -87,6 +87,4 @@ def unauthorized():
 
 
 def _same_origin_path(url: str | None) -> str | None:
-    from portal.auth.routes import safe_next
-
     return safe_next(url)

@@ -13,10 +13,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from portal.extensions import db
+from portal.core.extensions import db
+from portal.core.timeutil import today, utcnow
 from portal.goals.models import Goal, GoalStatus, GoalVersion
 from portal.progress.models import ProgressEntry
-from portal.timeutil import today, utcnow
 
 from . import services
 from .models import Conference

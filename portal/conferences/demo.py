@@ -13,8 +13,8 @@ from flask_babel import to_utc
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from portal.core.timeutil import today, utcnow
 from portal.goals.models import Goal, GoalStatus
-from portal.timeutil import today, utcnow
 
 from .models import (
     Conference,

@@ -16,11 +16,11 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
-from portal.forms import PortalForm
+from portal.core.forms import PortalForm
+from portal.core.inputs import parse_id
+from portal.core.timeutil import today
 from portal.goals.forms import StatementRequired, choices
 from portal.goals.services import clean_text
-from portal.inputs import parse_id
-from portal.timeutil import today
 
 from .models import ReflectionChoice, StepOwner
 

@@ -13,11 +13,11 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal import stamps
 from portal.auth.models import User
-from portal.extensions import db
+from portal.core import stamps
+from portal.core.extensions import db
+from portal.core.timeutil import utcnow
 from portal.goals.models import GoalVersion
-from portal.timeutil import utcnow
 
 DEFAULT_CYCLE_DAYS = 30
 

@@ -19,14 +19,22 @@ from flask_babel import to_utc
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
-from portal import fragments
-from portal.auth.models import Role
-from portal.extensions import db
+from portal.auth.models import STAFF_ROLES, Role
+from portal.core import page_cache
+from portal.core.extensions import db
+from portal.core.inputs import parse_id
+from portal.core.web import (
+    is_background_request,
+    redirect_to,
+    render,
+    render_invalid,
+    trigger,
+    wants_fragment,
+)
 from portal.goals import services as goal_services
 from portal.goals.models import Goal, GoalStatus
 from portal.goals.queries import load_goal
 from portal.goals.services import GoalContent
-from portal.inputs import parse_id
 from portal.policy import (
     Action,
     can,
@@ -38,14 +46,6 @@ from portal.policy import (
 )
 from portal.roster.models import Org
 from portal.roster.queries import learners_in_class
-from portal.web import (
-    is_background_request,
-    redirect_to,
-    render,
-    render_invalid,
-    trigger,
-    wants_fragment,
-)
 
 from . import agenda as agenda_module
 from . import services
@@ -75,7 +75,6 @@ from .models import (
 
 bp = Blueprint("conferences", __name__)
 
-STAFF = (Role.TEACHER, Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN)
 CHANGED = "conference-changed"
 WORKSPACE = "conferences/workspace.html"
 
@@ -91,7 +90,7 @@ def _partial(template: str, status: int = 200, **context):
 
 
 @bp.get("/classes/<int:class_id>/conferences")
-@roles(*STAFF)
+@roles(*STAFF_ROLES)
 def class_due(class_id: int):
     """Show who in a class is due for a conference, and why."""
     school_class = load_class(class_id)
@@ -613,7 +612,7 @@ def _conference_home(learner) -> dict:
     # The card changes with the clock too: a cycle runs out, a conference is over.
     for moment in (next_due_at, upcoming and upcoming.scheduled_at + services.NEXT_GRACE):
         if moment:
-            fragments.valid_until(moment)
+            page_cache.valid_until(moment)
     return {
         "next": upcoming,
         "asked": services.open_request(learner.id),

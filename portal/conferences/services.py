@@ -22,14 +22,14 @@ from sqlalchemy import Select, and_, func, literal, select, true
 from sqlalchemy.orm import selectinload
 
 from portal.auth.models import Role, User
-from portal.extensions import db
+from portal.core.extensions import db
+from portal.core.timeutil import today, utcnow
 from portal.goals import services as goal_services
 from portal.goals.models import Goal, GoalStatus, GoalVersion
 from portal.goals.services import GoalContent, clean_text
 from portal.policy import Action, authorize, family_goal_condition, visible_learner_ids
 from portal.progress.models import GoalProgress
 from portal.roster.models import Enrollment, EnrollmentRole
-from portal.timeutil import today, utcnow
 
 from .models import (
     DEFAULT_CYCLE_DAYS,
@@ -751,9 +751,9 @@ def family_notes(learner: User, limit: int = 3) -> FamilyNotes:
     found = agreements(goals)
     return FamilyNotes(
         [found[g.id] for g in goals if g.id in found],
-        history(
-            learner.id, include_private=False, held_only=True, goals=family_goal_condition()
-        )[:limit],
+        history(learner.id, include_private=False, held_only=True, goals=family_goal_condition())[
+            :limit
+        ],
     )
 
 

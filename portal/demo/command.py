@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from portal.auth.models import User
 from portal.auth.passwords import hash_secret
+from portal.core.extensions import db
 from portal.demo.district import (
     DISTRICT_SOURCE_ID,
     PASSWORD,
@@ -23,7 +24,6 @@ from portal.demo.district import (
     Demo,
     DistrictBuilder,
 )
-from portal.extensions import db
 from portal.roster.models import Org
 
 # Features add their demo rows in this order: goals need targets, progress needs goals.

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from sqlalchemy.orm import Session
 
 from portal.auth.models import Role, User
+from portal.core.timeutil import today
 from portal.demo import names
 from portal.roster.models import (
     Course,
@@ -20,7 +21,6 @@ from portal.roster.models import (
     SchoolClass,
     Term,
 )
-from portal.timeutil import today
 
 DISTRICT_SOURCE_ID = "demo-district"
 PASSWORD = "waypoint-demo"

@@ -7,12 +7,12 @@ from datetime import timedelta
 from sqlalchemy import exists, select
 
 from portal.auth.models import Role, User
+from portal.core.timeutil import utcnow
 from portal.family.models import Cheer
 from portal.family.services import create_invite
 from portal.goals.models import Goal, GoalStatus
 from portal.progress.models import ProgressEntry
 from portal.roster.models import GuardianLink
-from portal.timeutil import utcnow
 
 GOAL_CHEERS = [
     "¡Qué orgullosa estoy de ti, Maya! Sigue así.",

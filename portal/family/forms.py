@@ -6,9 +6,9 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from portal.core.forms import PortalForm
 from portal.family.models import CHEER_MAX
 from portal.family.services import contains_link
-from portal.forms import PortalForm
 from portal.progress.forms import TokenForm
 
 

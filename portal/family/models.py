@@ -7,10 +7,10 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal import stamps
 from portal.auth.models import User
-from portal.extensions import db
-from portal.timeutil import utcnow
+from portal.core import stamps
+from portal.core.extensions import db
+from portal.core.timeutil import utcnow
 
 CHEER_MAX = 280
 

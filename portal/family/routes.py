@@ -8,9 +8,11 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from portal import stamps
-from portal.auth.models import Role
-from portal.extensions import db
+from portal.auth.models import STAFF_ROLES, Role
+from portal.core import stamps
+from portal.core.extensions import db
+from portal.core.timeutil import utcnow
+from portal.core.web import redirect_to, render, render_cached, render_invalid, wants_fragment
 from portal.family import services
 from portal.family.forms import (
     CheerForm,
@@ -26,12 +28,9 @@ from portal.progress.forms import new_token
 from portal.progress.models import ProgressEntry
 from portal.roster import queries
 from portal.roster.models import GuardianLink
-from portal.timeutil import utcnow
-from portal.web import redirect_to, render, render_cached, render_invalid, wants_fragment
 
 bp = Blueprint("family", __name__, url_prefix="/family")
 
-STAFF = (Role.TEACHER, Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN)
 FAMILY_PAGE = "home/family.html"
 
 
@@ -192,7 +191,7 @@ def cheers(learner_id: int):
 
 
 @bp.post("/cheers/<int:cheer_id>/hide")
-@roles(*STAFF)
+@roles(*STAFF_ROLES)
 def hide_cheer(cheer_id: int):
     """Hide a cheer from the learner, or show it again."""
     cheer = db.session.get(Cheer, cheer_id)
@@ -211,7 +210,7 @@ def hide_cheer(cheer_id: int):
 
 
 @bp.route("/learners/<int:learner_id>/invites", methods=["GET", "POST"])
-@roles(*STAFF)
+@roles(*STAFF_ROLES)
 def invites(learner_id: int):
     """Create a single-use family invite code for a learner, and list the earlier ones.
 
@@ -245,7 +244,7 @@ def _invite_panel(learner, status: int = 200, code: str | None = None, **extra):
 
 
 @bp.post("/invites/<int:invite_id>/revoke")
-@roles(*STAFF)
+@roles(*STAFF_ROLES)
 def revoke_invite(invite_id: int):
     """Revoke an unused family invite code so that nobody can redeem it."""
     invite = db.session.get(FamilyInvite, invite_id)

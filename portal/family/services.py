@@ -20,13 +20,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from portal.auth.models import User
-from portal.extensions import db
+from portal.core.extensions import db
+from portal.core.i18n import reading_spanish
+from portal.core.timeutil import utcnow
 from portal.family.models import Cheer, FamilyInvite, InviteThrottle
 from portal.goals.models import Goal, GoalStatus, GoalVersion, GoalVersionStrategy, Strategy
-from portal.i18n import reading_spanish
 from portal.progress.models import Feedback, ProgressEntry
 from portal.roster.models import GuardianLink
-from portal.timeutil import utcnow
 
 # --- Invite codes ----------------------------------------------------------------------
 
@@ -274,9 +274,7 @@ def _is_email(word: str) -> bool:
 def _is_domain(run: str) -> bool:
     """A name with a known top-level domain after one of its dots: "example.com", "a.co.uk"."""
     labels = run.split(".")
-    return any(
-        labels[i - 1] and labels[i].split("-", 1)[0] in _TLDS for i in range(1, len(labels))
-    )
+    return any(labels[i - 1] and labels[i].split("-", 1)[0] in _TLDS for i in range(1, len(labels)))
 
 
 def clean_cheer(body: str) -> str:

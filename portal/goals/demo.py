@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from portal.core.timeutil import today, utcnow
 from portal.goals import services
 from portal.goals.models import (
     Goal,
@@ -17,7 +18,6 @@ from portal.goals.models import (
 )
 from portal.goals.services import GoalContent
 from portal.targets.models import Target, TargetKind
-from portal.timeutil import today, utcnow
 
 RIVERSIDE_BANK = [
     "Practice 20 minutes 3 times a week",

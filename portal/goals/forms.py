@@ -20,12 +20,12 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.auth.models import User
-from portal.forms import PortalForm
+from portal.core.forms import PortalForm
+from portal.core.timeutil import today
 from portal.goals import queries
 from portal.goals.models import Goal, GoalStatus, GoalTemplate, GoalVersion, Horizon, Strategy
 from portal.goals.services import MAX_STRATEGIES, MAX_TARGETS, GoalContent, clean_text
 from portal.targets.models import MasteryScale
-from portal.timeutil import today
 
 BLANK_STRATEGY_ROWS = 2  # without JS: this many empty rows to write one's own steps in
 

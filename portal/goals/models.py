@@ -13,12 +13,12 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal import stamps
 from portal.auth.models import User
-from portal.extensions import db
-from portal.i18n import in_locale
+from portal.core import stamps
+from portal.core.extensions import db
+from portal.core.i18n import in_locale
+from portal.core.timeutil import utcnow
 from portal.targets.models import Target
-from portal.timeutil import utcnow
 
 
 class GoalStatus(enum.StrEnum):

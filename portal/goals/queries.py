@@ -11,7 +11,7 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from portal import policy
 from portal.auth.models import User
-from portal.extensions import db
+from portal.core.extensions import db
 from portal.goals.models import (
     Goal,
     GoalStatus,

@@ -8,8 +8,11 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from portal.auth.models import Role, User
-from portal.extensions import db
+from portal.auth.models import STAFF_ROLES, Role, User
+from portal.core.extensions import db
+from portal.core.inputs import parse_id, parse_number
+from portal.core.timeutil import today
+from portal.core.web import redirect_to, render, render_invalid, wants_fragment
 from portal.goals import diff, queries, services
 from portal.goals.forms import (
     ClassGoalFilterForm,
@@ -21,7 +24,6 @@ from portal.goals.forms import (
     choices,
 )
 from portal.goals.models import Goal, GoalStatus, Horizon
-from portal.inputs import parse_id, parse_number
 from portal.policy import (
     Action,
     authorize,
@@ -38,12 +40,9 @@ from portal.policy import (
     version_condition,
 )
 from portal.roster.models import Org, SchoolClass
-from portal.timeutil import today
-from portal.web import redirect_to, render, render_invalid, wants_fragment
 
 bp = Blueprint("goals", __name__)
 
-STAFF = (Role.TEACHER, Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN)
 FORM_TOOLS = ("add_strategy", "remove_strategy", "search")
 
 
@@ -410,7 +409,7 @@ def change_status(goal_id: int):
 
 
 @bp.route("/classes/<int:class_id>/goals")
-@roles(*STAFF)
+@roles(*STAFF_ROLES)
 def class_goals(class_id: int):
     """List the goals of a class's learners, filtered by status, target and due date."""
     school_class = load_class(class_id)

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from portal.auth.models import Role, User
-from portal.extensions import db
+from portal.core.extensions import db
+from portal.core.timeutil import utcnow
 from portal.goals.models import (
     Goal,
     GoalStatus,
@@ -23,7 +24,6 @@ from portal.goals.models import (
     Voice,
 )
 from portal.policy import Action
-from portal.timeutil import utcnow
 
 MAX_TARGETS = 4
 MAX_STRATEGIES = 5

@@ -3,11 +3,11 @@
 from flask import Blueprint
 from flask_login import current_user
 
-from portal import stamps
 from portal.auth.models import Role
+from portal.core import stamps
+from portal.core.web import render, render_cached
 from portal.policy import load_class, load_learner, roles
 from portal.roster import queries
-from portal.web import render, render_cached
 
 bp = Blueprint("home", __name__)
 

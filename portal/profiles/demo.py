@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from portal.auth.models import User
+from portal.core.timeutil import utcnow
 from portal.profiles.models import (
     Audience,
     ProfileEntry,
@@ -14,7 +15,6 @@ from portal.profiles.models import (
     ProfileSectionDef,
 )
 from portal.profiles.prompts import INTEREST_CHIPS, LEARNING_CHIPS, SUPPORT_CHIPS
-from portal.timeutil import utcnow
 
 # Words by grade band: "young" 3-5, "middle" 6-8, "high" 9-12.
 WORDS: dict[str, dict[str, list[str]]] = {

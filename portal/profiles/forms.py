@@ -5,7 +5,7 @@ from wtforms import BooleanField, HiddenField, SelectMultipleField, StringField,
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from portal.forms import PortalForm
+from portal.core.forms import PortalForm
 from portal.profiles.services import MAX_TEXT
 
 

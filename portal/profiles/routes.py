@@ -12,8 +12,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from portal.auth.models import Role
-from portal.extensions import db
+from portal.auth.models import ADMIN_ROLES, Role
+from portal.core.extensions import db
+from portal.core.timeutil import utcnow
+from portal.core.web import redirect_to, render, render_invalid, wants_fragment
 from portal.policy import (
     Action,
     can,
@@ -35,11 +37,8 @@ from portal.profiles.models import Audience, ProfileReviewRequest, ProfileSectio
 from portal.profiles.prompts import BUILT_IN, is_young
 from portal.roster import queries
 from portal.roster.models import Enrollment, EnrollmentRole
-from portal.timeutil import utcnow
-from portal.web import redirect_to, render, render_invalid, wants_fragment
 
 bp = Blueprint("profiles", __name__)
-ADMIN = (Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN)
 SECTION_PAGE = "profiles/section_page.html"
 
 
@@ -303,7 +302,7 @@ def set_audience(learner_id: int, key: str):
 
 
 @bp.route("/learners/<int:learner_id>/profile/sections/<key>/lock", methods=["POST"])
-@roles(*ADMIN)
+@roles(*ADMIN_ROLES)
 def set_lock(learner_id: int, key: str):
     """Lock a section to staff and learner, or unlock it."""
     learner = load_learner(learner_id, Action.LOCK_SECTION)
@@ -361,7 +360,7 @@ PER_PAGE = 25
 
 
 @bp.route("/learners/<int:learner_id>/access-log")
-@roles(*ADMIN)
+@roles(*ADMIN_ROLES)
 def access_log(learner_id: int):
     """Show who read this learner's records, when, and which page."""
     learner = load_learner(learner_id, Action.VIEW_ACCESS_LOG)
@@ -411,7 +410,7 @@ def _sections_page(school_id, status=200, add_form=None, forms=None):
 
 
 @bp.route("/admin/profile-sections", methods=["GET", "POST"])
-@roles(*ADMIN)
+@roles(*ADMIN_ROLES)
 def admin_sections():
     """List a school's profile sections and add an extra one."""
     school_id = _admin_school_id()
@@ -426,7 +425,7 @@ def admin_sections():
 
 
 @bp.route("/admin/profile-sections/<int:definition_id>", methods=["POST"])
-@roles(*ADMIN)
+@roles(*ADMIN_ROLES)
 def admin_section(definition_id: int):
     """Rename, re-word, retire or restore a school's extra profile section."""
     definition = db.session.get(ProfileSectionDef, definition_id)

@@ -10,7 +10,8 @@ from sqlalchemy import Select, func, select
 
 from portal.audit.models import AccessLogEntry
 from portal.auth.models import User
-from portal.extensions import db
+from portal.core.extensions import db
+from portal.core.timeutil import utcnow
 from portal.profiles.models import (
     Audience,
     ProfileEntry,
@@ -20,7 +21,6 @@ from portal.profiles.models import (
     ProfileSectionDef,
 )
 from portal.profiles.prompts import BUILT_IN, SectionSpec, custom_spec
-from portal.timeutil import utcnow
 
 STALE_AFTER = timedelta(days=90)
 MAX_TEXT = 4000

@@ -7,10 +7,10 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from portal.core.timeutil import utcnow
 from portal.goals.models import Goal, GoalStatus, GoalVersion
 from portal.progress.models import Feedback, ProgressEntry
 from portal.progress.services import refresh_summary
-from portal.timeutil import utcnow
 
 REFLECTIONS = {
     1: [

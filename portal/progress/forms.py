@@ -28,7 +28,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from portal.forms import PortalForm
+from portal.core.forms import PortalForm
 from portal.progress.models import LevelMethod
 from portal.progress.services import OTHER
 

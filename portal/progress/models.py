@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal import stamps
 from portal.auth.models import User
-from portal.extensions import db
-from portal.i18n import reading_spanish
-from portal.timeutil import utcnow
+from portal.core import stamps
+from portal.core.extensions import db
+from portal.core.i18n import reading_spanish
+from portal.core.timeutil import utcnow
 
 if TYPE_CHECKING:
     from portal.goals.models import GoalVersionStrategy

@@ -22,8 +22,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from portal import policy
-from portal.auth.models import Role
-from portal.extensions import db, htmx
+from portal.auth.models import STAFF_ROLES, Role
+from portal.core.extensions import db, htmx
+from portal.core.web import (
+    is_background_request,
+    redirect_to,
+    render,
+    render_cached,
+    render_invalid,
+    wants_fragment,
+)
 from portal.goals.models import Goal, GoalStatus
 from portal.policy import (
     Action,
@@ -42,18 +50,8 @@ from portal.progress.mastery import Method
 from portal.progress.models import Feedback, LevelMethod, ProgressEntry
 from portal.roster import queries as roster
 from portal.roster.models import Enrollment, EnrollmentRole, Org
-from portal.web import (
-    is_background_request,
-    redirect_to,
-    render,
-    render_cached,
-    render_invalid,
-    wants_fragment,
-)
 
 bp = Blueprint("progress", __name__)
-
-STAFF = (Role.TEACHER, Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN)
 
 
 def N_(message: str) -> str:
@@ -93,9 +91,7 @@ def _load_entry(entry_id: int, action: Action = Action.VIEW, record: str | None 
 
 def _entries(goal: Goal, learner) -> list[ProgressEntry]:
     feedback = ProgressEntry.feedback.and_(feedback_condition(learner))
-    query = select(ProgressEntry).where(
-        ProgressEntry.goal_id == goal.id, entry_condition(learner)
-    )
+    query = select(ProgressEntry).where(ProgressEntry.goal_id == goal.id, entry_condition(learner))
     return list(
         db.session.scalars(
             query.options(selectinload(feedback))
@@ -402,7 +398,7 @@ def _class_rows(class_id: int):
 
 
 @bp.get("/classes/<int:class_id>/progress")
-@roles(*STAFF)
+@roles(*STAFF_ROLES)
 def class_progress(class_id: int):
     """Show one row per learner of a class with their goals' progress; sortable and filterable."""
     sort = request.args.get("sort", "name")

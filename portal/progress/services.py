@@ -12,7 +12,8 @@ import json
 from sqlalchemy import func, select
 
 from portal.auth.models import User
-from portal.extensions import db
+from portal.core.extensions import db
+from portal.core.timeutil import utcnow
 from portal.goals.models import Goal
 from portal.progress.models import (
     POINTS_KEPT,
@@ -23,7 +24,6 @@ from portal.progress.models import (
     ProgressSettings,
 )
 from portal.progress.uploads import StoredFile
-from portal.timeutil import utcnow
 
 OTHER = "other"
 
@@ -136,9 +136,7 @@ def refresh_summary(goal: Goal) -> GoalProgress:
     logged at the same moment then rebuild one after the other, the second seeing the
     first's entry and summary row instead of missing the one and clashing on the other.
     """
-    db.session.execute(
-        select(Goal.id).where(Goal.id == goal.id).with_for_update(key_share=True)
-    )
+    db.session.execute(select(Goal.id).where(Goal.id == goal.id).with_for_update(key_share=True))
     teacher = _latest_teacher_rating(ProgressEntry.id)
     entries = db.session.execute(
         select(ProgressEntry.created_at, ProgressEntry.self_rating, teacher)

@@ -20,12 +20,13 @@ from flask_babel import ngettext
 from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import joinedload
 
-from portal import read_session, stamps
 from portal.auth.models import LoginSession, Role, User
 from portal.auth.services import LIVE_SESSION, current_session_token_hash, live_session_params
-from portal.extensions import db
+from portal.core import read_session, stamps
+from portal.core.extensions import db
+from portal.core.i18n import date_text, in_locale
+from portal.core.timeutil import today, utcnow
 from portal.goals.models import Goal, GoalStatus, GoalVersion, GoalVersionTarget
-from portal.i18n import date_text, in_locale
 from portal.policy import (
     TEACHER_CLASS_ACCESS,
     class_access_sql,
@@ -43,7 +44,6 @@ from portal.progress.mastery import (
 from portal.progress.models import GoalProgress, ProgressSettings
 from portal.roster.models import Enrollment, EnrollmentRole, SchoolClass
 from portal.targets.models import DEFAULT_LEVELS, DEFAULT_LEVELS_ES, MASTERY_VALUE, MasteryScale
-from portal.timeutil import today, utcnow
 
 QUIET_DAYS = 7
 CHART_W, CHART_H, CHART_PAD = 300, 90, 12

@@ -8,7 +8,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp
 
 from portal.auth.models import Role
-from portal.forms import PortalForm
+from portal.core.forms import PortalForm
 
 
 def choices(pairs) -> list[SelectChoice]:

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased, contains_eager
 
 from portal.auth.models import Role, User
-from portal.extensions import db
+from portal.core.extensions import db
 from portal.policy import current_term_filter, manageable_school_ids
 from portal.roster.models import Enrollment, EnrollmentRole, GuardianLink, Org, SchoolClass, Term
 

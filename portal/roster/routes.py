@@ -11,9 +11,10 @@ from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal.auth.models import Role, User
-from portal.extensions import db
-from portal.inputs import parse_id
+from portal.auth.models import ADMIN_ROLES, Role, User
+from portal.core.extensions import db
+from portal.core.inputs import parse_id
+from portal.core.web import redirect_to, render, render_invalid
 from portal.policy import can_manage_school, load_class, load_user_for_admin, roles
 from portal.roster import services
 from portal.roster.forms import (
@@ -32,10 +33,8 @@ from portal.roster.forms import (
 )
 from portal.roster.models import Enrollment, EnrollmentRole, GuardianLink, SchoolClass
 from portal.roster.services import FieldErrors
-from portal.web import redirect_to, render, render_invalid
 
 bp = Blueprint("roster", __name__, url_prefix="/admin")
-ADMIN = (Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN)
 PEOPLE_PER_PAGE = 25
 CLASSES_PER_PAGE = 50
 
@@ -81,7 +80,7 @@ def _status_from(form: StatusForm) -> bool:
 
 
 @bp.route("/people")
-@roles(*ADMIN)
+@roles(*ADMIN_ROLES)
 def people():
     """List, filter and search the people of the admin's schools."""
     filters = PeopleFilterForm(request.args)
@@ -155,7 +154,7 @@ def _person_page(person: User | None, form: PersonForm, status: int = 200, block
 
 
 @bp.route("/people/new", methods=["GET", "POST"])
-@roles(*ADMIN)
+@roles(*ADMIN_ROLES)
 def new_person():
     """Add a learner, teacher, family member or admin."""
     form = PersonForm().setup(
@@ -182,7 +181,7 @@ def new_person():
 
 
 @bp.route("/people/<int:user_id>", methods=["GET", "POST"])
-@roles(*ADMIN)
+@roles(*ADMIN_ROLES)
 def edit_person(user_id: int):
     """Edit a person's details, sign-in secrets, family links and account status."""
     person = load_user_for_admin(user_id)
@@ -207,7 +206,7 @@ def edit_person(user_id: int):
 
 
 @bp.route("/people/<int:user_id>/status", methods=["POST"])
-@roles(*ADMIN)
+@roles(*ADMIN_ROLES)
 def person_status(user_id: int):
     """Deactivate or reactivate an account."""
     person = load_user_for_admin(user_id)
@@ -237,7 +236,7 @@ def _load_learner_for_admin(user_id: int) -> User:
 
 
 @bp.route("/people/<int:user_id>/guardians", methods=["POST"])
-@roles(*ADMIN)
+@roles(*ADMIN_ROLES)
 def add_guardian_link(user_id: int):
     """Let an existing family account follow this learner."""
     learner = _load_learner_for_admin(user_id)
@@ -279,7 +278,7 @@ def _readonly_person_form(person: User) -> PersonForm:
 
 
 @bp.route("/people/<int:user_id>/guardians/<int:link_id>/status", methods=["POST"])
-@roles(*ADMIN)
+@roles(*ADMIN_ROLES)
 def guardian_link_status(user_id: int, link_id: int):
     """Pause or restore a family member's access to this learner."""
     learner = _load_learner_for_admin(user_id)
@@ -302,7 +301,7 @@ def guardian_link_status(user_id: int, link_id: int):
 
 
 @bp.route("/classes")
-@roles(*ADMIN)
+@roles(*ADMIN_ROLES)
 def classes():
     """List the classes of the admin's schools."""
     filters = ClassFilterForm(request.args)
@@ -337,7 +336,7 @@ def _class_input(form: ClassForm) -> services.ClassInput:
 
 
 @bp.route("/classes/new", methods=["GET", "POST"])
-@roles(*ADMIN)
+@roles(*ADMIN_ROLES)
 def new_class():
     """Add a class to one of the admin's schools."""
     form = ClassForm().setup(
@@ -361,7 +360,7 @@ def new_class():
 
 
 @bp.route("/classes/<int:class_id>/edit", methods=["GET", "POST"])
-@roles(*ADMIN)
+@roles(*ADMIN_ROLES)
 def edit_class(class_id: int):
     """Edit a class's title, period, course and term."""
     school_class = load_class(class_id)
@@ -421,7 +420,7 @@ def _class_page(
 
 
 @bp.route("/classes/<int:class_id>")
-@roles(*ADMIN)
+@roles(*ADMIN_ROLES)
 def class_detail(class_id: int):
     """Show a class's code, teachers and learners, and add or remove people."""
     school_class = load_class(class_id)
@@ -429,7 +428,7 @@ def class_detail(class_id: int):
 
 
 @bp.route("/classes/<int:class_id>/candidates")
-@roles(*ADMIN)
+@roles(*ADMIN_ROLES)
 def class_candidates(class_id: int):
     """Suggest learners and teachers of the class's school for the enrollment picker."""
     school_class = load_class(class_id)
@@ -444,7 +443,7 @@ def class_candidates(class_id: int):
 
 
 @bp.route("/classes/<int:class_id>/code", methods=["POST"])
-@roles(*ADMIN)
+@roles(*ADMIN_ROLES)
 def regenerate_code(class_id: int):
     """Give the class a new sign-in code."""
     school_class = load_class(class_id)
@@ -457,7 +456,7 @@ def regenerate_code(class_id: int):
 
 
 @bp.route("/classes/<int:class_id>/enrollments", methods=["POST"])
-@roles(*ADMIN)
+@roles(*ADMIN_ROLES)
 def add_enrollment(class_id: int):
     """Enroll a learner or teacher of the class's school."""
     school_class = load_class(class_id)
@@ -482,7 +481,7 @@ def add_enrollment(class_id: int):
 
 
 @bp.route("/classes/<int:class_id>/enrollments/<int:enrollment_id>/remove", methods=["GET", "POST"])
-@roles(*ADMIN)
+@roles(*ADMIN_ROLES)
 def remove_enrollment(class_id: int, enrollment_id: int):
     """Ask to confirm, then remove someone from a class."""
     school_class = load_class(class_id)

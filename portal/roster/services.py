@@ -18,7 +18,8 @@ from sqlalchemy.orm import joinedload
 
 from portal.auth.models import LoginSession, Role, User
 from portal.auth.passwords import hash_secret
-from portal.extensions import db
+from portal.core.extensions import db
+from portal.core.timeutil import utcnow
 from portal.policy import can_manage_school, manageable_school_ids, visible_learner_ids
 from portal.roster.models import (
     Course,
@@ -29,7 +30,6 @@ from portal.roster.models import (
     SchoolClass,
     Term,
 )
-from portal.timeutil import utcnow
 
 SCHOOL_ROLES = frozenset({Role.LEARNER, Role.TEACHER, Role.SCHOOL_ADMIN})
 STAFF_ROLES_ORDER = (Role.TEACHER, Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN)

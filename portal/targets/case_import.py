@@ -21,8 +21,8 @@ from flask import has_request_context
 from flask_babel import gettext
 from sqlalchemy import select
 
-from portal.extensions import db
-from portal.inputs import INT_MAX, INT_MIN, has_forbidden_character
+from portal.core.extensions import db
+from portal.core.inputs import INT_MAX, INT_MIN, has_forbidden_character
 from portal.roster.models import Org
 from portal.targets.models import Framework, Target, TargetKind
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from portal.extensions import db
+from portal.core.extensions import db
 from portal.roster.models import Org
 from portal.targets.case_import import CaseImportError, import_case
 

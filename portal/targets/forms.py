@@ -24,8 +24,8 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from portal.forms import PortalForm
-from portal.inputs import parse_number
+from portal.core.forms import PortalForm
+from portal.core.inputs import parse_number
 from portal.targets.models import TargetKind
 
 MIN_LEVELS, MAX_LEVELS = 2, 7

@@ -7,9 +7,9 @@ import enum
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal import stamps
-from portal.extensions import db
-from portal.i18n import in_locale
+from portal.core import stamps
+from portal.core.extensions import db
+from portal.core.i18n import in_locale
 
 
 class Framework(db.Model):

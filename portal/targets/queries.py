@@ -13,8 +13,8 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from portal.database import in_read_request, writing
-from portal.extensions import db
+from portal.core.database import in_read_request, writing
+from portal.core.extensions import db
 from portal.roster.models import Org
 from portal.targets.models import Framework, MasteryScale, Target, TargetKind
 
@@ -86,7 +86,6 @@ def scale_for_school(school_id: int) -> MasteryScale:
     except IntegrityError:
         pass
     return existing_scale(school_id)
-
 
 
 def visible_frameworks(org_ids: Select) -> list[Framework]:

@@ -7,9 +7,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from portal.auth.models import Role
-from portal.extensions import db
-from portal.inputs import parse_number
+from portal.auth.models import ADMIN_ROLES, STAFF_ROLES, Role
+from portal.core.extensions import db
+from portal.core.inputs import parse_number
+from portal.core.web import redirect_to, render, render_invalid
 from portal.policy import (
     can_manage_school,
     framework_org_ids,
@@ -31,12 +32,9 @@ from portal.targets.forms import (
     choices,
 )
 from portal.targets.services import DEFAULT_SPECS
-from portal.web import redirect_to, render, render_invalid
 
 bp = Blueprint("targets", __name__, url_prefix="/targets")
 
-STAFF = (Role.TEACHER, Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN)
-ADMINS = (Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN)
 MAX_SHOWN = 500
 
 
@@ -44,7 +42,7 @@ MAX_SHOWN = 500
 
 
 @bp.route("/")
-@roles(Role.LEARNER, *STAFF)
+@roles(Role.LEARNER, *STAFF_ROLES)
 def browse():
     """Browse the frameworks and targets this person's school uses, filtered by grade and words."""
     frameworks = queries.visible_frameworks(framework_org_ids(current_user))
@@ -86,7 +84,7 @@ def _org_names(org_ids: set[int]) -> dict[int, str]:
 
 
 @bp.route("/frameworks/new", methods=["GET", "POST"])
-@roles(*STAFF)
+@roles(*STAFF_ROLES)
 def new_framework():
     """Start a framework of the school's or district's own targets."""
     form = FrameworkForm()
@@ -101,7 +99,7 @@ def new_framework():
 
 
 @bp.route("/frameworks/<int:framework_id>/targets/new", methods=["GET", "POST"])
-@roles(*STAFF)
+@roles(*STAFF_ROLES)
 def new_target(framework_id: int):
     """Add a learning target or a group to a framework."""
     framework = load_framework(framework_id, edit=True)
@@ -119,7 +117,7 @@ def new_target(framework_id: int):
 
 
 @bp.route("/<int:target_id>/edit", methods=["GET", "POST"])
-@roles(*STAFF)
+@roles(*STAFF_ROLES)
 def edit_target(target_id: int):
     """Edit a learning target or a group."""
     target = load_target(target_id, edit=True)
@@ -164,7 +162,7 @@ def _target_form(form: TargetForm, framework, target):
 
 
 @bp.route("/import", methods=["GET", "POST"])
-@roles(*ADMINS)
+@roles(*ADMIN_ROLES)
 def import_package():
     """Import a state's or district's standards from a 1EdTech CASE package."""
     form = CaseImportForm()
@@ -195,7 +193,7 @@ def import_package():
 
 
 @bp.route("/scale")
-@roles(*ADMINS)
+@roles(*ADMIN_ROLES)
 def scales():
     """Open the school's mastery scale, or list the district's schools to choose one."""
     schools = list(
@@ -209,7 +207,7 @@ def scales():
 
 
 @bp.route("/scale/<int:school_id>", methods=["GET", "POST"])
-@roles(*ADMINS)
+@roles(*ADMIN_ROLES)
 def scale(school_id: int):
     """Edit a school's mastery scale: labels, descriptions, levels and which one is mastery."""
     school = db.session.get(Org, school_id)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from portal.auth.models import User
-from portal.extensions import db
+from portal.core.extensions import db
 from portal.policy import framework_org_ids
 from portal.roster.models import Org
 from portal.targets.models import (

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from portal import create_app
-from portal.extensions import db
+from portal.core.extensions import db
 from tests.crawl import USERNAMES  # the demo's sign-ins, one per role
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,6 +68,7 @@ def _seed_fallback(app, accounts: DemoAccounts) -> None:
     """A tiny district with the demo's sign-ins, for when the demo command seeds nobody."""
     from portal.auth.models import Role, User
     from portal.auth.passwords import hash_secret
+    from portal.core.timeutil import today
     from portal.roster.models import (
         Enrollment,
         EnrollmentRole,
@@ -77,7 +78,6 @@ def _seed_fallback(app, accounts: DemoAccounts) -> None:
         SchoolClass,
         Term,
     )
-    from portal.timeutil import today
 
     with app.app_context():
         session = db.session

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from portal import create_app
-from portal.extensions import db
+from portal.core.extensions import db
 from tests.browser.conftest import run_axe
 from tests.conftest import TEST_CONFIG
 from tests.crawl import ROLES, crawl_role

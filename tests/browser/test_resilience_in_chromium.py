@@ -13,8 +13,8 @@ from werkzeug.serving import make_server
 
 from portal import create_app
 from portal.auth.models import LoginSession
-from portal.extensions import db
-from portal.timeutil import utcnow
+from portal.core.extensions import db
+from portal.core.timeutil import utcnow
 from tests.browser.conftest import Pages, _QuietHandler, sign_in
 
 pytestmark = pytest.mark.browser

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from portal.assets import MANIFEST
+from portal.core.assets import MANIFEST
 from tests.browser.conftest import Pages, sign_in
 
 pytestmark = pytest.mark.browser

@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import pytest
 
-from portal import fragments
 from portal.auth.models import User
 from portal.conferences.models import Conference, ConferenceStatus
-from portal.extensions import db
-from portal.timeutil import utcnow
+from portal.core import page_cache
+from portal.core.extensions import db
+from portal.core.timeutil import utcnow
 from tests import test_progress_support as build
 from tests.conftest import Auth
 from tests.factories import Factory
@@ -30,7 +30,7 @@ def setup(make):
 
 
 def _stats(app):
-    cache = app.extensions["waypoint.fragments"]
+    cache = app.extensions["waypoint.page_cache"]
     return cache.hits, cache.misses
 
 
@@ -103,7 +103,7 @@ def test_each_session_gets_its_own_entry(app, make, setup):
         Auth(client).login(learner)
         client.get("/")
         client.get("/")
-    cache = app.extensions["waypoint.fragments"]
+    cache = app.extensions["waypoint.page_cache"]
     keys = [k for k in cache._entries if k[0] == "learner-home"]
     assert len(keys) == 2 and keys[0][:-1] == keys[1][:-1] and keys[0][-1] != keys[1][-1]
 
@@ -131,7 +131,7 @@ def test_a_section_that_depends_on_the_clock_expires(app, client, auth, make, se
     make.commit()
     auth.login(learner)
     assert "Next conference" in client.get("/").get_data(as_text=True)
-    cache = app.extensions["waypoint.fragments"]
+    cache = app.extensions["waypoint.page_cache"]
     (entry,) = [e for k, e in cache._entries.items() if k[0] == "learner-home"]
     assert entry[1] is not None and entry[1] <= utcnow() + timedelta(seconds=2)
 
@@ -141,11 +141,11 @@ def test_valid_until_in_the_past_renders_again(app):
 
     def render():
         calls.append(1)
-        fragments.valid_until(utcnow() - timedelta(seconds=1))
+        page_cache.valid_until(utcnow() - timedelta(seconds=1))
         return "<p>now</p>"
 
     with app.test_request_context("/"):
-        cache = fragments.FragmentCache(1024)
+        cache = page_cache.FragmentCache(1024)
         cache.get_or_render(("k",), render)
         cache.get_or_render(("k",), render)
     assert len(calls) == 2
@@ -155,7 +155,7 @@ def test_the_cache_can_be_turned_off(app_config, make, setup):
     from portal import create_app
 
     app = create_app({**app_config, "FRAGMENT_CACHE_MB": 0})
-    assert app.extensions["waypoint.fragments"] is None
+    assert app.extensions["waypoint.page_cache"] is None
     _, learner, _, _, _ = setup
     username = learner.username
     db.session.close()  # let the second app write to the same SQLite file

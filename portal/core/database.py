@@ -8,7 +8,7 @@ queueing behind the busy timeout; GET requests begin DEFERRED so readers never
 wait on each other.
 
 A GET request only reads, except inside `writing()`, and reads outside a
-transaction: see `portal.read_session`.
+transaction: see `portal.core.read_session`.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from flask import Flask, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from portal.extensions import db
-from portal.read_session import READS_ONLY, SAFE_METHODS
+from portal.core.extensions import db
+from portal.core.read_session import READS_ONLY, SAFE_METHODS
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -28,9 +28,7 @@ BUSY_TIMEOUT_MS = 10_000
 def in_read_request() -> bool:
     """A GET (or HEAD) request outside `writing()`: it may read, and write only in writing()."""
     return (
-        has_request_context()
-        and request.method in SAFE_METHODS
-        and not g.get("_write_tx", False)
+        has_request_context() and request.method in SAFE_METHODS and not g.get("_write_tx", False)
     )
 
 

@@ -9,6 +9,7 @@ from flask_login import current_user
 
 LOCALE_KEY = "locale"
 
+
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
     if current_user and current_user.is_authenticated and current_user.locale in languages:

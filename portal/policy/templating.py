@@ -6,9 +6,10 @@ from flask import Flask
 from flask_babel import get_locale
 from jinja2.ext import Extension
 
-from portal import i18n, policy
+from portal import policy
 from portal.auth.models import Role
-from portal.web import POLL_HEADER
+from portal.core import i18n
+from portal.core.web import POLL_HEADER
 
 
 class DropIndentation(Extension):

@@ -17,10 +17,15 @@ from flask_login import current_user
 from sqlalchemy import Select, and_, bindparam, exists, false, literal, or_, select, true
 from sqlalchemy.orm import aliased
 
+from portal.audit.services import record_read
 from portal.auth.models import ADMIN_ROLES, Role, User
-from portal.extensions import db, login_manager
+from portal.conferences.models import GoalSignature, SignerRole
+from portal.core.extensions import db, login_manager
+from portal.core.timeutil import today
+from portal.goals.models import Goal, GoalStatus, GoalVersion
+from portal.progress.models import Feedback, ProgressEntry
 from portal.roster.models import Enrollment, EnrollmentRole, GuardianLink, Org, SchoolClass, Term
-from portal.timeutil import today
+from portal.targets.models import Framework, Target
 
 
 class Relation(enum.StrEnum):
@@ -34,10 +39,10 @@ class Relation(enum.StrEnum):
     NONE = "none"
 
 
-STAFF = frozenset({Relation.TEACHER, Relation.SCHOOL_ADMIN, Relation.DISTRICT_ADMIN})
+STAFF_RELATIONS = frozenset({Relation.TEACHER, Relation.SCHOOL_ADMIN, Relation.DISTRICT_ADMIN})
 ANYONE_RELATED = frozenset(Relation) - {Relation.NONE}
 LEARNER_AND_TEACHER = frozenset({Relation.SELF, Relation.TEACHER})
-ADMINS = frozenset({Relation.SCHOOL_ADMIN, Relation.DISTRICT_ADMIN})
+ADMIN_RELATIONS = frozenset({Relation.SCHOOL_ADMIN, Relation.DISTRICT_ADMIN})
 
 
 class Action(enum.StrEnum):
@@ -67,7 +72,7 @@ class Action(enum.StrEnum):
 
 RULES: dict[Action, frozenset[Relation]] = {
     Action.VIEW: ANYONE_RELATED,
-    Action.VIEW_STAFF_ONLY: frozenset({Relation.SELF}) | STAFF,
+    Action.VIEW_STAFF_ONLY: frozenset({Relation.SELF}) | STAFF_RELATIONS,
     Action.EDIT_GOAL: LEARNER_AND_TEACHER,
     Action.PROPOSE_GOAL: frozenset({Relation.TEACHER}),
     Action.LOG_PROGRESS: frozenset({Relation.SELF}),
@@ -75,7 +80,7 @@ RULES: dict[Action, frozenset[Relation]] = {
     Action.SIGN_GOAL: LEARNER_AND_TEACHER,
     Action.ACKNOWLEDGE: frozenset({Relation.GUARDIAN}),
     Action.CHEER: frozenset({Relation.GUARDIAN}),
-    Action.MODERATE: frozenset({Relation.TEACHER}) | ADMINS,
+    Action.MODERATE: frozenset({Relation.TEACHER}) | ADMIN_RELATIONS,
     Action.RUN_CONFERENCE: LEARNER_AND_TEACHER,
     Action.SCHEDULE_CONFERENCE: frozenset({Relation.TEACHER}),
     Action.PREPARE_CONFERENCE: frozenset({Relation.SELF}),
@@ -83,9 +88,9 @@ RULES: dict[Action, frozenset[Relation]] = {
     Action.EDIT_PROFILE: LEARNER_AND_TEACHER,
     Action.SET_AUDIENCE: frozenset({Relation.SELF}),
     Action.REQUEST_PROFILE_REVIEW: frozenset({Relation.SELF}),
-    Action.LOCK_SECTION: ADMINS,
-    Action.VIEW_ACCESS_LOG: ADMINS,
-    Action.INVITE_FAMILY: frozenset({Relation.TEACHER}) | ADMINS,
+    Action.LOCK_SECTION: ADMIN_RELATIONS,
+    Action.VIEW_ACCESS_LOG: ADMIN_RELATIONS,
+    Action.INVITE_FAMILY: frozenset({Relation.TEACHER}) | ADMIN_RELATIONS,
 }
 
 
@@ -194,8 +199,6 @@ def family_view(learner: User, user: User | None = None) -> bool:
 
 def family_goal_condition():
     """The family's goals as a SQL condition on Goal."""
-    from portal.goals.models import Goal, GoalStatus
-
     return Goal.status.in_([GoalStatus(s) for s in sorted(FAMILY_GOAL_STATUSES)])
 
 
@@ -220,9 +223,6 @@ def version_condition(goal, user: User | None = None):
     for a family, the one they read and the earlier ones both learner and teacher signed."""
     if not family_view(goal.learner, user):
         return true()
-    from portal.conferences.models import GoalSignature, SignerRole
-    from portal.goals.models import GoalVersion
-
     shown = shown_version(goal, user)
 
     def signed_by(role):
@@ -242,8 +242,6 @@ def version_condition(goal, user: User | None = None):
 
 def entry_condition(learner: User, user: User | None = None):
     """The progress entries of this learner the user may see, as a SQL condition."""
-    from portal.progress.models import ProgressEntry
-
     if family_view(learner, user):
         return ProgressEntry.shared_with_family.is_(True)
     return true()
@@ -251,8 +249,6 @@ def entry_condition(learner: User, user: User | None = None):
 
 def feedback_condition(learner: User, user: User | None = None):
     """The teacher feedback of this learner the user may see, as a SQL condition."""
-    from portal.progress.models import Feedback
-
     if family_view(learner, user):
         return Feedback.for_families.is_(True)
     return true()
@@ -354,8 +350,6 @@ def load_learner(learner_id: int, action: Action = Action.VIEW, record: str | No
         abort(404)
     authorize(learner, action)
     if record:
-        from portal.audit.services import record_read
-
         record_read(current_user, learner, relation(current_user, learner), record)
     return learner
 
@@ -363,8 +357,6 @@ def load_learner(learner_id: int, action: Action = Action.VIEW, record: str | No
 def load_goal(goal_id: int, action: Action = Action.VIEW, record: str | None = None):
     """Return the goal, or 404 if absent, its learner unrelated or (for a family) not one
     of the goals they see, or 403 if action is not allowed. `record` as for load_learner."""
-    from portal.goals.models import Goal
-
     goal = db.session.get(Goal, goal_id)
     if goal is None:
         abort(404)
@@ -378,8 +370,6 @@ def load_goal(goal_id: int, action: Action = Action.VIEW, record: str | None = N
 
 def load_entry(entry_id: int, action: Action = Action.VIEW, record: str | None = None):
     """Return a progress entry and its goal: 404 unless the user may see both."""
-    from portal.progress.models import ProgressEntry
-
     entry = db.session.get(ProgressEntry, entry_id)
     if entry is None:
         abort(404)
@@ -485,8 +475,6 @@ def framework_org_ids(user: User) -> Select:
 
 def load_framework(framework_id: int, edit: bool = False):
     """Return the framework, or 404 if absent or not visible, or 403 if edit is not allowed."""
-    from portal.targets.models import Framework
-
     framework = db.session.get(Framework, framework_id)
     if framework is None:
         abort(404)
@@ -496,8 +484,6 @@ def load_framework(framework_id: int, edit: bool = False):
 
 def load_target(target_id: int, edit: bool = False):
     """Return the target, or 404 if absent or not visible, or 403 if edit is not allowed."""
-    from portal.targets.models import Target
-
     target = db.session.get(Target, target_id)
     if target is None:
         abort(404)

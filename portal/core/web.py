@@ -13,8 +13,8 @@ from flask import current_app, make_response, redirect, render_template, request
 from jinja2 import nodes
 from jinja2_fragments.flask import render_block
 
-from portal import fragments
-from portal.extensions import htmx
+from portal.core import page_cache
+from portal.core.extensions import htmx
 
 POLL_HEADER = "X-Waypoint-Poll"
 
@@ -62,7 +62,7 @@ def render_cached(template: str, key: tuple, data: Callable[[], dict], block: st
             return render_block(template, fragment, **_top_level_imports(template), **data())
         return render_template(template, **data())
 
-    html = fragments.cached(fragments.page_key(*key, fragment, request.full_path), build)
+    html = page_cache.cached(page_cache.page_key(*key, fragment, request.full_path), build)
     response = make_response(html)
     response.vary.add("HX-Request")
     return response
@@ -124,3 +124,18 @@ def trigger(response, event: str):
     """Tell the page an event happened (HX-Trigger), e.g. to refresh a tracker."""
     response.headers["HX-Trigger"] = event
     return response
+
+
+def safe_next(target: str | None) -> str | None:
+    """Keep only a path on this site, so `next` can never send someone elsewhere."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.netloc and parts.netloc != request.host:
+        return None
+    if parts.scheme and parts.scheme not in ("http", "https"):
+        return None
+    path = parts.path or "/"
+    if not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return None
+    return path + (f"?{parts.query}" if parts.query else "")

@@ -9,7 +9,7 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from portal.read_session import ReadSession
+from portal.core.read_session import ReadSession
 
 # Named constraints let Alembic's batch mode (SQLite) drop and alter them.
 NAMING_CONVENTION = {

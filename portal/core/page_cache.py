@@ -1,6 +1,6 @@
 """Rendered busy pages (or their htmx blocks), kept per worker under the stamps they show.
 
-A key always holds the change stamps (`portal.stamps`) or change tokens of everything the
+A key always holds the change stamps (`portal.core.stamps`) or change tokens of everything the
 page shows, so an entry is never invalidated: a change makes a new key and the old entry
 ages out of the LRU. `page_key` adds what every cached page depends on besides its data:
 the language, today's date (for "3 days ago" and "due in 5 days") and the session's CSRF
@@ -25,9 +25,9 @@ from flask_babel import get_locale
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
-from portal.timeutil import today, utcnow
+from portal.core.timeutil import today, utcnow
 
-_EXTENSION = "waypoint.fragments"
+_EXTENSION = "waypoint.page_cache"
 
 
 class FragmentCache:

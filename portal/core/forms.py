@@ -17,7 +17,7 @@ from flask_wtf.file import FileField
 from werkzeug.datastructures import FileStorage
 from wtforms import Field, FieldList, FormField
 
-from portal.inputs import INT_MAX, INT_MIN, has_forbidden_character, scrub
+from portal.core.inputs import INT_MAX, INT_MIN, has_forbidden_character, scrub
 
 NOT_ALLOWED = _l("This field contains a character that is not allowed.")
 NOT_TEXT = _l("This field takes text, not a file.")

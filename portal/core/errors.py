@@ -6,11 +6,14 @@ next to the form or element that asked, so what the person typed stays on the pa
 """
 
 from flask import Flask, current_app, render_template, request
+from flask_babel import gettext
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
-from portal.web import wants_fragment
+from portal.core.extensions import db, login_manager
+from portal.core.web import safe_next, wants_fragment
 
 
 def N_(message: str) -> str:
@@ -50,8 +53,6 @@ def upload_limit_mb() -> int:
 
 def message_for(code: int) -> str:
     """The translated message for a status, e.g. for the page's hidden message list."""
-    from flask_babel import gettext
-
     text = MESSAGES.get(code) or (SERVER_ERROR if code >= 500 else CLIENT_ERROR)
     return gettext(text, mb=upload_limit_mb()) if code == 413 else gettext(text)
 
@@ -72,10 +73,6 @@ def _csrf(error):
     """A stale form token. When the session is gone too (signed out in another tab,
     or expired), say that: answer like any signed-out request, so the page offers to
     sign in again and keeps what was typed."""
-    from flask_login import current_user
-
-    from portal.extensions import login_manager
-
     view = current_app.view_functions.get(request.endpoint or "")
     if getattr(view, "access", "public") != "public" and not current_user.is_authenticated:
         return login_manager.unauthorized()
@@ -90,16 +87,12 @@ def _data_error(error):
     Nothing of the request is kept (the transaction is rolled back); the error is logged
     so the check that missed it can be added.
     """
-    from portal.extensions import db
-
     db.session.rollback()
     current_app.logger.warning("Database refused a value: %s", error.orig)
     return _render(400, N_("Something you entered cannot be stored. Nothing was saved."))
 
 
 def _render(code: int, detail: str | None):
-    from flask_babel import gettext
-
     message = gettext(detail) if detail else message_for(code)
     if wants_fragment():
         return render_template("errors/_message.html", code=code, message=message), code
@@ -109,6 +102,4 @@ def _render(code: int, detail: str | None):
 
 def _back_link() -> str | None:
     """After a failed form post: the page the form was on (same site only)."""
-    from portal.auth.routes import safe_next
-
     return safe_next(request.referrer) or (request.path if request.method == "POST" else None)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from flask import Flask, current_app, url_for
 
-STATIC = Path(__file__).resolve().parent.parent / "static"
+STATIC = Path(__file__).resolve().parents[2] / "static"
 BUILD = STATIC / "build"
 MANIFEST = BUILD / "manifest.json"
 

@@ -1,6 +1,6 @@
 """Change stamps: counters that go up in the same transaction as every change a page shows.
 
-Rendered pages are cached under these counters (`portal.fragments`), so a cached page can
+Rendered pages are cached under these counters (`portal.core.page_cache`), so a cached page can
 only be served while nothing it shows has changed. There are two kinds of stamp:
 
 - one per learner, bumped by any change to that learner's record (goals, progress,
@@ -29,7 +29,7 @@ from sqlalchemy import BigInteger, Integer, String, and_, bindparam, event, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.extensions import db
+from portal.core.extensions import db
 
 SITE_SCOPE = "site"
 LEARNER_SCOPE = "learner"
