@@ -1,12 +1,22 @@
-"""Each role's home page, filled with that person's real data."""
+"""Each role's home page, filled with that person's real data.
+
+Every page here gathers what it shows in its route (the card functions of each feature:
+`goals.queries`, `progress.tracker`, `conferences.cards`, `profiles.cards`) and hands
+the template plain data: no template asks the database.
+"""
 
 from flask import Blueprint
 from flask_login import current_user
 
 from portal.auth.models import Role
+from portal.conferences import cards as conference_cards
 from portal.core import stamps
 from portal.core.web import render, render_cached
-from portal.policy import load_class, load_learner, roles
+from portal.family.routes import family_home
+from portal.goals.queries import home_goals
+from portal.policy import Action, can, load_class, load_learner, roles
+from portal.profiles import cards as profile_cards
+from portal.progress.tracker import learner_trackers
 from portal.roster import queries
 
 bp = Blueprint("home", __name__)
@@ -16,8 +26,6 @@ bp = Blueprint("home", __name__)
 @roles()
 def index():
     """Show the signed-in person's home page for their role."""
-    from portal.family.routes import family_home
-
     return {
         Role.LEARNER: _learner_home,
         Role.TEACHER: _teacher_home,
@@ -28,24 +36,34 @@ def index():
 
 
 def _learner_home():
-    """The learner's home comes from the fragment cache while their record is unchanged."""
+    """The learner's home comes from the page cache while their record is unchanged.
+
+    The key holds the stamps of everything `_learner_context` reads: the learner's own
+    record and the site (roster, scales, school settings); the conference card adds its
+    clock (`valid_until`) while the context is gathered.
+    """
     key = ("learner-home", current_user.id, *stamps.learner_stamp(current_user.id))
     return render_cached("home/learner.html", key, _learner_context)
 
 
 def _learner_context() -> dict:
-    from portal.goals.queries import home_goals
-    from portal.progress.tracker import learner_trackers
-
+    """Everything the learner home shows, gathered before it renders."""
+    learner = current_user
     return {
-        "classes": queries.classes_of_learner(current_user.id),
-        "home_goals": home_goals(current_user.id),
-        "home_trackers": learner_trackers(current_user),
+        "classes": queries.classes_of_learner(learner.id),
+        "home_goals": home_goals(learner.id),
+        "home_trackers": learner_trackers(learner),
+        "conference_card": conference_cards.conference_home(learner),
+        "profile_summary": profile_cards.profile_summary(learner),
     }
 
 
 def _teacher_home():
-    return render("home/teacher.html", classes=queries.classes_taught_by(current_user))
+    return render(
+        "home/teacher.html",
+        classes=queries.classes_taught_by(current_user),
+        upcoming_conferences=conference_cards.upcoming_conferences(current_user),
+    )
 
 
 def _admin_home():
@@ -62,6 +80,7 @@ def class_view(class_id: int):
         school_class=school_class,
         learners=queries.learners_in_class(class_id),
         teachers=queries.teachers_of_class(class_id),
+        review_requests=profile_cards.review_requests_for_class(class_id, current_user),
     )
 
 
@@ -70,8 +89,10 @@ def class_view(class_id: int):
 def learner(learner_id: int):
     """Show one learner's overview to someone who may see them."""
     person = load_learner(learner_id, record="overview")
+    staff_view = can(Action.VIEW_STAFF_ONLY, person)
     return render(
         "home/learner_overview.html",
         learner=person,
         classes=queries.classes_of_learner(person.id),
+        profile_summary=profile_cards.profile_summary(person) if staff_view else None,
     )

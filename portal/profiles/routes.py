@@ -10,7 +10,6 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from portal.auth.models import ADMIN_ROLES, Role
 from portal.core.extensions import db
@@ -22,7 +21,6 @@ from portal.policy import (
     can_manage_school,
     load_learner,
     roles,
-    visible_learner_ids,
 )
 from portal.profiles import services
 from portal.profiles.forms import (
@@ -36,7 +34,6 @@ from portal.profiles.forms import (
 from portal.profiles.models import Audience, ProfileReviewRequest, ProfileSectionDef
 from portal.profiles.prompts import BUILT_IN, is_young
 from portal.roster import queries
-from portal.roster.models import Enrollment, EnrollmentRole
 
 bp = Blueprint("profiles", __name__)
 SECTION_PAGE = "profiles/section_page.html"
@@ -52,26 +49,9 @@ def plaintext(text: str | None):
 
 
 @bp.app_template_global()
-def profile_summary(learner):
-    """Completeness of a profile, for cards on home and overview pages."""
-    return services.completeness(learner) if can(Action.VIEW_STAFF_ONLY, learner) else None
-
-
-@bp.app_template_global()
 def profile_family_sections(learner):
     """The sections a learner shared with family (for the family pages)."""
     return services.family_sections(learner) if can(Action.VIEW, learner) else []
-
-
-@bp.app_template_global()
-def profile_review_requests_for_class(class_id: int):
-    """Open review requests of this class's learners that the current user may see."""
-    learner_ids = select(Enrollment.user_id).where(
-        Enrollment.class_id == class_id,
-        Enrollment.role == EnrollmentRole.LEARNER,
-        Enrollment.user_id.in_(visible_learner_ids(current_user)),
-    )
-    return services.open_review_requests(learner_ids)
 
 
 # --- Shared pieces -------------------------------------------------------------------
