@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from portal.auth.models import User
 from portal.core import page_cache
+from portal.goals.models import Goal
 
 from . import services
 from .forms import ReflectForm, RequestForm
@@ -18,9 +19,13 @@ from .models import Conference
 UPCOMING_ON_HOME = 5
 
 
-def conference_home(learner: User) -> dict:
-    """The learner home's conference card: next meeting, ask for one, end-of-cycle prompts."""
-    due, next_due_at = services.reflections_due(learner)
+def conference_home(learner: User, active_goals: list[Goal]) -> dict:
+    """The learner home's conference card: next meeting, ask for one, end-of-cycle prompts.
+
+    `active_goals` are the learner's active goals with their current versions, which the
+    home has loaded already for its trackers.
+    """
+    due, next_due_at = services.reflections_due(learner, active_goals)
     upcoming = services.next_conference(learner.id)
     # The card changes with the clock too: a cycle runs out, a conference is over.
     for moment in (next_due_at, upcoming and upcoming.scheduled_at + services.NEXT_GRACE):

@@ -13,13 +13,15 @@ from portal.conferences import cards as conference_cards
 from portal.core import stamps
 from portal.core.web import render, render_cached
 from portal.family.routes import family_home
+from portal.goals.models import GoalStatus
 from portal.goals.queries import home_goals
 from portal.policy import Action, can, load_class, load_learner, roles
 from portal.profiles import cards as profile_cards
-from portal.progress.tracker import learner_trackers
+from portal.progress.tracker import trackers_for
 from portal.roster import queries
 
 bp = Blueprint("home", __name__)
+HOME_GOALS = 6  # goal cards on the learner home; every active goal has its tracker
 
 
 @bp.route("/")
@@ -47,13 +49,22 @@ def _learner_home():
 
 
 def _learner_context() -> dict:
-    """Everything the learner home shows, gathered before it renders."""
+    """Everything the learner home shows, gathered before it renders.
+
+    The goals are read once: every open goal, in the home's order, with its content. The
+    first few are the goal cards; the active ones, in the order they were started, are
+    the trackers (as `progress.tracker.learner_trackers` would load them again).
+    """
     learner = current_user
+    open_goals = home_goals(learner.id, limit=None)
+    active = sorted(
+        (g for g in open_goals if g.status is GoalStatus.ACTIVE), key=lambda g: (g.created_at, g.id)
+    )
     return {
         "classes": queries.classes_of_learner(learner.id),
-        "home_goals": home_goals(learner.id),
-        "home_trackers": learner_trackers(learner),
-        "conference_card": conference_cards.conference_home(learner),
+        "home_goals": open_goals[:HOME_GOALS],
+        "home_trackers": trackers_for(active, {learner.id: learner.org_id}),
+        "conference_card": conference_cards.conference_home(learner, active),
         "profile_summary": profile_cards.profile_summary(learner),
     }
 
