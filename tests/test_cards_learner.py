@@ -12,8 +12,6 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
-from flask import before_render_template, template_rendered
-from jinja2_fragments.flask import before_render_template_block, template_block_rendered
 from sqlalchemy import event, select
 
 from portal.auth.models import User
@@ -23,41 +21,8 @@ from portal.core.timeutil import utcnow
 from portal.profiles import services as profile_services
 from portal.profiles.models import ProfileReviewRequest
 from portal.roster.models import Term
-from tests import test_progress_support as build
-
-
-@contextmanager
-def sql_while_rendering(app):
-    """Collect (template, statement) for every statement run while a template renders."""
-    rendering: list[str] = []
-    found: list[tuple[str, str]] = []
-
-    def started(sender, template, **extra):
-        rendering.append(template.name or "?")
-
-    def finished(sender, template, **extra):
-        if rendering:
-            rendering.pop()
-
-    def on_execute(conn, cursor, statement, *args):
-        if rendering:
-            found.append((rendering[-1], statement))
-
-    signals = [
-        (before_render_template, started),
-        (template_rendered, finished),
-        (before_render_template_block, started),
-        (template_block_rendered, finished),
-    ]
-    for signal, receiver in signals:
-        signal.connect(receiver, app)
-    event.listen(db.engine, "before_cursor_execute", on_execute)
-    try:
-        yield found
-    finally:
-        event.remove(db.engine, "before_cursor_execute", on_execute)
-        for signal, receiver in signals:
-            signal.disconnect(receiver, app)
+from tests.fixtures import progress as build
+from tests.sql_guard import sql_while_rendering
 
 
 @pytest.fixture
@@ -90,8 +55,14 @@ def world(make):
             ProfileReviewRequest(learner_id=learner.id, note="Please read my interests"),
         ]
     )
+    guardian = make.guardian()
+    make.link(guardian, learner)
+    about = profile_services.find_spec(learner, "about")
+    entry = profile_services.add_entry(learner, about, learner, "I like drawing maps.")
     make.commit()
     return SimpleNamespace(
+        guardian=SimpleNamespace(id=guardian.id, username=guardian.username),
+        entry_id=entry.id,
         teacher=SimpleNamespace(id=teacher.id, username=teacher.username),
         learner=SimpleNamespace(id=learner.id, username=learner.username),
         admin=SimpleNamespace(id=admin.id, username=admin.username),
@@ -109,8 +80,8 @@ def _render_without_sql(app, client, url: str, headers=None) -> str:
     with sql_while_rendering(app) as found:
         response = client.get(url, headers=headers or {})
     assert response.status_code == 200, (url, response.status_code)
-    found = [(name, sql) for name, sql in found if not any(t in sql for t in NOT_YET_MOVED)]
-    assert found == [], "\n".join(f"{name}: {sql}" for name, sql in found)
+    found = [q for q in found if not any(t in q.statement for t in NOT_YET_MOVED)]
+    assert found == [], "\n".join(map(str, found))
     return response.get_data(as_text=True)
 
 
@@ -146,13 +117,44 @@ def test_the_class_view_renders_without_sql(app, client, auth, world):
     assert "Please read my interests" in page
 
 
+HTMX = {"HX-Request": "true"}
+
+
 def test_the_profile_pages_render_without_sql(app, client, auth, world):
     learner = world.learner
+    profile = f"/learners/{learner.id}/profile"
+    for person in (learner, world.teacher, world.guardian):
+        auth.login(person)
+        _render_without_sql(app, client, profile)
+        _render_without_sql(app, client, f"{profile}/print")
+        auth.logout()
     for person in (learner, world.teacher):
         auth.login(person)
-        _render_without_sql(app, client, f"/learners/{learner.id}/profile")
-        _render_without_sql(app, client, f"/learners/{learner.id}/profile/print")
+        _render_without_sql(app, client, f"{profile}/sections/about", HTMX)
+        history = _render_without_sql(app, client, f"{profile}/entries/{world.entry_id}/history")
+        assert "I like drawing maps." in history
+        _render_without_sql(app, client, f"{profile}/sections/about/write", HTMX)
         auth.logout()
+    auth.login(world.admin)
+    _render_without_sql(app, client, f"/learners/{learner.id}/access-log")
+    _render_without_sql(app, client, "/admin/profile-sections")
+
+
+def test_the_learner_overview_renders_without_sql_for_each_viewer(app, client, auth, world):
+    for person in (world.learner, world.admin):
+        auth.login(person)
+        _render_without_sql(app, client, f"/learners/{world.learner.id}")
+        auth.logout()
+
+
+def test_the_conference_ask_partial_renders_without_sql(app, client, auth, world):
+    auth.login(world.learner)
+    db.session.close()
+    with sql_while_rendering(app) as found:
+        response = client.post("/conferences/ask", data={"ask-note": "Soon?"}, headers=HTMX)
+    assert response.status_code == 200
+    assert "You asked for a conference" in response.get_data(as_text=True)
+    assert found == [], "\n".join(map(str, found))
 
 
 # --- The cold learner home: a fixed, small number of statements ---------------------------

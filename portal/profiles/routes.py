@@ -184,7 +184,13 @@ def history(learner_id: int, entry_id: int):
     entry, spec = _entry(learner, entry_id)
     if not services.section_visible(entry.section, can(Action.VIEW_STAFF_ONLY, learner)):
         abort(404)
-    return render("profiles/history.html", learner=learner, entry=entry, spec=spec)
+    return render(
+        "profiles/history.html",
+        learner=learner,
+        entry=entry,
+        spec=spec,
+        revisions=list(reversed(entry.revisions)),  # newest first, read before rendering
+    )
 
 
 # --- Writing -------------------------------------------------------------------------
