@@ -52,8 +52,8 @@ def _learner_context() -> dict:
     """Everything the learner home shows, gathered before it renders.
 
     The goals are read once: every open goal, in the home's order, with its content. The
-    first few are the goal cards; the active ones, in the order they were started, are
-    the trackers (as `progress.tracker.learner_trackers` would load them again).
+    first few are the goal cards; each active one, oldest first, has a tracker (the order
+    `progress.tracker.learner_trackers` gives) and may be due for reflection.
     """
     learner = current_user
     open_goals = home_goals(learner.id, limit=None)
