@@ -8,9 +8,6 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from flask import before_render_template, template_rendered
-from jinja2_fragments.flask import before_render_template_block, template_block_rendered
-from sqlalchemy import event
 
 from portal.conferences import services as conferences
 from portal.conferences.models import ConferenceStatus, StepOwner
@@ -20,9 +17,10 @@ from portal.family.models import Cheer
 from portal.goals.models import GoalStatus
 from portal.profiles import services as profiles
 from portal.profiles.models import Audience
-from tests import test_conferences_support as conf
-from tests import test_family_support as fam
-from tests import test_progress_support as build
+from tests.fixtures import conferences as conf
+from tests.fixtures import family as fam
+from tests.fixtures import progress as build
+from tests.sql_guard import sql_while_rendering
 
 HX = {"HX-Request": "true"}
 COLD_FAMILY_PAGE_BUDGET = 8
@@ -31,41 +29,9 @@ COLD_FAMILY_PAGE_BUDGET = 8
 @contextmanager
 def no_sql_while_rendering(app):
     """Fail if any SQL runs while a template (or one block of it) renders."""
-    depth = [0]
-    offences: list[tuple[str, str]] = []
-    names: list[str] = []
-
-    def started(sender, **extra):
-        depth[0] += 1
-        template = extra.get("template")
-        names.append(
-            template.name if template else f"{extra['template_name']}#{extra['block_name']}"
-        )
-
-    def finished(sender, **extra):
-        depth[0] -= 1
-        names.pop()
-
-    def statement(conn, cursor, sql, *args):
-        if depth[0]:
-            offences.append((names[-1], " ".join(sql.split())[:200]))
-
-    signals = (
-        (before_render_template, started),
-        (template_rendered, finished),
-        (before_render_template_block, started),
-        (template_block_rendered, finished),
-    )
-    for signal, receiver in signals:
-        signal.connect(receiver, app)
-    event.listen(db.engine, "before_cursor_execute", statement)
-    try:
-        yield offences
-    finally:
-        event.remove(db.engine, "before_cursor_execute", statement)
-        for signal, receiver in signals:
-            signal.disconnect(receiver, app)
-    assert not offences, "SQL while rendering:\n" + "\n".join(f"{t}: {s}" for t, s in offences)
+    with sql_while_rendering(app) as found:
+        yield found
+    assert not found, "SQL while rendering:\n" + "\n".join(map(str, found))
 
 
 def _get(client, url, headers=None):
