@@ -235,6 +235,8 @@ def _workspace(conference: Conference, forms: bool = True, **override) -> dict:
         "is_teacher": can(Action.SCHEDULE_CONFERENCE, learner),
         "is_learner": can(Action.PREPARE_CONFERENCE, learner),
         "may_private": private,
+        "may_mark": services.may_mark(learner),
+        "may_edit": {g.id: _may_edit(g) for g in goals},
     }
     if forms:
         context.update(
@@ -253,6 +255,11 @@ def _open_goals(learner_id: int) -> list[Goal]:
     from portal.goals.queries import learner_goals
 
     return [g for g in learner_goals(learner_id) if g.is_open]
+
+
+def _may_edit(goal: Goal) -> bool:
+    """May the current user change this goal's wording (an open goal, Action.EDIT_GOAL)?"""
+    return goal.is_open and can(Action.EDIT_GOAL, goal.learner)
 
 
 def _prep_form(conference: Conference) -> PrepForm:
@@ -286,6 +293,7 @@ def _goal_work(goal: Goal, conference: Conference | None, status: int = 200, **e
         goal=goal,
         conference=conference,
         agreement=services.agreement(goal),
+        may_edit={goal.id: _may_edit(goal)},
         forms=_goal_forms(goal, conference, **extra.pop("forms", {})),
         **extra,
     )
@@ -342,11 +350,7 @@ def add_step(conference_id: int):
 
 def _step_action(step: NextStep) -> Action:
     """The learner marks their own steps; a teacher of the learner marks any step."""
-    return Action.RUN_CONFERENCE if step.owner is StepOwner.LEARNER else Action.SCHEDULE_CONFERENCE
-
-
-def _may_mark_step(step: NextStep, learner) -> bool:
-    return can(_step_action(step), learner)
+    return services.STEP_ACTION[step.owner]
 
 
 @bp.post("/conferences/steps/<int:step_id>/done")
@@ -364,7 +368,11 @@ def mark_step(step_id: int):
     db.session.commit()
     if wants_fragment():
         response = _partial(
-            "conferences/_step.html", step=step, learner=learner, back=form.back.data
+            "conferences/_step.html",
+            step=step,
+            learner=learner,
+            back=form.back.data,
+            may_mark=services.may_mark(learner),
         )
         return trigger(response, CHANGED)
     flash(_("Marked as done.") if step.is_done else _("Marked as not done."), "info")
@@ -520,7 +528,10 @@ def acknowledge(goal_id: int):
     db.session.commit()
     if wants_fragment():
         return _partial(
-            "conferences/_acknowledge.html", agreement=services.agreement(goal), goal=goal
+            "conferences/_acknowledge.html",
+            agreement=services.agreement(goal),
+            goal=goal,
+            may_acknowledge=True,  # load_goal allowed Action.ACKNOWLEDGE
         )
     if done is not None:
         flash(_("Thank you: your teachers can see you have read this goal."))
@@ -568,6 +579,8 @@ def history(learner_id: int):
         ),
         still_to_do=services.open_steps(learner.id),
         next_conference=services.next_conference(learner.id),
+        may_mark=services.may_mark(learner),
+        may_open=can(Action.RUN_CONFERENCE, learner),
     )
 
 
@@ -598,10 +611,7 @@ def settings(school_id: int):
 def conference_helpers():
     return {
         "conference_home": _conference_home,
-        "goal_agreement": services.agreement,
-        "family_conference_notes": services.family_notes,
         "upcoming_conferences": services.upcoming_for_teacher,
-        "may_mark_step": _may_mark_step,
     }
 
 

@@ -27,7 +27,7 @@ from portal.core.timeutil import today, utcnow
 from portal.goals import services as goal_services
 from portal.goals.models import Goal, GoalStatus, GoalVersion
 from portal.goals.services import GoalContent, clean_text
-from portal.policy import Action, authorize, family_goal_condition, visible_learner_ids
+from portal.policy import Action, authorize, can, family_goal_condition, visible_learner_ids
 from portal.progress.models import GoalProgress
 from portal.roster.models import Enrollment, EnrollmentRole
 
@@ -806,3 +806,18 @@ def poll_token(conference_id: int, user: User) -> str | None:
 
 def token_for(conference: Conference) -> str:
     return poll_token(conference.id, current_user) or "0"
+
+
+# --- Who marks a next step done ----------------------------------------------------------
+
+# The learner marks their own steps; a teacher of the learner marks any step (portal.policy
+# decides who holds each action). Routes turn this into `may_mark` for the templates.
+STEP_ACTION = {
+    StepOwner.LEARNER: Action.RUN_CONFERENCE,
+    StepOwner.TEACHER: Action.SCHEDULE_CONFERENCE,
+}
+
+
+def may_mark(learner: User) -> dict[StepOwner, bool]:
+    """Which owners' next steps the current user may mark done (`_step.html` reads it)."""
+    return {owner: can(action, learner) for owner, action in STEP_ACTION.items()}

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.auth.models import STAFF_ROLES, Role, User
+from portal.conferences import services as conference_services
 from portal.core.extensions import db
 from portal.core.inputs import parse_id, parse_number
 from portal.core.timeutil import today
@@ -90,23 +91,34 @@ def detail(goal_id: int):
 
 
 def _detail(goal: Goal, status: int = 200, error: str | None = None):
+    """The goal page's data, all of it gathered here: the template runs no query."""
+    learner = goal.learner
     parent = goal.parent_goal
-    if parent is not None and family_view(goal.learner) and not family_sees_goal(parent):
+    if parent is not None and family_view(learner) and not family_sees_goal(parent):
         parent = None
+    children = (
+        queries.child_goals(goal.id, goal_condition(learner))
+        if goal.horizon is Horizon.LONG
+        else []
+    )
+    # The signing state loads the current and agreed versions with targets and strategies.
+    agreement = conference_services.agreement(goal)
+    version = shown_version(goal)
     return render(
         "goals/detail.html",
         "goal_status",
         status=status,
         goal=goal,
-        learner=goal.learner,
-        version=shown_version(goal),
+        learner=learner,
+        version=version,
+        author=version.author,
         parent=parent,
-        scale=queries.scale_for_school(goal.learner.org_id),
-        children=(
-            queries.child_goals(goal.id, goal_condition(goal.learner))
-            if goal.horizon is Horizon.LONG
-            else []
-        ),
+        parent_version=shown_version(parent) if parent is not None else None,
+        scale=queries.scale_for_school(learner.org_id),
+        children=[(child, shown_version(child)) for child in children],
+        agreement=agreement,
+        may_acknowledge=can(Action.ACKNOWLEDGE, learner),
+        may_edit=_can_edit_goal(goal),
         next_statuses=services.next_statuses(goal),
         transition_action=services.TRANSITION_ACTION,
         status_error=error,
@@ -521,11 +533,6 @@ def templates():
         offered=queries.templates_for_learner(current_user.id),
         scale=queries.scale_for_school(current_user.org_id),
     )
-
-
-@bp.app_context_processor
-def goal_helpers():
-    return {"can_edit_goal": _can_edit_goal}
 
 
 def _can_edit_goal(goal: Goal) -> bool:

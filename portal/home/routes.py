@@ -4,9 +4,11 @@ from flask import Blueprint
 from flask_login import current_user
 
 from portal.auth.models import Role
+from portal.conferences import services as conference_services
 from portal.core import stamps
 from portal.core.web import render, render_cached
-from portal.policy import load_class, load_learner, roles
+from portal.family import cards as family_cards
+from portal.policy import Action, can, family_view, load_class, load_learner, roles
 from portal.roster import queries
 
 bp = Blueprint("home", __name__)
@@ -41,6 +43,7 @@ def _learner_context() -> dict:
         "classes": queries.classes_of_learner(current_user.id),
         "home_goals": home_goals(current_user.id),
         "home_trackers": learner_trackers(current_user),
+        "cheers_card": family_cards.learner_cheers(current_user),
     }
 
 
@@ -70,8 +73,19 @@ def class_view(class_id: int):
 def learner(learner_id: int):
     """Show one learner's overview to someone who may see them."""
     person = load_learner(learner_id, record="overview")
+    family = {}
+    if family_view(person):  # the family cards of the overview
+        family = {
+            "shared_sections": family_cards.shared_sections(person),
+            "family_conferences": family_cards.family_conferences(
+                person,
+                may_acknowledge=can(Action.ACKNOWLEDGE, person),
+                may_mark=conference_services.may_mark(person),
+            ),
+        }
     return render(
         "home/learner_overview.html",
         learner=person,
         classes=queries.classes_of_learner(person.id),
+        **family,
     )

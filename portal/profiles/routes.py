@@ -58,12 +58,6 @@ def profile_summary(learner):
 
 
 @bp.app_template_global()
-def profile_family_sections(learner):
-    """The sections a learner shared with family (for the family pages)."""
-    return services.family_sections(learner) if can(Action.VIEW, learner) else []
-
-
-@bp.app_template_global()
 def profile_review_requests_for_class(class_id: int):
     """Open review requests of this class's learners that the current user may see."""
     learner_ids = select(Enrollment.user_id).where(
