@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from flask import (
     Blueprint,
     abort,
@@ -40,11 +38,10 @@ from portal.policy import (
     entry_condition,
     feedback_condition,
     load_class,
-    public,
     roles,
     shown_version,
 )
-from portal.progress import services, tracker, uploads
+from portal.progress import live, scales, services, tracker, uploads
 from portal.progress.forms import EntryForm, FeedbackForm, SettingsForm, ShareForm, is_token
 from portal.progress.mastery import Method
 from portal.progress.models import Feedback, LevelMethod, ProgressEntry
@@ -219,7 +216,7 @@ def _already_logged(entry: ProgressEntry):
 def entry_feedback(progress_entry_id: int):
     """Add a teacher's feedback and rating to one progress entry."""
     entry, goal, learner = _load_entry(progress_entry_id, Action.GIVE_FEEDBACK)
-    form = FeedbackForm(prefix=f"entry{entry.id}", scale=tracker.scale_for(learner.org_id))
+    form = FeedbackForm(prefix=f"entry{entry.id}", scale=scales.scale_for(learner.org_id))
     if (existing := services.feedback_by_token(form.token.data or "")) is not None:
         return _feedback_done(existing)
     if not form.validate_on_submit():
@@ -245,7 +242,7 @@ def entry_feedback(progress_entry_id: int):
 def goal_feedback(goal_id: int):
     """Add a teacher's feedback and rating to the goal as a whole."""
     goal, learner = _load_goal(goal_id, Action.GIVE_FEEDBACK)
-    form = FeedbackForm(prefix="goal", scale=tracker.scale_for(learner.org_id))
+    form = FeedbackForm(prefix="goal", scale=scales.scale_for(learner.org_id))
     if (existing := services.feedback_by_token(form.token.data or "")) is not None:
         return _feedback_done(existing)
     if not form.validate_on_submit():
@@ -352,7 +349,7 @@ def _learner_idle_poll():
     if request.args.get("readonly"):  # staff and family trackers: the learner's own never are
         return None
     seen = request.args.get("v")
-    if seen and tracker.learner_poll_unchanged(request.view_args["goal_id"], seen):
+    if seen and live.learner_poll_unchanged(request.view_args["goal_id"], seen):
         return _unchanged()
     return None
 
@@ -363,7 +360,7 @@ def goal_tracker(goal_id: int):
     """Render one goal's tracker; an idle poll gets 204, a closed goal stops polling (286)."""
     seen = request.args.get("v")
     if seen and is_background_request():
-        state = tracker.goal_poll_state(goal_id, current_user)
+        state = live.goal_poll_state(goal_id, current_user)
         if state is not None and state[0] is GoalStatus.ACTIVE and state[1] == seen:
             return _unchanged()
     goal, learner = _load_goal(goal_id)
@@ -405,7 +402,7 @@ def class_progress(class_id: int):
     sort = sort if sort in SORTS else "name"
     show = request.args.get("show", "all")
     show = show if show in FILTERS else "all"
-    token = tracker.class_token(class_id, current_user)
+    token = live.class_token(class_id, current_user)
     if token is not None and token == request.args.get("v") and is_background_request():
         return _unchanged()
     if token is None:  # not allowed, or no such class: load_class answers 404
@@ -466,12 +463,3 @@ def school_settings(school_id: int):
         return render_invalid("progress/settings.html", "settings_form", **context)
     return render("progress/settings.html", "settings_form", **context)
 
-
-if os.environ.get("WAYPOINT_BENCH") == "1":
-    # The benchmark's baseline: the same app and server, doing nothing.
-
-    @bp.get("/bench/hello")
-    @public
-    def bench_hello():
-        """Answer hello: the benchmark's baseline route (only with WAYPOINT_BENCH=1)."""
-        return "hello"
