@@ -6,7 +6,6 @@ from flask import (
     Blueprint,
     abort,
     flash,
-    make_response,
     redirect,
     render_template,
     request,
@@ -28,6 +27,9 @@ from portal.core.web import (
     render,
     render_cached,
     render_invalid,
+    render_partial,
+    stop_polling,
+    unchanged,
     wants_fragment,
 )
 from portal.goals.models import Goal, GoalStatus
@@ -222,16 +224,9 @@ def entry_feedback(progress_entry_id: int):
     if not form.validate_on_submit():
         if wants_fragment():
             t = tracker.tracker_for(goal)
-            body = render_template(
-                "progress/_entry.html",
-                entry=entry,
-                t=t,
-                learner=learner,
-                feedback_form=form,
+            return render_partial(
+                "progress/_entry.html", 422, entry=entry, t=t, learner=learner, feedback_form=form
             )
-            response = make_response(body, 422)
-            response.vary.add("HX-Request")
-            return response
         context = _page(goal, learner, feedback_forms={entry.id: form})
         return render_invalid("progress/goal.html", **context)
     return _save_feedback(form, goal, entry)
@@ -293,12 +288,9 @@ def share_entry(progress_entry_id: int):
     services.set_shared(goal, entry, form.shared.data)
     db.session.commit()
     if wants_fragment():
-        body = render_template(
+        return render_partial(
             "progress/_entry.html", entry=entry, t=tracker.tracker_for(goal), learner=learner
         )
-        response = make_response(body)
-        response.vary.add("HX-Request")
-        return response
     return redirect_to(url_for(".goal_page", goal_id=goal.id, _anchor=f"entry-{entry.id}"))
 
 
@@ -335,12 +327,6 @@ def evidence(progress_entry_id: int):
 # --- Live trackers -----------------------------------------------------------------
 
 
-def _unchanged():
-    response = make_response("", 204)
-    response.vary.add("HX-Request")
-    return response
-
-
 @bp.before_request
 def _learner_idle_poll():
     """Answer a learner's unchanged poll before sign-in machinery runs: one query, no body."""
@@ -350,7 +336,7 @@ def _learner_idle_poll():
         return None
     seen = request.args.get("v")
     if seen and live.learner_poll_unchanged(request.view_args["goal_id"], seen):
-        return _unchanged()
+        return unchanged()
     return None
 
 
@@ -362,18 +348,17 @@ def goal_tracker(goal_id: int):
     if seen and is_background_request():
         state = live.goal_poll_state(goal_id, current_user)
         if state is not None and state[0] is GoalStatus.ACTIVE and state[1] == seen:
-            return _unchanged()
+            return unchanged()
     goal, learner = _load_goal(goal_id)
     if not htmx:
         # The tracker alone is not a page: opened as one, show the goal's progress page.
         return redirect(url_for("progress.goal_page", goal_id=goal.id), code=303)
     t = tracker.tracker_for(goal, shown_version(goal))
     readonly = request.args.get("readonly") == "1" or not can(Action.LOG_PROGRESS, learner)
-    body = render_template("progress/_tracker.html", t=t, readonly=readonly, link_goal=True)
-    status = 286 if htmx and not t.active else 200
-    response = make_response(body, status)
-    response.vary.add("HX-Request")
-    return response
+    context = dict(t=t, readonly=readonly, link_goal=True)
+    if not t.active:  # its final state: no more polls
+        return stop_polling(render_template("progress/_tracker.html", **context))
+    return render_partial("progress/_tracker.html", **context)
 
 
 # --- The class view ----------------------------------------------------------------
@@ -404,7 +389,7 @@ def class_progress(class_id: int):
     show = show if show in FILTERS else "all"
     token = live.class_token(class_id, current_user)
     if token is not None and token == request.args.get("v") and is_background_request():
-        return _unchanged()
+        return unchanged()
     if token is None:  # not allowed, or no such class: load_class answers 404
         return render(
             "progress/class.html", "class_table", **_class_page(class_id, sort, show, token)
