@@ -11,7 +11,9 @@ from jinja2 import Environment, nodes
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 # Parsing needs no app (nor a database): the app's Jinja extensions, nothing else.
-ENV = Environment(extensions=["jinja2.ext.i18n", "jinja2.ext.do", "jinja2.ext.loopcontrols"])
+ENV = Environment(
+    autoescape=True, extensions=["jinja2.ext.i18n", "jinja2.ext.do", "jinja2.ext.loopcontrols"]
+)
 
 
 def _root_names(tree: nodes.Template) -> set[str]:
