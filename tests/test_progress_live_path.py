@@ -19,6 +19,8 @@ from portal.goals.models import Goal, GoalStatus
 from portal.progress import live, tracker
 from portal.progress.models import GoalProgress
 from tests import test_progress_support as build
+from tests.driver_sql import driver_statements
+from tests.test_progress_live import _fill_class
 
 POLL = {"HX-Request": "true", "X-Waypoint-Poll": "1"}
 
@@ -157,3 +159,25 @@ def test_the_poll_token_is_the_trackers_token(app, client, auth, world):
         )
         db.session.commit()
         db.session.expire_all()
+
+
+def test_class_view_cold_is_at_most_eight_statements(app, client, auth, make):
+    """The class view rendered (page cache off) runs at most 8 statements, whatever its size."""
+    teacher = make.teacher()
+    build.scale(make)
+    counts = []
+    for size, first_id in ((3, 5000), (40, 6000)):
+        school_class = make.school_class(teacher=teacher)
+        _fill_class(make, school_class, learners=size, goals=2, entries=3, first_id=first_id)
+        counts.append(school_class.id)
+    auth.login(teacher)
+    app.extensions["waypoint.page_cache"] = None
+    seen = []
+    for class_id in counts:
+        client.get(f"/classes/{class_id}/progress")  # the session's first touch
+        db.session.remove()
+        with driver_statements(db.engine) as statements:
+            response = client.get(f"/classes/{class_id}/progress")
+        assert response.status_code == 200
+        seen.append(list(statements))
+    assert len(seen[0]) == len(seen[1]) <= 8, "\n".join(s[:120] for s in seen[1])

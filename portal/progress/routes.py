@@ -372,9 +372,12 @@ def _class_rows(class_id: int):
     in_class = select(Enrollment.user_id).where(
         Enrollment.class_id == class_id, Enrollment.role == EnrollmentRole.LEARNER
     )
-    goals = tracker.load_goals(learner_ids=in_class, visible_to=current_user, strategies=False)
+    goals, summaries = tracker.load_goals_with_summaries(
+        in_class, visible_to=current_user, strategies=False
+    )
     by_learner: dict[int, list] = {}
-    for t in tracker.trackers_for(goals, {x.id: x.org_id for x in learners}):
+    schools = {x.id: x.org_id for x in learners}
+    for t in tracker.trackers_for(goals, schools, summaries=summaries):
         by_learner.setdefault(t.goal.learner_id, []).append(t)
     return [tracker.LearnerRow(learner, by_learner.get(learner.id, [])) for learner in learners]
 
