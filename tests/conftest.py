@@ -15,7 +15,7 @@ from portal import create_app
 from portal.auth import services as auth_services
 from portal.core.extensions import db
 from portal.core.timeutil import utcnow
-from tests.factories import Factory
+from tests.fixtures.factories import Factory
 from tests.pg import DatabasePool, PostgresServer, PostgresUnavailable
 
 TEST_CONFIG = {

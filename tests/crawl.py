@@ -30,6 +30,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
 from portal.core.extensions import db
+from tests.sql_guard import sql_while_rendering
 
 ROLES = ["learner", "young_learner", "teacher", "guardian", "school_admin", "district_admin"]
 USERNAMES = {
@@ -69,6 +70,8 @@ class CrawlResult:
     server_errors: list[Problem] = field(default_factory=list)
     leaks: list[Problem] = field(default_factory=list)  # not-visible ids that did not 403/404
     templates: dict[str, str] = field(default_factory=dict)  # page template -> one 200 URL
+    # SQL run while a template rendered: the route should have gathered it (sql_guard).
+    render_queries: list[Problem] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -300,7 +303,10 @@ class Crawler:
         for variant, headers in self.variants.items():
             rendered.clear()
             self.result.requests += 1
-            with template_rendered.connected_to(record, self.app):
+            with (
+                template_rendered.connected_to(record, self.app),
+                sql_while_rendering(self.app) as queries,
+            ):
                 try:
                     response = self.client.get(url, headers=headers)
                 except Exception:  # noqa: BLE001 (TESTING propagates a view's exception)
@@ -310,6 +316,12 @@ class Crawler:
                     continue
             status = response.status_code
             body = response.get_data(as_text=True)
+            if queries:
+                detail = "\n".join(f"  {q}" for q in queries[:6])
+                more = f"\n  ... and {len(queries) - 6} more" if len(queries) > 6 else ""
+                self.result.render_queries.append(
+                    Problem(self.result.role, url, variant, status, detail + more)
+                )
             if status >= 500:
                 self.result.server_errors.append(
                     Problem(self.result.role, url, variant, status, body[:2000])

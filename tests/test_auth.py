@@ -14,7 +14,7 @@ from portal.auth import services
 from portal.auth.models import LoginSession, User
 from portal.core.extensions import db
 from portal.core.timeutil import utcnow
-from tests.factories import Factory
+from tests.fixtures.factories import Factory
 
 FREE_ATTEMPTS = 3
 MAX_LOCK = 100

@@ -16,7 +16,7 @@ from portal.auth.models import TrustedDevice, User
 from portal.auth.passwords import hash_secret, verify_secret
 from portal.core.extensions import db
 from tests.conftest import Clock
-from tests.factories import Factory
+from tests.fixtures.factories import Factory
 
 pytestmark = pytest.mark.both_backends
 

@@ -22,8 +22,8 @@ from portal.family.models import Cheer, FamilyInvite, InviteThrottle
 from portal.goals.models import Goal, GoalStatus
 from portal.progress.models import Feedback, GoalProgress, ProgressEntry
 from portal.roster.models import GuardianLink
-from tests import test_family_support as fam
-from tests.test_conferences_support import build_world, proposed_goal
+from tests.fixtures import family as fam
+from tests.fixtures.conferences import build_world, proposed_goal
 
 WRITERS = 4
 ROUNDS = 3
@@ -266,7 +266,7 @@ def test_learner_and_teacher_signing_at_once_agree_the_goal(app, make, world, ba
 @pytest.mark.both_backends
 def test_different_entries_at_once_all_count_in_the_summary(app, make, backend):
     """Two devices of one learner log different entries on a goal with no summary yet."""
-    from tests import test_progress_support as build
+    from tests.fixtures import progress as build
 
     learner, teacher = make.learner(), make.teacher()
     make.school_class(teacher=teacher, learners=[learner])

@@ -21,7 +21,7 @@ from portal.core.extensions import db
 from portal.core.timeutil import today, utcnow
 from portal.goals.models import GoalStatus, GoalVersion
 from portal.progress.models import GoalProgress
-from tests.test_conferences_support import (
+from tests.fixtures.conferences import (
     HTMX,
     POLL,
     build_world,

@@ -14,8 +14,8 @@ import pytest
 from portal.core.extensions import db
 from portal.goals.models import GoalStatus
 from portal.roster.models import EnrollmentRole
-from tests.test_conferences_support import build_world, fresh, make_goal
-from tests.test_goals_support import form_data, versions
+from tests.fixtures.conferences import build_world, fresh, make_goal
+from tests.fixtures.goals import form_data, versions
 
 ROUNDS = 20
 

@@ -13,7 +13,7 @@ from portal.goals import services as goal_services
 from portal.goals.models import GoalStatus, GoalVersion
 from portal.goals.services import GoalError
 from portal.roster.models import EnrollmentRole
-from tests.test_conferences_support import (
+from tests.fixtures.conferences import (
     HTMX,
     build_world,
     conference_for,
@@ -22,7 +22,7 @@ from tests.test_conferences_support import (
     proposed_goal,
     sign_both,
 )
-from tests.test_goals_support import form_data
+from tests.fixtures.goals import form_data
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def test_two_teachers_do_not_make_an_agreement(world, make):
 
 
 def test_a_draft_is_agreed_straight_from_signing(world):
-    from tests.test_goals_support import make_goal
+    from tests.fixtures.goals import make_goal
 
     goal = make_goal(world)  # a learner's draft, signed in conference
     sign_both(goal, world)

@@ -10,7 +10,7 @@ from portal.conferences import agenda, services
 from portal.conferences.models import ConferenceStatus, NextStep, StepOwner
 from portal.core.extensions import db
 from portal.core.timeutil import today
-from tests.test_conferences_support import HTMX, build_world, conference_for
+from tests.fixtures.conferences import HTMX, build_world, conference_for
 
 
 @pytest.fixture

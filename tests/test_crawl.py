@@ -89,13 +89,27 @@ def reached():
     (ARTIFACTS / "crawl.txt").write_text("\n".join(lines) + "\n")
 
 
+@pytest.fixture(scope="module")
+def crawled(demo_apps, reached):
+    """(backend, role) -> that role's crawl, run once and checked by the tests below."""
+    results = {}
+
+    def get(backend: str, role: str, request):
+        if (backend, role) not in results:
+            app = demo_apps(backend, request)
+            result = crawl_role(app, role, PASSWORD, PIN, YOUNG_CLASS_CODE)
+            reached[(backend, role)] = (len(result.visited), result.requests, result.seconds)
+            results[(backend, role)] = result
+        return results[(backend, role)]
+
+    return get
+
+
 @pytest.mark.both_backends
 @pytest.mark.parametrize("role", ROLES)
-def test_crawl_finds_no_server_error(demo_apps, reached, backend, role, request):
+def test_crawl_finds_no_server_error(crawled, backend, role, request):
     """Every page and htmx block a role can reach answers without a 500."""
-    app = demo_apps(backend, request)
-    result = crawl_role(app, role, PASSWORD, PIN, YOUNG_CLASS_CODE)
-    reached[(backend, role)] = (len(result.visited), result.requests, result.seconds)
+    result = crawled(backend, role, request)
     assert len(result.visited) > 10, f"{role} reached only {result.visited}"
     if result.server_errors:
         pytest.fail(
@@ -107,6 +121,21 @@ def test_crawl_finds_no_server_error(demo_apps, reached, backend, role, request)
         pytest.fail(
             f"pages of what {role} may not see did not answer 403/404 on {backend}:\n"
             + "\n".join(f"  {p.url} ({p.variant}) -> {p.status}" for p in result.leaks),
+            pytrace=False,
+        )
+
+
+@pytest.mark.both_backends
+@pytest.mark.parametrize("role", ROLES)
+def test_every_page_renders_without_sql(crawled, backend, role, request):
+    """Routes gather a page's data: no template or block the crawl reaches runs SQL while
+    it renders (no lazy load, no helper that asks the database), page and htmx alike."""
+    result = crawled(backend, role, request)
+    assert result.requests > 20
+    if result.render_queries:
+        pytest.fail(
+            f"{len(result.render_queries)} responses ran SQL while rendering on {backend}:\n\n"
+            + "\n\n".join(str(p) for p in result.render_queries),
             pytrace=False,
         )
 

@@ -23,7 +23,7 @@ from portal.auth.models import LoginSession, User
 from portal.core.extensions import db
 from portal.progress.models import ProgressEntry
 from portal.roster.models import Enrollment
-from tests import test_family_support as fam
+from tests.fixtures import family as fam
 from tests.test_progress import PNG, entry_data
 
 POLL = {"HX-Request": "true", "X-Waypoint-Poll": "1"}

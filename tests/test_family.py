@@ -10,8 +10,8 @@ from portal.core.timeutil import utcnow
 from portal.family.models import Cheer
 from portal.goals.models import GoalStatus
 from portal.roster.models import GuardianLink
-from tests import test_family_support as fam
-from tests import test_progress_support as build
+from tests.fixtures import family as fam
+from tests.fixtures import progress as build
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import pytest
 from portal.core.extensions import db
 from portal.family.models import Cheer
 from portal.family.services import contains_link
-from tests import test_family_support as fam
-from tests import test_progress_support as build
+from tests.fixtures import family as fam
+from tests.fixtures import progress as build
 
 
 @pytest.fixture

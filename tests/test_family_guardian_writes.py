@@ -13,7 +13,7 @@ from portal.core.extensions import db
 from portal.family.models import Cheer
 from portal.profiles import services as profiles
 from portal.roster.models import Enrollment, EnrollmentRole
-from tests import test_family_support as fam
+from tests.fixtures import family as fam
 
 # What a guardian may post. Everything else must answer 403 or 404 and write nothing.
 ALLOWED = {

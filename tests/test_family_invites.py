@@ -13,7 +13,7 @@ from portal.core.extensions import db
 from portal.family import services
 from portal.family.models import FamilyInvite, InviteThrottle
 from portal.roster.models import GuardianLink
-from tests import test_family_support as fam
+from tests.fixtures import family as fam
 
 CODE = re.compile(r"<strong>([A-Z0-9]{5}-[A-Z0-9]{5})</strong>")
 

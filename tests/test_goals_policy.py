@@ -6,7 +6,7 @@ import pytest
 
 from portal.core.extensions import db
 from portal.goals.models import GoalStatus, GoalTemplate
-from tests.test_goals_support import build_world, form_data, fresh, make_goal, versions
+from tests.fixtures.goals import build_world, form_data, fresh, make_goal, versions
 
 
 @pytest.fixture
@@ -284,7 +284,7 @@ def test_each_goal_state_for_each_viewer(client, auth, world, every_state, who, 
 def test_a_guardian_reads_the_agreed_wording_not_a_later_unsigned_edit(client, auth, world):
     from portal.conferences import services as conferences
     from portal.goals import services as goal_services
-    from tests.test_goals_support import content
+    from tests.fixtures.goals import content
 
     agreed_words = "I will reach Proficient on unit rates by practising with Omar."
     edited_words = "I will reach Extending on unit rates and teach the class."
@@ -332,7 +332,7 @@ def test_an_unsigned_draft_between_two_agreements_stays_out_of_the_family_histor
 ):
     from portal.conferences import services as conferences
     from portal.goals import services as goal_services
-    from tests.test_goals_support import content
+    from tests.fixtures.goals import content
 
     goal = _agreed_goal(world, "I will reach Proficient on unit rates by May.")
     for words in ("A wording nobody signed.", "I will reach Proficient on unit rates by June."):
@@ -394,7 +394,7 @@ def test_a_goal_signed_in_a_conference_then_archived_is_not_in_the_family_histor
     client, auth, world
 ):
     from portal.conferences import services as conferences
-    from tests.test_conferences_support import conference_for
+    from tests.fixtures.conferences import conference_for
 
     conference = conference_for(world)
     goal = make_goal(world, status=GoalStatus.PROPOSED, statement="I will try the archived plan.")

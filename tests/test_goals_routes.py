@@ -12,7 +12,7 @@ from portal.core.extensions import db
 from portal.core.timeutil import today
 from portal.goals import services
 from portal.goals.models import Goal, GoalStatus, GoalTemplate, GoalVersion, Horizon, Voice
-from tests.test_goals_support import (
+from tests.fixtures.goals import (
     HTMX,
     build_world,
     content,

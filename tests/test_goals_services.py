@@ -13,7 +13,7 @@ from portal.core.timeutil import today
 from portal.goals import diff, services
 from portal.goals.models import Goal, GoalStatus, GoalTemplate, Horizon, Voice
 from portal.goals.services import GoalContent, GoalError
-from tests.test_goals_support import build_world, content, fresh, make_goal, versions
+from tests.fixtures.goals import build_world, content, fresh, make_goal, versions
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from portal.core.extensions import db
 from portal.goals.models import GoalTemplate, GoalVersionStrategy, Strategy
-from tests.test_goals_support import HTMX, build_world, count, make_goal
+from tests.fixtures.goals import HTMX, build_world, count, make_goal
 
 
 @pytest.fixture

@@ -30,8 +30,8 @@ from werkzeug.datastructures import MultiDict
 from portal.core import inputs
 from portal.core.extensions import db
 from portal.core.timeutil import today
-from tests import test_progress_support as progress
-from tests.factories import Factory
+from tests.fixtures import progress as progress
+from tests.fixtures.factories import Factory
 from tests.test_policy_matrix import OTHER_ARGS, OUT_OF_REACH, Outside, build_outside
 
 # Sent as its surrogatepass UTF-8 bytes (%ED%A0%80), as a raw client could: werkzeug

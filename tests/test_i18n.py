@@ -25,7 +25,7 @@ from babel.messages.pofile import read_po
 from jinja2 import Environment
 
 from portal.core.extensions import babel, db
-from tests import test_family_support as fam
+from tests.fixtures import family as fam
 
 ROOT = Path(__file__).resolve().parents[1]
 PO = ROOT / "portal" / "translations" / "es" / "LC_MESSAGES" / "messages.po"

@@ -12,7 +12,7 @@ from portal.core.timeutil import utcnow
 from portal.goals import services as goal_services
 from portal.progress.models import ProgressEntry
 from portal.targets.models import Target, TargetKind
-from tests.test_conferences_support import (
+from tests.fixtures.conferences import (
     HTMX,
     build_world,
     conference_for,

@@ -11,9 +11,9 @@ from portal.conferences.models import Conference, ConferenceStatus
 from portal.core import page_cache
 from portal.core.extensions import db
 from portal.core.timeutil import utcnow
-from tests import test_progress_support as build
 from tests.conftest import Auth
-from tests.factories import Factory
+from tests.fixtures import progress as build
+from tests.fixtures.factories import Factory
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from portal.auth.models import LoginSession, PendingWrite
 from portal.core.extensions import db
 from portal.core.timeutil import utcnow
 from portal.progress.models import ProgressEntry
-from tests.factories import Factory
+from tests.fixtures.factories import Factory
 from tests.test_resilience import goal_world  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.both_backends

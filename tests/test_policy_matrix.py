@@ -36,7 +36,7 @@ from portal.core.extensions import db
 from portal.core.timeutil import today, utcnow
 from portal.policy import RULES, Action, Relation
 from portal.roster.models import GuardianLink, Org, SchoolClass
-from tests.factories import Factory
+from tests.fixtures.factories import Factory
 
 # --- The world outside the callers' reach ------------------------------------------
 
@@ -156,7 +156,7 @@ def _cheer_id(outside: Outside) -> int:
 
 
 def _progress_entry_id(outside: Outside) -> int:
-    from tests import test_progress_support as progress
+    from tests.fixtures import progress as progress
 
     progress.scale(outside.make, outside.school)
     goal = progress.goal(outside.make, outside.learner)

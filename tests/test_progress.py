@@ -14,7 +14,7 @@ from portal.core.extensions import db
 from portal.goals.models import Goal, GoalStatus
 from portal.progress.models import Feedback, GoalProgress, ProgressEntry, ProgressSettings
 from portal.roster.models import Org
-from tests import test_progress_support as build
+from tests.fixtures import progress as build
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

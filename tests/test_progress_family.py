@@ -10,8 +10,8 @@ from portal.core.extensions import db
 from portal.progress import services as progress
 from portal.progress.forms import new_token
 from portal.progress.models import GoalProgress, ProgressEntry
-from tests import test_family_support as fam
-from tests import test_progress_support as build
+from tests.fixtures import family as fam
+from tests.fixtures import progress as build
 
 SHARED = "I made a ratio table for pancakes."  # fam.build_family's shared entry
 UNSHARED = "I got stuck on the third problem and cried a bit."

@@ -16,7 +16,7 @@ from portal import create_app
 from portal.auth.models import LoginSession
 from portal.core.extensions import db
 from portal.core.timeutil import utcnow
-from tests.factories import Factory
+from tests.fixtures.factories import Factory
 from tests.test_progress import PNG, entry_data
 
 pytestmark = pytest.mark.both_backends

@@ -12,7 +12,7 @@ from portal.core.extensions import db
 from portal.profiles.models import ProfileEntry, ProfileSection
 from portal.progress.models import GoalProgress
 from portal.roster.models import SchoolClass
-from tests import test_progress_support as build
+from tests.fixtures import progress as build
 
 
 def _models():

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from portal.auth.models import ADMIN_ROLES, Role, User
 from portal.core.extensions import db
@@ -410,6 +411,9 @@ def _class_page(
     members = services.class_members(school_class)
     context = {
         "school_class": school_class,
+        # Gathered here, not lazily by the template: a page's data is read off its route.
+        "school": school_class.school,
+        "course": school_class.course,
         "enroll_form": enroll_form,
         "teachers": [e for e in members if e.role is EnrollmentRole.TEACHER],
         "learners": [e for e in members if e.role is EnrollmentRole.LEARNER],
@@ -485,7 +489,7 @@ def add_enrollment(class_id: int):
 def remove_enrollment(class_id: int, enrollment_id: int):
     """Ask to confirm, then remove someone from a class."""
     school_class = load_class(class_id)
-    enrollment = db.session.get(Enrollment, enrollment_id)
+    enrollment = db.session.get(Enrollment, enrollment_id, options=[joinedload(Enrollment.user)])
     if enrollment is None or enrollment.class_id != school_class.id:
         abort(404)
     if request.method == "GET":
