@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from flask import session
@@ -18,8 +19,9 @@ from portal.core.timeutil import utcnow
 from portal.goals.models import Goal, GoalStatus
 from portal.progress import live, tracker
 from portal.progress.models import GoalProgress
-from tests import test_progress_support as build
 from tests.driver_sql import driver_statements
+from tests.fixtures import progress as build
+from tests.sql_guard import sql_while_rendering
 from tests.test_progress_live import _fill_class
 
 POLL = {"HX-Request": "true", "X-Waypoint-Poll": "1"}
@@ -181,3 +183,34 @@ def test_class_view_cold_is_at_most_eight_statements(app, client, auth, make):
         assert response.status_code == 200
         seen.append(list(statements))
     assert len(seen[0]) == len(seen[1]) <= 8, "\n".join(s[:120] for s in seen[1])
+
+
+def test_progress_pages_run_no_sql_while_rendering(app, client, auth, make):
+    """Templates never query: the class view and a goal's progress page, teacher and learner."""
+    teacher = make.teacher()
+    learner = make.learner()
+    school_class = make.school_class(teacher=teacher, learners=[learner])
+    build.scale(make)
+    goal = build.goal(make, learner)
+    build.entry(make, goal, 2, days_ago=1)
+    make.commit()
+    app.extensions["waypoint.page_cache"] = None
+    goal_id, class_id = goal.id, school_class.id
+    pages = [
+        (teacher.username, [f"/classes/{class_id}/progress", f"/goals/{goal_id}/progress"]),
+        (learner.username, [f"/goals/{goal_id}/progress"]),
+    ]
+    for username, urls in pages:
+        who = SimpleNamespace(username=username)
+        auth.login(who)
+        for url in urls:
+            for headers in ({}, {"HX-Request": "true"}):
+                db.session.expunge_all()
+                with sql_while_rendering(app) as queries:
+                    assert client.get(url, headers=headers).status_code == 200
+                assert not queries, (url, queries)
+        tracker_url = f"/goals/{goal_id}/tracker"
+        with sql_while_rendering(app) as queries:
+            assert client.get(tracker_url, headers={"HX-Request": "true"}).status_code == 200
+        assert not queries, queries
+        auth.logout()
