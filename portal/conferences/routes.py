@@ -29,6 +29,7 @@ from portal.core.web import (
     render,
     render_invalid,
     trigger,
+    unchanged,
     wants_fragment,
 )
 from portal.goals import services as goal_services
@@ -82,7 +83,6 @@ WORKSPACE = "conferences/workspace.html"
 def _partial(template: str, status: int = 200, **context):
     """A `_name.html` partial alone, for an htmx request (the page includes the same file)."""
     response = make_response(render_template(template, **context), status)
-    response.vary.add("HX-Request")
     return response
 
 
@@ -212,9 +212,7 @@ def live(conference_id: int):
         and is_background_request()
         and services.poll_token(conference_id, current_user) == seen
     ):
-        response = make_response("", 204)
-        response.vary.add("HX-Request")
-        return response
+        return unchanged()
     conference = services.load_conference(conference_id, Action.RUN_CONFERENCE)
     status = 200 if conference.is_open else 286
     return render(WORKSPACE, "live", status=status, **_workspace(conference, forms=False))

@@ -122,7 +122,6 @@ def cheer(goal_id: int):
                 "family/_cheer_form.html", goal=goal, entry=entry, form=form, key=key
             )
             response = make_response(body, 422)
-            response.vary.add("HX-Request")
             return response
         context = family_context(current_user, goal.learner, {key: form})
         return render_invalid(FAMILY_PAGE, **context)

@@ -294,7 +294,6 @@ def _form_tool(form: GoalForm, action: str, learner: User, goal: Goal | None, fo
                 max_strategies=services.MAX_STRATEGIES,
             )
         )
-        response.vary.add("HX-Request")
         return response
     return _form_page(form, learner, goal, form_url, pad=action == "search")
 
@@ -386,7 +385,6 @@ def _target_fragment(chosen, results, picker_url):
             q=request.args.get("q", ""),
         )
     )
-    response.vary.add("HX-Request")
     return response
 
 
@@ -736,12 +734,10 @@ def _bank_row_or_page(strategy, form: StrategyForm | None, status: int = 200):
         response = make_response(
             render_template("goals/_bank_row.html", strategy=strategy, edit_form=form), status
         )
-        response.vary.add("HX-Request")
         return response
     school = db.session.get(Org, strategy.school_id)
     add_form = StrategyForm(prefix="new", formdata=None).bind(school.id)
     edit_forms = {strategy.id: form} if form is not None else {}
     context = _bank_context(school, add_form, edit_forms=edit_forms)
     response = make_response(render_template("goals/strategies.html", **context), status)
-    response.vary.add("HX-Request")
     return response
