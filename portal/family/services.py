@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select, true, update
+from sqlalchemy import select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -25,7 +25,14 @@ from portal.core.i18n import reading_spanish
 from portal.core.timeutil import utcnow
 from portal.family.models import Cheer, FamilyInvite, InviteThrottle
 from portal.goals.models import Goal, GoalStatus, GoalVersion, GoalVersionStrategy, Strategy
+from portal.policy import (
+    family_entry_condition,
+    family_feedback_condition,
+    family_goal_condition,
+    family_version_id,
+)
 from portal.progress.models import Feedback, ProgressEntry
+from portal.progress.tracker import load_goals, trackers_for
 from portal.roster.models import GuardianLink
 
 # --- Invite codes ----------------------------------------------------------------------
@@ -320,11 +327,7 @@ def cheers_for_learner(
 ):
     """Cheers with their goal's wording; for a family (portal.policy), only on the goals
     they see and with the agreed wording."""
-    from portal.policy import family_goal_condition
-
-    version_id = Goal.current_version_id
-    if family:
-        version_id = func.coalesce(Goal.agreed_version_id, Goal.current_version_id)
+    version_id = family_version_id() if family else Goal.current_version_id
     query = (
         select(Cheer, GoalVersion.statement)
         .join(Goal, Goal.id == Cheer.goal_id)
@@ -386,8 +389,6 @@ def _newest_per_goal(views: dict, attr: str, keep: int, model, visible) -> None:
 
 def child_view(learner: User) -> ChildView:
     """Everything the family page shows of one child, in a fixed number of queries."""
-    from portal.progress.tracker import load_goals, trackers_for
-
     goals = load_goals([learner.id], status=None, targets=True, family=True)
     active = [g for g in goals if g.status is GoalStatus.ACTIVE]
     reached = [g for g in goals if g.status is GoalStatus.MET]
@@ -396,10 +397,8 @@ def child_view(learner: User) -> ChildView:
     views = {g.id: GoalView(g, shown[g.id], trackers.get(g.id)) for g in active}
     ids = list(views)
     if ids:
-        _newest_per_goal(views, "feedback", 3, Feedback, Feedback.for_families.is_(True))
-        _newest_per_goal(
-            views, "shared", 3, ProgressEntry, ProgressEntry.shared_with_family.is_(True)
-        )
+        _newest_per_goal(views, "feedback", 3, Feedback, family_feedback_condition())
+        _newest_per_goal(views, "shared", 3, ProgressEntry, family_entry_condition())
         _newest_per_goal(views, "cheers", 5, Cheer, Cheer.hidden_at.is_(None))
         for view in views.values():
             view.strategy_names = bank_names(view.shared)
@@ -439,7 +438,7 @@ def conversation_starters(learner: User) -> list[str]:
         .join(Goal, Goal.id == ProgressEntry.goal_id)
         .where(
             ProgressEntry.learner_id == learner.id,
-            ProgressEntry.shared_with_family.is_(True),
+            family_entry_condition(),
             ProgressEntry.created_at >= since,
             Goal.status == GoalStatus.ACTIVE,
         )

@@ -1,15 +1,14 @@
-"""Read-side goal queries and the goal loader. Lists are filtered in SQL, one SELECT each."""
+"""Read-side goal queries. Lists are filtered in SQL, one SELECT each; the loaders
+(load_goal, load_strategy, load_own_template) are in portal.policy."""
 
 from __future__ import annotations
 
 from datetime import date
 
 from flask import abort
-from flask_login import current_user
 from sqlalchemy import Select, case, func, select, true
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
-from portal import policy
 from portal.auth.models import User
 from portal.core.extensions import db
 from portal.goals.models import (
@@ -23,8 +22,6 @@ from portal.goals.models import (
 )
 from portal.goals.services import clean_text
 from portal.policy import (
-    Action,
-    can_keep_strategies,
     current_term_filter,
     visible_learner_ids,
 )
@@ -47,11 +44,6 @@ STATUS_ORDER = {
 CLOSED_STATUSES = frozenset(s for s, rank in STATUS_ORDER.items() if rank >= 3)
 # Compared as expressions so the Enum column type renders each status as stored.
 _status_rank = case(*[(Goal.status == s, rank) for s, rank in STATUS_ORDER.items()], else_=5)
-
-
-def load_goal(goal_id: int, action: Action = Action.VIEW, record: str | None = None) -> Goal:
-    """Return the goal, or 404 if absent or not visible to the user, or 403 if not allowed."""
-    return policy.load_goal(goal_id, action, record=record)
 
 
 def _with_content(stmt: Select) -> Select:
@@ -227,14 +219,6 @@ def strategy_text_taken(school_id: int, text: str | None, exclude_id: int | None
     return any(clean_text(row.text).casefold() == wanted for row in db.session.execute(stmt))
 
 
-def load_strategy(strategy_id: int) -> Strategy:
-    """A bank entry of a school the signed-in user keeps, or 404."""
-    strategy = db.session.get(Strategy, strategy_id)
-    if strategy is None or not can_keep_strategies(strategy.school_id):
-        abort(404)
-    return strategy
-
-
 # --- Templates ------------------------------------------------------------------
 
 
@@ -289,14 +273,6 @@ def templates_of_class(class_id: int) -> list[GoalTemplate]:
             .order_by(GoalTemplate.created_at.desc(), GoalTemplate.id.desc())
         )
     )
-
-
-def load_own_template(template_id: int) -> GoalTemplate:
-    """A template the signed-in teacher keeps, or 404."""
-    template = db.session.get(GoalTemplate, template_id)
-    if template is None or template.teacher_id != current_user.id:
-        abort(404)
-    return template
 
 
 # --- A class's goals, for its teacher ----------------------------------------------
