@@ -326,3 +326,27 @@ def test_load_learner_for_admin(app, make):
             assert status_of(policy.load_learner_for_admin, not_a_learner_of_mine)[0] == 404
     with signed_in(app, teacher):
         assert status_of(policy.load_learner_for_admin, learner.id)[0] == 404
+
+
+# --- Through the routes: what changed when the hand-written loaders went ---------------------
+
+
+def test_a_school_admin_cannot_configure_a_sibling_schools_profile_sections(make, client, auth):
+    """?school= of a school they do not run was ignored (their own school's page came back,
+    200); now, as on every other school page, it is a 404."""
+    sibling = make.school("Sibling School")
+    admin = make.school_admin()
+    make.commit()
+    auth.login(admin)
+    assert client.get(f"/admin/profile-sections?school={admin.org_id}").status_code == 200
+    assert client.get(f"/admin/profile-sections?school={sibling.id}").status_code == 404
+    assert client.get("/admin/profile-sections").status_code == 200
+
+
+def test_a_goal_without_a_version_is_absent_on_every_goal_page(make, client, auth, world):
+    goal = make_goal(make, world["learner"])
+    goal.current_version_id = None
+    make.commit()
+    auth.login(world["learner"])
+    for url in (f"/goals/{goal.id}", f"/goals/{goal.id}/history", f"/goals/{goal.id}/edit"):
+        assert client.get(url).status_code == 404, url
