@@ -18,7 +18,11 @@ from sqlalchemy import select
 from portal import policy
 from portal.auth.models import Role, User
 from portal.core.extensions import db
+from portal.goals.models import Goal, GoalStatus
+from portal.profiles.models import Audience, ProfileSection
+from portal.progress.models import ProgressEntry
 from portal.roster.models import Org, SchoolClass
+from tests.test_progress_support import goal as make_goal
 
 
 @dataclass
@@ -138,3 +142,43 @@ def test_relation_agrees_with_visible_learner_ids(make, app):
     assert not disagreements
     seen = {len(expected_learners(u, world)) for u in world.users}
     assert {0, 1, 2} <= seen and max(seen) >= 6
+
+
+def test_family_conditions_agree_with_their_python_twins(make):
+    """What a family sees is one rule with two forms: the SQL conditions lists use and the
+    checks loaders make on one row. Every goal status, entry and section state."""
+    learner = make.learner()
+    goals = [make_goal(make, learner, status=status) for status in GoalStatus]
+    entries = [
+        make._add(
+            ProgressEntry(
+                goal_id=goals[0].id,
+                learner_id=learner.id,
+                token=f"t{shared}",
+                strategy_text="Practice",
+                self_rating=2,
+                reflection="Fine.",
+                shared_with_family=shared,
+            )
+        )
+        for shared in (True, False)
+    ]
+    sections = [
+        make._add(ProfileSection(learner_id=learner.id, key=f"k{n}", audience=a, locked=locked))
+        for n, (a, locked) in enumerate((a, lk) for a in Audience for lk in (True, False))
+    ]
+    make.commit()
+
+    def in_sql(model, condition):
+        return set(db.session.scalars(select(model.id).where(condition)))
+
+    assert in_sql(Goal, policy.family_goal_condition()) == {
+        g.id for g in goals if policy.family_sees_goal(g)
+    } == {g.id for g in goals if g.status in (GoalStatus.ACTIVE, GoalStatus.MET)}
+    assert in_sql(ProgressEntry, policy.family_entry_condition()) == {
+        e.id for e in entries if policy.family_sees_entry(e)
+    } == {entries[0].id}
+    assert in_sql(ProfileSection, policy.family_section_condition()) == {
+        s.id for s in sections if policy.family_sees_section(s)
+    } == {s.id for s in sections if s.shared_with_family}
+    assert len(in_sql(ProfileSection, policy.family_section_condition())) == 1
