@@ -350,3 +350,33 @@ def test_a_goal_without_a_version_is_absent_on_every_goal_page(make, client, aut
     auth.login(world["learner"])
     for url in (f"/goals/{goal.id}", f"/goals/{goal.id}/history", f"/goals/{goal.id}/edit"):
         assert client.get(url).status_code == 404, url
+
+
+def test_load_offered_template(app, make):
+    learner, teacher = make.learner(), make.teacher()
+    mine = make.school_class(teacher, [learner])
+    past = make.school_class(teacher, [learner], term=make.term(current=False))
+    elsewhere = make.school_class(teacher, [make.learner()])
+
+    def template(school_class, active=True):
+        return make._add(
+            GoalTemplate(
+                teacher_id=teacher.id,
+                class_id=school_class.id,
+                title="Rates",
+                statement="I will",
+                active=active,
+            )
+        )
+
+    offered, old, retired, theirs = (
+        template(mine),
+        template(past),
+        template(mine, active=False),
+        template(elsewhere),
+    )
+    make.commit()
+    with signed_in(app, learner):
+        assert policy.load_offered_template(offered.id, learner) is offered
+        for not_offered in (old.id, retired.id, theirs.id, MISSING):
+            assert status_of(policy.load_offered_template, not_offered, learner)[0] == 404

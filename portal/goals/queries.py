@@ -1,11 +1,10 @@
 """Read-side goal queries. Lists are filtered in SQL, one SELECT each; the loaders
-(load_goal, load_strategy, load_own_template) are in portal.policy."""
+(load_goal, load_strategy, load_own_template, load_offered_template) are in portal.policy."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from flask import abort
 from sqlalchemy import Select, case, func, select, true
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
@@ -21,11 +20,8 @@ from portal.goals.models import (
     Strategy,
 )
 from portal.goals.services import clean_text
-from portal.policy import (
-    current_term_filter,
-    visible_learner_ids,
-)
-from portal.roster.models import Enrollment, EnrollmentRole, SchoolClass, Term
+from portal.policy import learner_class_ids, visible_learner_ids
+from portal.roster.models import Enrollment, EnrollmentRole, SchoolClass
 from portal.targets.models import Target
 from portal.targets.queries import available_targets, scale_for_school, search_targets
 
@@ -222,19 +218,6 @@ def strategy_text_taken(school_id: int, text: str | None, exclude_id: int | None
 # --- Templates ------------------------------------------------------------------
 
 
-def _current_class_ids(learner_id: int) -> Select:
-    return (
-        select(Enrollment.class_id)
-        .join(SchoolClass, SchoolClass.id == Enrollment.class_id)
-        .join(Term, Term.id == SchoolClass.term_id)
-        .where(
-            Enrollment.user_id == learner_id,
-            Enrollment.role == EnrollmentRole.LEARNER,
-            current_term_filter(),
-        )
-    )
-
-
 def templates_for_learner(learner_id: int) -> list[tuple[GoalTemplate, SchoolClass]]:
     """Templates offered to the learner's classes this term."""
     stmt = (
@@ -242,26 +225,12 @@ def templates_for_learner(learner_id: int) -> list[tuple[GoalTemplate, SchoolCla
         .join(SchoolClass, SchoolClass.id == GoalTemplate.class_id)
         .where(
             GoalTemplate.active.is_(True),
-            GoalTemplate.class_id.in_(_current_class_ids(learner_id)),
+            GoalTemplate.class_id.in_(learner_class_ids(learner_id)),
         )
         .options(selectinload(GoalTemplate.targets))
         .order_by(SchoolClass.title, GoalTemplate.title)
     )
     return list(db.session.execute(stmt).tuples())
-
-
-def template_for_learner(template_id: int, learner_id: int) -> GoalTemplate:
-    """A template offered to one of the learner's classes, or 404."""
-    template = db.session.scalar(
-        select(GoalTemplate).where(
-            GoalTemplate.id == template_id,
-            GoalTemplate.active.is_(True),
-            GoalTemplate.class_id.in_(_current_class_ids(learner_id)),
-        )
-    )
-    if template is None:
-        abort(404)
-    return template
 
 
 def templates_of_class(class_id: int) -> list[GoalTemplate]:

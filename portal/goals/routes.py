@@ -34,6 +34,7 @@ from portal.policy import (
     load_class,
     load_goal,
     load_learner,
+    load_offered_template,
     load_own_template,
     load_school,
     load_strategy,
@@ -186,7 +187,7 @@ def _prefill(form: GoalForm, learner: User) -> None:
     template_id = request.args.get("template", type=int)
     from_goal = request.args.get("from_goal", type=int)
     if template_id:
-        form.fill_from_template(queries.template_for_learner(template_id, learner.id))
+        form.fill_from_template(load_offered_template(template_id, learner))
     elif from_goal:
         source = load_goal(from_goal, Action.EDIT_GOAL, of_learner=learner.id)
         form.fill_from_version(source.current_version, source)
@@ -198,7 +199,7 @@ def _posted_template(form: GoalForm, learner: User):
     template_id = parse_id(form.template_id.data)
     if template_id is None:
         return None
-    return queries.template_for_learner(template_id, learner.id)
+    return load_offered_template(template_id, learner)
 
 
 @bp.route("/goals/<int:goal_id>/edit", methods=["GET", "POST"])

@@ -25,7 +25,14 @@ from portal.policy.family import (
     family_sees_section,
     family_view,
 )
-from portal.policy.relations import Action, Relation, authorize, relation, visible_learner_ids
+from portal.policy.relations import (
+    Action,
+    Relation,
+    authorize,
+    learner_class_ids,
+    relation,
+    visible_learner_ids,
+)
 from portal.policy.schools import (
     can_keep_strategies,
     can_manage_school,
@@ -181,6 +188,21 @@ def load_own_template(template_id: int) -> GoalTemplate:
     """A goal template the signed-in teacher keeps, or 404."""
     template = db.session.get(GoalTemplate, template_id)
     if template is None or template.teacher_id != current_user.id:
+        abort(404)
+    return template
+
+
+def load_offered_template(template_id: int, learner: User) -> GoalTemplate:
+    """An active goal template offered to one of the (loaded) learner's classes this term,
+    or 404."""
+    template = db.session.scalar(
+        select(GoalTemplate).where(
+            GoalTemplate.id == template_id,
+            GoalTemplate.active.is_(True),
+            GoalTemplate.class_id.in_(learner_class_ids(learner.id)),
+        )
+    )
+    if template is None:
         abort(404)
     return template
 

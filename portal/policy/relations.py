@@ -109,6 +109,20 @@ def teacher_learner_ids(teacher_id: int) -> Select:
     )
 
 
+def learner_class_ids(learner_id: int) -> Select:
+    """The classes this learner is enrolled in this term."""
+    return (
+        select(Enrollment.class_id)
+        .join(SchoolClass, SchoolClass.id == Enrollment.class_id)
+        .join(Term, Term.id == SchoolClass.term_id)
+        .where(
+            Enrollment.user_id == learner_id,
+            Enrollment.role == EnrollmentRole.LEARNER,
+            current_term_filter(),
+        )
+    )
+
+
 def district_school_ids(district_id: int) -> Select:
     return select(Org.id).where(Org.parent_id == district_id)
 
