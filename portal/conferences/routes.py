@@ -34,18 +34,19 @@ from portal.core.web import (
 )
 from portal.goals import services as goal_services
 from portal.goals.models import Goal, GoalStatus
-from portal.goals.queries import load_goal
+from portal.goals.queries import learner_goals
 from portal.goals.services import GoalContent
 from portal.policy import (
     Action,
     can,
-    can_manage_school,
     goal_condition,
     load_class,
+    load_conference,
+    load_goal,
     load_learner,
+    load_school,
     roles,
 )
-from portal.roster.models import Org
 from portal.roster.queries import learners_in_class
 
 from . import agenda as agenda_module
@@ -190,7 +191,7 @@ def ask():
 @roles(Role.LEARNER, Role.TEACHER)
 def workspace(conference_id: int):
     """Open a conference: the agenda, the goals to agree and sign, notes and next steps."""
-    conference = services.load_conference(conference_id, Action.RUN_CONFERENCE)
+    conference = load_conference(conference_id, Action.RUN_CONFERENCE)
     load_learner(conference.learner_id, Action.RUN_CONFERENCE, record="conference")
     return render(WORKSPACE, **_workspace(conference))
 
@@ -204,7 +205,7 @@ def live(conference_id: int):
     as a page (typed in, or htmx off) it is the workspace, which has its own URL.
     """
     if not wants_fragment():
-        services.load_conference(conference_id, Action.RUN_CONFERENCE)  # 404 or 403 first
+        load_conference(conference_id, Action.RUN_CONFERENCE)  # 404 or 403 first
         return redirect(url_for("conferences.workspace", conference_id=conference_id), 303)
     seen = request.args.get("v")
     if (
@@ -213,7 +214,7 @@ def live(conference_id: int):
         and services.poll_token(conference_id, current_user) == seen
     ):
         return unchanged()
-    conference = services.load_conference(conference_id, Action.RUN_CONFERENCE)
+    conference = load_conference(conference_id, Action.RUN_CONFERENCE)
     status = 200 if conference.is_open else 286
     return render(WORKSPACE, "live", status=status, **_workspace(conference, forms=False))
 
@@ -250,8 +251,6 @@ def _workspace(conference: Conference, forms: bool = True, **override) -> dict:
 
 
 def _open_goals(learner_id: int) -> list[Goal]:
-    from portal.goals.queries import learner_goals
-
     return [g for g in learner_goals(learner_id) if g.is_open]
 
 
@@ -310,7 +309,7 @@ def _done(conference: Conference, block: str, **fresh):
 @roles(Role.LEARNER)
 def prep(conference_id: int):
     """Answer the prep questions before my conference: what works, what is hard, what help."""
-    conference = services.load_conference(conference_id, Action.PREPARE_CONFERENCE)
+    conference = load_conference(conference_id, Action.PREPARE_CONFERENCE)
     form = PrepForm()
     if not form.validate():
         return render_invalid(WORKSPACE, "prep_block", **_workspace(conference, prep_form=form))
@@ -322,7 +321,7 @@ def prep(conference_id: int):
 @roles(Role.LEARNER, Role.TEACHER)
 def add_note(conference_id: int):
     """Add a shared note to the conference, or a private one (teachers only)."""
-    conference = services.load_conference(conference_id, Action.RUN_CONFERENCE)
+    conference = load_conference(conference_id, Action.RUN_CONFERENCE)
     form = NoteForm()
     if form.private.data and not can(Action.PRIVATE_NOTES, conference.learner):
         abort(403)
@@ -336,7 +335,7 @@ def add_note(conference_id: int):
 @roles(Role.LEARNER, Role.TEACHER)
 def add_step(conference_id: int):
     """Agree a next step: what, who does it, and by when."""
-    conference = services.load_conference(conference_id, Action.RUN_CONFERENCE)
+    conference = load_conference(conference_id, Action.RUN_CONFERENCE)
     form = StepForm()
     if not form.validate():
         return render_invalid(WORKSPACE, "step_block", **_workspace(conference, step_form=form))
@@ -385,7 +384,7 @@ def mark_step(step_id: int):
 @roles(Role.TEACHER)
 def set_status(conference_id: int):
     """Mark the conference held, or cancel it."""
-    conference = services.load_conference(conference_id, Action.SCHEDULE_CONFERENCE)
+    conference = load_conference(conference_id, Action.SCHEDULE_CONFERENCE)
     form = ConferenceStatusForm()
     wanted = form.status.data if form.validate() else None
     if wanted not in (ConferenceStatus.DONE.value, ConferenceStatus.CANCELLED.value):
@@ -400,10 +399,8 @@ def set_status(conference_id: int):
 @roles(Role.LEARNER, Role.TEACHER)
 def wording(conference_id: int, goal_id: int):
     """Change a goal's wording together in the conference (a new version, to sign again)."""
-    conference = services.load_conference(conference_id, Action.RUN_CONFERENCE)
-    goal = load_goal(goal_id, Action.EDIT_GOAL)
-    if goal.learner_id != conference.learner_id:
-        abort(404)
+    conference = load_conference(conference_id, Action.RUN_CONFERENCE)
+    goal = load_goal(goal_id, Action.EDIT_GOAL, of_learner=conference.learner_id)
     if not goal.is_open:
         abort(403)
     form = WordingForm(prefix=f"g{goal.id}")
@@ -447,9 +444,7 @@ def _conference_of(form: SignForm, goal: Goal) -> Conference | None:
     conference_id = form.conference()
     if conference_id is None:
         return None
-    conference = services.load_conference(conference_id, Action.RUN_CONFERENCE)
-    if conference.learner_id != goal.learner_id:
-        abort(404)
+    conference = load_conference(conference_id, Action.RUN_CONFERENCE, of_learner=goal.learner_id)
     return conference
 
 
@@ -586,9 +581,7 @@ def history(learner_id: int):
 @roles(Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN)
 def settings(school_id: int):
     """Set how many days a school's conference cycle lasts."""
-    if not can_manage_school(school_id):
-        abort(404)
-    school = db.get_or_404(Org, school_id)
+    school = load_school(school_id)
     form = SettingsForm()
     if request.method == "GET":
         form = SettingsForm(formdata=None)

@@ -83,21 +83,11 @@ def child(learner_id: int):
     )
 
 
-def _load_goal(goal_id: int, action: Action) -> Goal:
-    """A goal the family sees (portal.policy): 404 for drafts, proposals and the rest."""
-    goal = load_goal(goal_id, action)
-    if goal.current_version is None:
-        abort(404)
-    return goal
-
-
 def _entry_of(goal: Goal, entry_id: int | None) -> ProgressEntry | None:
     """An entry of this goal that the family sees (shared with them)."""
     if entry_id is None:
         return None
-    entry, entry_goal = load_entry(entry_id)
-    if entry_goal.id != goal.id:
-        abort(404)
+    entry, _goal = load_entry(entry_id, of_goal=goal.id)
     return entry
 
 
@@ -110,7 +100,7 @@ def _prefix(goal: Goal, entry: ProgressEntry | None) -> str:
 @roles(Role.GUARDIAN)
 def cheer(goal_id: int):
     """Leave a short cheer on my child's goal, or on one of its entries (?entry=id)."""
-    goal = _load_goal(goal_id, Action.CHEER)
+    goal = load_goal(goal_id, Action.CHEER)  # 404 for drafts, proposals and the rest
     entry = _entry_of(goal, request.args.get("entry", type=int))
     key = _prefix(goal, entry)
     form = CheerForm(prefix=key)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select, true, update
+from sqlalchemy import select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -25,7 +25,12 @@ from portal.core.i18n import reading_spanish
 from portal.core.timeutil import utcnow
 from portal.family.models import Cheer, FamilyInvite, InviteThrottle
 from portal.goals.models import Goal, GoalStatus, GoalVersion, GoalVersionStrategy, Strategy
-from portal.policy import family_goal_condition
+from portal.policy import (
+    family_entry_condition,
+    family_feedback_condition,
+    family_goal_condition,
+    family_version_id,
+)
 from portal.progress.models import Feedback, ProgressEntry
 from portal.progress.tracker import load_goals, trackers_for
 from portal.roster.models import GuardianLink
@@ -322,9 +327,7 @@ def cheers_for_learner(
 ):
     """Cheers with their goal's wording; for a family (portal.policy), only on the goals
     they see and with the agreed wording."""
-    version_id = Goal.current_version_id
-    if family:
-        version_id = func.coalesce(Goal.agreed_version_id, Goal.current_version_id)
+    version_id = family_version_id() if family else Goal.current_version_id
     query = (
         select(Cheer, GoalVersion.statement)
         .join(Goal, Goal.id == Cheer.goal_id)
@@ -400,10 +403,8 @@ def child_view(learner: User) -> ChildView:
     views = {g.id: GoalView(g, shown[g.id], trackers.get(g.id)) for g in active}
     shared: list[ProgressEntry] = []
     if views:
-        _newest_per_goal(views, "feedback", 3, Feedback, Feedback.for_families.is_(True))
-        shared = _newest_per_goal(
-            views, "shared", 3, ProgressEntry, ProgressEntry.shared_with_family.is_(True)
-        )
+        _newest_per_goal(views, "feedback", 3, Feedback, family_feedback_condition())
+        shared = _newest_per_goal(views, "shared", 3, ProgressEntry, family_entry_condition())
         _newest_per_goal(views, "cheers", 5, Cheer, Cheer.hidden_at.is_(None))
     # The active goals' shared entries are all here: the starters come from them too, and
     # the bank's Spanish names for both in one query.

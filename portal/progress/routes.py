@@ -18,7 +18,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from portal import policy
 from portal.auth.models import STAFF_ROLES, Role
 from portal.core.extensions import db, htmx
 from portal.core.web import (
@@ -36,10 +35,12 @@ from portal.goals.models import Goal, GoalStatus
 from portal.policy import (
     Action,
     can,
-    can_manage_school,
     entry_condition,
     feedback_condition,
     load_class,
+    load_entry,
+    load_goal,
+    load_school,
     roles,
     shown_version,
 )
@@ -48,7 +49,7 @@ from portal.progress.forms import EntryForm, FeedbackForm, SettingsForm, ShareFo
 from portal.progress.mastery import Method
 from portal.progress.models import Feedback, LevelMethod, ProgressEntry
 from portal.roster import queries as roster
-from portal.roster.models import Enrollment, EnrollmentRole, Org
+from portal.roster.models import Enrollment, EnrollmentRole
 
 bp = Blueprint("progress", __name__)
 
@@ -69,23 +70,6 @@ UPLOAD_MESSAGES = {
 
 
 # --- Loading -----------------------------------------------------------------------
-
-
-def _load_goal(goal_id: int, action: Action = Action.VIEW, record: str | None = None):
-    """The goal and its learner: 404 when absent or not visible (portal.policy), 403 when
-    not allowed."""
-    goal = policy.load_goal(goal_id, action, record=record)
-    if goal.current_version is None:
-        abort(404)
-    return goal, goal.learner
-
-
-def _load_entry(entry_id: int, action: Action = Action.VIEW, record: str | None = None):
-    """The entry, its goal and learner; a family finds only the entries shared with them."""
-    entry, goal = policy.load_entry(entry_id, action, record=record)
-    if goal.current_version is None:
-        abort(404)
-    return entry, goal, goal.learner
 
 
 def _entries(goal: Goal, learner) -> list[ProgressEntry]:
@@ -148,7 +132,8 @@ def _page(goal, learner, *, entry_form=None, feedback_forms=None, goal_form=None
 @roles()
 def goal_page(goal_id: int):
     """Show a goal's tracker, its progress entries and feedback, and the forms to add more."""
-    goal, learner = _load_goal(goal_id, record="progress")
+    goal = load_goal(goal_id, record="progress")
+    learner = goal.learner
     return render("progress/goal.html", **_page(goal, learner))
 
 
@@ -156,7 +141,8 @@ def goal_page(goal_id: int):
 @roles(Role.LEARNER)
 def log_progress(goal_id: int):
     """Log a progress entry on an active goal; a retried submission returns the first one."""
-    goal, learner = _load_goal(goal_id, Action.LOG_PROGRESS)
+    goal = load_goal(goal_id, Action.LOG_PROGRESS)
+    learner = goal.learner
     token = request.form.get("token", "")
     if is_token(token) and (existing := services.entry_by_token(token)) is not None:
         return _already_logged(existing)
@@ -217,7 +203,8 @@ def _already_logged(entry: ProgressEntry):
 @roles(Role.TEACHER)
 def entry_feedback(progress_entry_id: int):
     """Add a teacher's feedback and rating to one progress entry."""
-    entry, goal, learner = _load_entry(progress_entry_id, Action.GIVE_FEEDBACK)
+    entry, goal = load_entry(progress_entry_id, Action.GIVE_FEEDBACK)
+    learner = goal.learner
     form = FeedbackForm(prefix=f"entry{entry.id}", scale=scales.scale_for(learner.org_id))
     if (existing := services.feedback_by_token(form.token.data or "")) is not None:
         return _feedback_done(existing)
@@ -236,7 +223,8 @@ def entry_feedback(progress_entry_id: int):
 @roles(Role.TEACHER)
 def goal_feedback(goal_id: int):
     """Add a teacher's feedback and rating to the goal as a whole."""
-    goal, learner = _load_goal(goal_id, Action.GIVE_FEEDBACK)
+    goal = load_goal(goal_id, Action.GIVE_FEEDBACK)
+    learner = goal.learner
     form = FeedbackForm(prefix="goal", scale=scales.scale_for(learner.org_id))
     if (existing := services.feedback_by_token(form.token.data or "")) is not None:
         return _feedback_done(existing)
@@ -281,7 +269,8 @@ def _feedback_done(feedback):
 @roles(Role.LEARNER)
 def share_entry(progress_entry_id: int):
     """Show one of my progress entries to my family, or stop showing it."""
-    entry, goal, learner = _load_entry(progress_entry_id, Action.SET_AUDIENCE)
+    entry, goal = load_entry(progress_entry_id, Action.SET_AUDIENCE)
+    learner = goal.learner
     form = ShareForm()
     if not form.validate_on_submit():
         abort(400)
@@ -301,7 +290,7 @@ def share_entry(progress_entry_id: int):
 @roles()
 def evidence(progress_entry_id: int):
     """Send an entry's uploaded file to someone who may see it (family: if shared); never run it."""
-    entry, _goal, _learner = _load_entry(progress_entry_id, Action.VIEW, record="evidence")
+    entry, _goal = load_entry(progress_entry_id, Action.VIEW, record="evidence")
     if not entry.file_key:
         abort(404)
     try:
@@ -349,7 +338,8 @@ def goal_tracker(goal_id: int):
         state = live.goal_poll_state(goal_id, current_user)
         if state is not None and state[0] is GoalStatus.ACTIVE and state[1] == seen:
             return unchanged()
-    goal, learner = _load_goal(goal_id)
+    goal = load_goal(goal_id)
+    learner = goal.learner
     if not htmx:
         # The tracker alone is not a page: opened as one, show the goal's progress page.
         return redirect(url_for("progress.goal_page", goal_id=goal.id), code=303)
@@ -428,9 +418,7 @@ def _class_page(class_id: int, sort: str, show: str, token: str | None) -> dict:
 @roles(Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN)
 def school_settings(school_id: int):
     """Choose how the school computes a learner's current level from the ratings."""
-    school = db.session.get(Org, school_id)
-    if school is None or not can_manage_school(school_id):
-        abort(404)
+    school = load_school(school_id)
     current = services.settings_for(school_id)
     form = SettingsForm(obj=current)
     if current is None and not form.is_submitted():
