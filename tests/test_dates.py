@@ -1,5 +1,5 @@
 """One way to show dates and times: the locale's medium date and short time, in the district's
-time zone, through the `date`, `time` and `datetime` filters (portal/i18n.py)."""
+time zone, through the `date`, `time` and `datetime` filters (portal/core/i18n.py)."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def test_templates_format_dates_only_through_the_filters():
 
 def test_python_formats_dates_only_through_i18n():
     # The demo writes goal statements as a learner would type them ("by March 3"): data.
-    exempt = {ROOT / "portal/i18n.py", ROOT / "portal/goals/demo.py"}
+    exempt = {ROOT / "portal/core/i18n.py", ROOT / "portal/goals/demo.py"}
     modules = [p for p in ROOT.glob("portal/**/*.py") if p not in exempt]
     hits = [h for h in _hits(modules) if "isoformat()" not in h]  # JSON and stored text
     assert hits == []

@@ -88,7 +88,7 @@ REFUSAL_WRITES = {
     "conferences.sign_for_learner": {"login_failures"},  # a wrong PIN is counted
 }
 SKIP_FIELDS = {"csrf_token", "_probe"}
-LAST_RESORT = "cannot be stored. Nothing was saved."  # portal/errors.py, for DataError
+LAST_RESORT = "cannot be stored. Nothing was saved."  # portal/core/errors.py, for DataError
 
 
 @dataclass
@@ -601,7 +601,7 @@ def test_a_nul_in_the_progress_token_is_not_looked_up(client, auth, make, backen
 # --- Query strings of GET pages ---------------------------------------------------------
 
 # Each value goes into every query argument the page reads at once: ids, page numbers,
-# filters, search terms. A NUL anywhere is a 400 with a message (portal/inputs.py).
+# filters, search terms. A NUL anywhere is a 400 with a message (portal/core/inputs.py).
 QUERY_HOSTILE = {
     "nul": "maya\x00",
     "30 nines": "9" * 30,

@@ -58,7 +58,7 @@ FAMILY_PYTHON = [
     "portal/family/*.py",
     "portal/auth/forms.py",
     "portal/auth/routes.py",
-    "portal/errors.py",
+    "portal/core/errors.py",
     "portal/progress/tracker.py",
     "portal/progress/mastery.py",
     "portal/profiles/prompts.py",

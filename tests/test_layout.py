@@ -14,6 +14,11 @@ def _module(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+def _is_module(name: str) -> bool:
+    path = PORTAL.parent.joinpath(*name.split("."))
+    return path.with_suffix(".py").exists() or (path / "__init__.py").exists()
+
+
 def _portal_imports(path: Path) -> list[tuple[str, int, bool]]:
     """(imported module, line, at module level?) for each import of a portal module."""
     tree = ast.parse(path.read_text())
@@ -21,7 +26,13 @@ def _portal_imports(path: Path) -> list[tuple[str, int, bool]]:
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names = [node.module]
+            # `from portal.core import web` imports portal.core.web, not just the package.
+            names = [
+                f"{node.module}.{alias.name}"
+                if _is_module(f"{node.module}.{alias.name}")
+                else node.module
+                for alias in node.names
+            ]
         elif isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         else:

@@ -25,7 +25,7 @@ from portal.auth.forms import ClassCodeForm, PasswordSignInForm, PinForm
 from portal.auth.models import Role, User
 from portal.core.extensions import db
 from portal.core.i18n import LOCALE_KEY
-from portal.core.web import redirect_to, render, render_invalid, safe_next
+from portal.core.web import redirect_to, render, render_invalid, safe_next, unchanged
 from portal.policy import public, roles
 from portal.roster.models import Enrollment, EnrollmentRole
 
@@ -218,7 +218,7 @@ def keep_alive():
         services.keep_alive(current_user)
         db.session.commit()
     if request.headers.get("HX-Request"):
-        return "", 204
+        return unchanged()
     return redirect(safe_next(request.referrer) or url_for("home.index"), code=303)
 
 

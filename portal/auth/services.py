@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import hmac
 import math
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app, g, request, session
-from sqlalchemy import DateTime, and_, bindparam, case, delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 
 from portal.auth.models import LoginFailure, LoginSession, Role, TrustedDevice, User
 from portal.auth.passwords import verify_secret
@@ -377,66 +378,80 @@ def end_session() -> None:
 
 # --- Which sessions are live: the one definition -----------------------------------------
 
-# A sign-in session is live while its user is active and it was seen within that user's
-# idle limit. One SQL condition on LoginSession joined to its User, with the parameters
-# of `live_session_params`: `session_user` and the tracker's fast poll both use it, so
-# no path can honour a session the other refuses.
-LIVE_SESSION = and_(
-    User.active.is_(True),
-    LoginSession.last_seen
-    >= case(
-        (User.role == Role.LEARNER, bindparam("learner_seen_since", type_=DateTime())),
-        else_=bindparam("staff_seen_since", type_=DateTime()),
-    ),
-)
 
-
-def live_session_params(now=None) -> dict:
+def idle_limit(role: Role) -> timedelta:
+    """How long a session of someone with this role may sit idle."""
     cfg = current_app.config
-    now = now or utcnow()
-    return {
-        "learner_seen_since": now - cfg["IDLE_TIMEOUT_LEARNER"],
-        "staff_seen_since": now - cfg["IDLE_TIMEOUT_STAFF"],
-    }
+    return cfg["IDLE_TIMEOUT_LEARNER"] if role is Role.LEARNER else cfg["IDLE_TIMEOUT_STAFF"]
 
 
-def idle_limit(user: User) -> timedelta:
-    """How long this person's session may sit idle (the same limits as LIVE_SESSION)."""
-    cfg = current_app.config
-    return cfg["IDLE_TIMEOUT_LEARNER"] if user.role is Role.LEARNER else cfg["IDLE_TIMEOUT_STAFF"]
+def session_select(*columns):
+    """This browser's session row by its token (`token_hash`), with what decides validity.
+
+    Every query that authenticates starts here and adds its own `columns` (and joins):
+    the sign-in lookup adds the User, the learner's fast poll their goal's change token.
+    Whether the row found is a live session is then `session_state`'s decision alone.
+    """
+    return (
+        select(
+            LoginSession.user_id,
+            LoginSession.last_seen,
+            User.active,
+            User.role,
+            LoginSession.id.label("session_id"),
+            *columns,
+        )
+        .select_from(LoginSession)
+        .join(User, User.id == LoginSession.user_id)
+        .where(LoginSession.token_hash == bindparam("token_hash"))
+    )
 
 
-_SESSION_LOOKUP = (
-    select(LoginSession, User, LIVE_SESSION.label("live"))
-    .join(User, User.id == LoginSession.user_id)
-    .where(LoginSession.token_hash == bindparam("token_hash"))
-)
+class SessionState(enum.Enum):
+    NONE = "none"  # no such token, or bound to someone other than the user expected
+    ENDED = "ended"  # idle too long, or the account was deactivated: the row must go
+    LIVE = "live"
+
+
+def session_state(row, user_id: str | None, now: datetime | None = None) -> SessionState:
+    """THE rule for a session: the token's row exists, is bound to the user Flask-Login
+    expects, its account is active, and it was seen within that role's idle limit.
+
+    `row` is a row of `session_select` (or None when the token found nothing). The
+    normal request path (`session_user`) and the learner's fast poll both decide here.
+    """
+    if row is None or user_id is None or str(row.user_id) != str(user_id):
+        return SessionState.NONE
+    if not row.active or (now or utcnow()) - row.last_seen > idle_limit(row.role):
+        return SessionState.ENDED
+    return SessionState.LIVE
+
+
+_SESSION_LOOKUP = session_select(User)
 
 
 def session_user(user_id: str, *, background: bool) -> User | None:
     """The user bound to this browser's session token, or None unless it is live."""
-    token = session.get(SESSION_KEY)
-    if not token:
+    token_hash = current_session_token_hash()
+    if not token_hash:
         return None
     now = utcnow()
-    row = db.session.execute(
-        _SESSION_LOOKUP, {"token_hash": _token_hash(token), **live_session_params(now)}
-    ).first()
-    if row is None or str(row.LoginSession.user_id) != user_id:
+    row = db.session.execute(_SESSION_LOOKUP, {"token_hash": token_hash}).first()
+    state = session_state(row, user_id, now)
+    if state is SessionState.NONE:
         return None
-    login, user, live = row
-    if not live:  # idle too long, or the account was deactivated: the session ends here
+    if state is SessionState.ENDED:
         with writing():
-            db.session.execute(delete(LoginSession).where(LoginSession.id == login.id))
+            db.session.execute(delete(LoginSession).where(LoginSession.id == row.session_id))
         return None
-    limit, last_seen = idle_limit(user), login.last_seen
+    user, limit, last_seen = row.User, idle_limit(row.role), row.last_seen
     # A tracker poll is not the person doing something: it must not keep an
     # abandoned shared Chromebook signed in. (A short timeout is touched more often,
     # or activity could never extend it.)
     if not background and now - last_seen > min(TOUCH_EVERY, limit / 4):
         with writing():
             db.session.execute(
-                update(LoginSession).where(LoginSession.id == login.id).values(last_seen=now)
+                update(LoginSession).where(LoginSession.id == row.session_id).values(last_seen=now)
             )
         last_seen = now
     g.idle_deadline = last_seen + limit  # told to the page, which warns before it
@@ -452,4 +467,4 @@ def keep_alive(user: User) -> None:
             .where(LoginSession.token_hash == _token_hash(token))
             .values(last_seen=now)
         )
-        g.idle_deadline = now + idle_limit(user)
+        g.idle_deadline = now + idle_limit(user.role)

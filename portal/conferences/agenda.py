@@ -16,7 +16,9 @@ from sqlalchemy import select
 from portal.core.extensions import db
 from portal.core.timeutil import today, utcnow
 from portal.goals.models import Goal, GoalStatus, GoalVersion
+from portal.profiles.services import open_review_requests
 from portal.progress.models import ProgressEntry
+from portal.progress.tracker import learner_trackers
 
 from . import services
 from .models import Conference
@@ -58,9 +60,6 @@ class Agenda:
 
 
 def build(conference: Conference) -> Agenda:
-    from portal.profiles.services import open_review_requests
-    from portal.progress import tracker
-
     learner = conference.learner
     previous = services.previous_held(conference)
     since = (
@@ -83,7 +82,7 @@ def build(conference: Conference) -> Agenda:
     tried = Counter(e.strategy_text for e in entries if e.strategy_text)
     agenda.strategies = tried.most_common()
 
-    for t in tracker.learner_trackers(learner):
+    for t in learner_trackers(learner):
         if not t.points or t.points[-1][0] <= since:
             continue
         earlier = [v for when, v, _ in t.points if when <= since]

@@ -28,22 +28,24 @@ from portal.core.web import (
     render,
     render_invalid,
     trigger,
+    unchanged,
     wants_fragment,
 )
 from portal.goals import services as goal_services
 from portal.goals.models import Goal, GoalStatus
-from portal.goals.queries import load_goal
+from portal.goals.queries import learner_goals
 from portal.goals.services import GoalContent
 from portal.policy import (
     Action,
     can,
-    can_manage_school,
     goal_condition,
     load_class,
+    load_conference,
+    load_goal,
     load_learner,
+    load_school,
     roles,
 )
-from portal.roster.models import Org
 from portal.roster.queries import learners_in_class
 
 from . import agenda as agenda_module
@@ -81,7 +83,6 @@ WORKSPACE = "conferences/workspace.html"
 def _partial(template: str, status: int = 200, **context):
     """A `_name.html` partial alone, for an htmx request (the page includes the same file)."""
     response = make_response(render_template(template, **context), status)
-    response.vary.add("HX-Request")
     return response
 
 
@@ -185,7 +186,7 @@ def ask():
 @roles(Role.LEARNER, Role.TEACHER)
 def workspace(conference_id: int):
     """Open a conference: the agenda, the goals to agree and sign, notes and next steps."""
-    conference = services.load_conference(conference_id, Action.RUN_CONFERENCE)
+    conference = load_conference(conference_id, Action.RUN_CONFERENCE)
     load_learner(conference.learner_id, Action.RUN_CONFERENCE, record="conference")
     return render(WORKSPACE, **_workspace(conference))
 
@@ -199,7 +200,7 @@ def live(conference_id: int):
     as a page (typed in, or htmx off) it is the workspace, which has its own URL.
     """
     if not wants_fragment():
-        services.load_conference(conference_id, Action.RUN_CONFERENCE)  # 404 or 403 first
+        load_conference(conference_id, Action.RUN_CONFERENCE)  # 404 or 403 first
         return redirect(url_for("conferences.workspace", conference_id=conference_id), 303)
     seen = request.args.get("v")
     if (
@@ -207,10 +208,8 @@ def live(conference_id: int):
         and is_background_request()
         and services.poll_token(conference_id, current_user) == seen
     ):
-        response = make_response("", 204)
-        response.vary.add("HX-Request")
-        return response
-    conference = services.load_conference(conference_id, Action.RUN_CONFERENCE)
+        return unchanged()
+    conference = load_conference(conference_id, Action.RUN_CONFERENCE)
     status = 200 if conference.is_open else 286
     return render(WORKSPACE, "live", status=status, **_workspace(conference, forms=False))
 
@@ -230,6 +229,8 @@ def _workspace(conference: Conference, forms: bool = True, **override) -> dict:
         "is_teacher": can(Action.SCHEDULE_CONFERENCE, learner),
         "is_learner": can(Action.PREPARE_CONFERENCE, learner),
         "may_private": private,
+        "may_mark": services.may_mark(learner),
+        "may_edit": {g.id: _may_edit(g) for g in goals},
     }
     if forms:
         context.update(
@@ -245,9 +246,12 @@ def _workspace(conference: Conference, forms: bool = True, **override) -> dict:
 
 
 def _open_goals(learner_id: int) -> list[Goal]:
-    from portal.goals.queries import learner_goals
-
     return [g for g in learner_goals(learner_id) if g.is_open]
+
+
+def _may_edit(goal: Goal) -> bool:
+    """May the current user change this goal's wording (an open goal, Action.EDIT_GOAL)?"""
+    return goal.is_open and can(Action.EDIT_GOAL, goal.learner)
 
 
 def _prep_form(conference: Conference) -> PrepForm:
@@ -281,6 +285,7 @@ def _goal_work(goal: Goal, conference: Conference | None, status: int = 200, **e
         goal=goal,
         conference=conference,
         agreement=services.agreement(goal),
+        may_edit={goal.id: _may_edit(goal)},
         forms=_goal_forms(goal, conference, **extra.pop("forms", {})),
         **extra,
     )
@@ -299,7 +304,7 @@ def _done(conference: Conference, block: str, **fresh):
 @roles(Role.LEARNER)
 def prep(conference_id: int):
     """Answer the prep questions before my conference: what works, what is hard, what help."""
-    conference = services.load_conference(conference_id, Action.PREPARE_CONFERENCE)
+    conference = load_conference(conference_id, Action.PREPARE_CONFERENCE)
     form = PrepForm()
     if not form.validate():
         return render_invalid(WORKSPACE, "prep_block", **_workspace(conference, prep_form=form))
@@ -311,7 +316,7 @@ def prep(conference_id: int):
 @roles(Role.LEARNER, Role.TEACHER)
 def add_note(conference_id: int):
     """Add a shared note to the conference, or a private one (teachers only)."""
-    conference = services.load_conference(conference_id, Action.RUN_CONFERENCE)
+    conference = load_conference(conference_id, Action.RUN_CONFERENCE)
     form = NoteForm()
     if form.private.data and not can(Action.PRIVATE_NOTES, conference.learner):
         abort(403)
@@ -325,7 +330,7 @@ def add_note(conference_id: int):
 @roles(Role.LEARNER, Role.TEACHER)
 def add_step(conference_id: int):
     """Agree a next step: what, who does it, and by when."""
-    conference = services.load_conference(conference_id, Action.RUN_CONFERENCE)
+    conference = load_conference(conference_id, Action.RUN_CONFERENCE)
     form = StepForm()
     if not form.validate():
         return render_invalid(WORKSPACE, "step_block", **_workspace(conference, step_form=form))
@@ -337,11 +342,7 @@ def add_step(conference_id: int):
 
 def _step_action(step: NextStep) -> Action:
     """The learner marks their own steps; a teacher of the learner marks any step."""
-    return Action.RUN_CONFERENCE if step.owner is StepOwner.LEARNER else Action.SCHEDULE_CONFERENCE
-
-
-def _may_mark_step(step: NextStep, learner) -> bool:
-    return can(_step_action(step), learner)
+    return services.STEP_ACTION[step.owner]
 
 
 @bp.post("/conferences/steps/<int:step_id>/done")
@@ -359,7 +360,11 @@ def mark_step(step_id: int):
     db.session.commit()
     if wants_fragment():
         response = _partial(
-            "conferences/_step.html", step=step, learner=learner, back=form.back.data
+            "conferences/_step.html",
+            step=step,
+            learner=learner,
+            back=form.back.data,
+            may_mark=services.may_mark(learner),
         )
         return trigger(response, CHANGED)
     flash(_("Marked as done.") if step.is_done else _("Marked as not done."), "info")
@@ -374,7 +379,7 @@ def mark_step(step_id: int):
 @roles(Role.TEACHER)
 def set_status(conference_id: int):
     """Mark the conference held, or cancel it."""
-    conference = services.load_conference(conference_id, Action.SCHEDULE_CONFERENCE)
+    conference = load_conference(conference_id, Action.SCHEDULE_CONFERENCE)
     form = ConferenceStatusForm()
     wanted = form.status.data if form.validate() else None
     if wanted not in (ConferenceStatus.DONE.value, ConferenceStatus.CANCELLED.value):
@@ -389,10 +394,8 @@ def set_status(conference_id: int):
 @roles(Role.LEARNER, Role.TEACHER)
 def wording(conference_id: int, goal_id: int):
     """Change a goal's wording together in the conference (a new version, to sign again)."""
-    conference = services.load_conference(conference_id, Action.RUN_CONFERENCE)
-    goal = load_goal(goal_id, Action.EDIT_GOAL)
-    if goal.learner_id != conference.learner_id:
-        abort(404)
+    conference = load_conference(conference_id, Action.RUN_CONFERENCE)
+    goal = load_goal(goal_id, Action.EDIT_GOAL, of_learner=conference.learner_id)
     if not goal.is_open:
         abort(403)
     form = WordingForm(prefix=f"g{goal.id}")
@@ -436,9 +439,7 @@ def _conference_of(form: SignForm, goal: Goal) -> Conference | None:
     conference_id = form.conference()
     if conference_id is None:
         return None
-    conference = services.load_conference(conference_id, Action.RUN_CONFERENCE)
-    if conference.learner_id != goal.learner_id:
-        abort(404)
+    conference = load_conference(conference_id, Action.RUN_CONFERENCE, of_learner=goal.learner_id)
     return conference
 
 
@@ -515,7 +516,10 @@ def acknowledge(goal_id: int):
     db.session.commit()
     if wants_fragment():
         return _partial(
-            "conferences/_acknowledge.html", agreement=services.agreement(goal), goal=goal
+            "conferences/_acknowledge.html",
+            agreement=services.agreement(goal),
+            goal=goal,
+            may_acknowledge=True,  # load_goal allowed Action.ACKNOWLEDGE
         )
     if done is not None:
         flash(_("Thank you: your teachers can see you have read this goal."))
@@ -563,6 +567,8 @@ def history(learner_id: int):
         ),
         still_to_do=services.open_steps(learner.id),
         next_conference=services.next_conference(learner.id),
+        may_mark=services.may_mark(learner),
+        may_open=can(Action.RUN_CONFERENCE, learner),
     )
 
 
@@ -570,9 +576,7 @@ def history(learner_id: int):
 @roles(Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN)
 def settings(school_id: int):
     """Set how many days a school's conference cycle lasts."""
-    if not can_manage_school(school_id):
-        abort(404)
-    school = db.get_or_404(Org, school_id)
+    school = load_school(school_id)
     form = SettingsForm()
     if request.method == "GET":
         form = SettingsForm(formdata=None)
@@ -584,16 +588,3 @@ def settings(school_id: int):
         return redirect_to(url_for("conferences.settings", school_id=school_id))
     page = render_invalid if request.method == "POST" else render
     return page("conferences/settings.html", "settings_form", school=school, form=form)
-
-
-# --- For other pages: home, goal page, family --------------------------------------------------
-
-
-@bp.app_context_processor
-def conference_helpers():
-    return {
-        "goal_agreement": services.agreement,
-        "family_conference_notes": services.family_notes,
-        "may_mark_step": _may_mark_step,
-    }
-

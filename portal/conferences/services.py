@@ -16,20 +16,23 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from flask import abort
 from flask_login import current_user
 from sqlalchemy import Select, and_, func, literal, select, true
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.auth.models import Role, User
+from portal.auth.services import check_password, check_pin
 from portal.core.extensions import db
 from portal.core.timeutil import today, utcnow
 from portal.goals import services as goal_services
 from portal.goals.models import Goal, GoalStatus, GoalVersion
-from portal.goals.services import GoalContent, clean_text
-from portal.policy import Action, authorize, family_goal_condition, visible_learner_ids
+from portal.goals.services import clean_text, is_co_signed, signatures_for, version_is_intact
+from portal.goals.services import signature_is_valid as signature_is_valid  # re-exported
+from portal.policy import Action, can, family_goal_condition, visible_learner_ids
 from portal.progress.models import GoalProgress
+from portal.progress.tracker import load_goals, trackers_for
 from portal.roster.models import Enrollment, EnrollmentRole
+from portal.roster.queries import learners_in_class
 
 from .models import (
     DEFAULT_CYCLE_DAYS,
@@ -54,18 +57,6 @@ MAX_OCCURRENCES = 10
 
 class SignError(Exception):
     """A signature the rules do not allow (stale version, tampered content)."""
-
-
-# --- Loading -------------------------------------------------------------------------
-
-
-def load_conference(conference_id: int, action: Action = Action.VIEW) -> Conference:
-    """The conference, or 404 if absent or its learner is unrelated, or 403 if not allowed."""
-    conference = db.session.get(Conference, conference_id)
-    if conference is None:
-        abort(404)
-    authorize(conference.learner, action)
-    return conference
 
 
 # --- The school's cycle --------------------------------------------------------------
@@ -240,46 +231,8 @@ def open_steps(learner_id: int, before: Conference | None = None) -> list[NextSt
 
 
 # --- Signatures ------------------------------------------------------------------------
-
-
-def content_hash_of(version: GoalVersion) -> str:
-    """The hash recomputed from what the version holds now."""
-    return GoalContent.of(version).content_hash
-
-
-def version_is_intact(version: GoalVersion) -> bool:
-    return version.content_hash == content_hash_of(version)
-
-
-def signature_is_valid(signature: GoalSignature, version: GoalVersion) -> bool:
-    """Bound to this version, and the content is still what was signed."""
-    return (
-        signature.version_id == version.id
-        and signature.content_hash == version.content_hash
-        and version_is_intact(version)
-    )
-
-
-def signatures_for(version_ids: list[int]) -> dict[int, list[GoalSignature]]:
-    found: dict[int, list[GoalSignature]] = {vid: [] for vid in version_ids}
-    if version_ids:
-        for sig in db.session.scalars(
-            select(GoalSignature)
-            .where(GoalSignature.version_id.in_(version_ids))
-            .order_by(GoalSignature.signed_at, GoalSignature.id)
-        ):
-            found[sig.version_id].append(sig)
-    return found
-
-
-def is_co_signed(goal: Goal, version: GoalVersion, signatures=None) -> bool:
-    """The learner and a teacher both signed this very version, and it is unchanged."""
-    if signatures is None:
-        signatures = signatures_for([version.id])[version.id]
-    valid = [s for s in signatures if signature_is_valid(s, version)]
-    learner = any(s.role is SignerRole.LEARNER and s.signer_id == goal.learner_id for s in valid)
-    teacher = any(s.role is SignerRole.TEACHER for s in valid)
-    return learner and teacher
+# When signatures agree a goal (is_co_signed and the rest) is the goal's rule, kept in
+# portal.goals.services next to activate(); here signatures are made and shown.
 
 
 def sign(
@@ -344,8 +297,6 @@ def verify_learner(learner: User, secret: str):
 
     The same failure counting and lock as signing in (portal.auth.services).
     """
-    from portal.auth.services import check_password, check_pin
-
     if learner.pin_hash:
         return check_pin(learner, secret)
     return check_password(learner.username, secret)
@@ -574,9 +525,6 @@ class DueRow:
 
 def due_for_class(class_id: int, school_id: int, user: User) -> list[DueRow]:
     """Each learner of the class with why a conference is due; a fixed number of queries."""
-    from portal.progress import tracker
-    from portal.roster.queries import learners_in_class
-
     in_class = select(Enrollment.user_id).where(
         Enrollment.class_id == class_id, Enrollment.role == EnrollmentRole.LEARNER
     )
@@ -624,7 +572,7 @@ def due_for_class(class_id: int, school_id: int, user: User) -> list[DueRow]:
             rows[learner_id].goals_overdue += 1
         else:
             rows[learner_id].goals_due += 1
-    for t in tracker.trackers_for(tracker.load_goals(ids_stmt, visible_to=user)):
+    for t in trackers_for(load_goals(ids_stmt, visible_to=user)):
         if t.stuck:
             rows[t.goal.learner_id].stuck = True
     return list(rows.values())
@@ -825,3 +773,18 @@ def poll_token(conference_id: int, user: User) -> str | None:
 
 def token_for(conference: Conference) -> str:
     return poll_token(conference.id, current_user) or "0"
+
+
+# --- Who marks a next step done ----------------------------------------------------------
+
+# The learner marks their own steps; a teacher of the learner marks any step (portal.policy
+# decides who holds each action). Routes turn this into `may_mark` for the templates.
+STEP_ACTION = {
+    StepOwner.LEARNER: Action.RUN_CONFERENCE,
+    StepOwner.TEACHER: Action.SCHEDULE_CONFERENCE,
+}
+
+
+def may_mark(learner: User) -> dict[StepOwner, bool]:
+    """Which owners' next steps the current user may mark done (`_step.html` reads it)."""
+    return {owner: can(action, learner) for owner, action in STEP_ACTION.items()}

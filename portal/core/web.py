@@ -2,6 +2,7 @@
 
 A page template includes its partials; an htmx request for the same URL gets
 just the named block of that same template, so page and fragment never drift.
+Every response already varies on HX-Request (`security.py` adds it to all of them).
 """
 
 from __future__ import annotations
@@ -9,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from flask import current_app, make_response, redirect, render_template, request, session
-from jinja2 import nodes
+from flask import make_response, redirect, render_template, request, session
 from jinja2_fragments.flask import render_block
 
 from portal.core import page_cache
@@ -32,23 +32,21 @@ def wants_fragment() -> bool:
 def render(template: str, block: str | None = None, status: int = 200, **context):
     """Render a page, or only `block` of it for an htmx request."""
     if block and wants_fragment():
-        body = render_block(template, block, **{**_top_level_imports(template), **context})
+        body = _block(template, block, context)
         if request.method != "GET":
             # The answer to a form replaces the page's messages: an earlier "Saved." must
             # not stand next to this answer's errors, and a message flashed now shows now.
             body += render_template("_flashes.html", oob=True)
     else:
         body = render_template(template, **context)
-    response = make_response(body, status)
-    response.vary.add("HX-Request")
-    return response
+    return make_response(body, status)
 
 
 def render_cached(template: str, key: tuple, data: Callable[[], dict], block: str | None = None):
-    """Render a page, or `block` of it for htmx, through the fragment cache under `key`.
+    """Render a page, or `block` of it for htmx, through the page cache under `key`.
 
     `key` must hold the change stamps or tokens of everything the page shows; the URL,
-    language, date and session are added here (`fragments.page_key`). `data()` loads the
+    language, date and session are added here (`page_cache.page_key`). `data()` loads the
     context and runs on a cache miss only, so whatever must happen on every request
     (authorization, the access log) happens before this is called. A page with a flashed
     message is rendered fresh and not kept: the message is for this one view.
@@ -59,42 +57,49 @@ def render_cached(template: str, key: tuple, data: Callable[[], dict], block: st
 
     def build() -> str:
         if fragment:
-            return render_block(template, fragment, **_top_level_imports(template), **data())
+            return _block(template, fragment, data())
         return render_template(template, **data())
 
-    html = page_cache.cached(page_cache.page_key(*key, fragment, request.full_path), build)
-    response = make_response(html)
-    response.vary.add("HX-Request")
-    return response
+    return make_response(
+        page_cache.cached(page_cache.page_key(*key, fragment, request.full_path), build)
+    )
 
 
-def _top_level_imports(template_name: str) -> dict:
-    """The macros a page imports at its top, which a block rendered alone would not see.
+def _block(template: str, block: str, context: dict) -> str:
+    """One block of a page, alone: the only way a fragment is rendered.
 
-    jinja2-fragments renders only the block's own code, so `{% from "macros/forms.html"
-    import field %}` above the blocks would leave `field` undefined in the fragment.
+    The block sees only `context`: macros it uses are imported inside the block itself
+    (`{% block x %}{% from "macros/forms.html" import field %}`), which
+    tests/test_template_blocks.py checks for every block of every template.
     """
-    env = current_app.jinja_env
-    template = env.get_template(template_name)
-    imports = getattr(template, "_fragment_imports", None)
-    if imports is None:
-        source = env.loader.get_source(env, template_name)[0]
-        imports = []
-        for node in env.parse(source).body:
-            if isinstance(node, nodes.FromImport) and isinstance(node.template, nodes.Const):
-                names = [(n, n) if isinstance(n, str) else n for n in node.names]
-                imports.append((node.template.value, names, None))
-            elif isinstance(node, nodes.Import) and isinstance(node.template, nodes.Const):
-                imports.append((node.template.value, None, node.target))
-        template._fragment_imports = imports
-    found = {}
-    for name, names, target in imports:
-        module = env.get_template(name).module
-        if target:
-            found[target] = module
-        else:
-            found.update({alias: getattr(module, n) for n, alias in names})
-    return found
+    return render_block(template, block, **context)
+
+
+def render_partial(template: str, status: int = 200, **context):
+    """A partial template (`_name.html`) alone, for htmx; the page includes the same file."""
+    return make_response(render_template(template, **context), status)
+
+
+# --- htmx answers without a page (named as django-htmx names them) -----------------------
+
+STOP_POLLING = 286  # htmx swaps the body, then stops polling
+
+
+def unchanged():
+    """204: nothing to swap (an idle poll whose token did not move; a background ping)."""
+    return make_response("", 204)
+
+
+def stop_polling(body: str = ""):
+    """286: htmx swaps `body` (the final state) and stops polling."""
+    return make_response(body, STOP_POLLING)
+
+
+def client_redirect(url: str):
+    """HX-Redirect: htmx loads `url` as a full page."""
+    response = make_response("", 204)
+    response.headers["HX-Redirect"] = url
+    return response
 
 
 def render_invalid(template: str, block: str | None = None, **context):
@@ -105,8 +110,7 @@ def render_invalid(template: str, block: str | None = None, **context):
 def redirect_to(url: str):
     """After a successful write: 303 for forms, HX-Redirect for htmx fragments."""
     if wants_fragment():
-        response = make_response("", 204)
-        response.headers["HX-Redirect"] = url
+        response = client_redirect(url)
         if _only_fragment_differs(url):
             # The browser would only scroll to the #fragment: reload to show the change.
             response.headers["HX-Refresh"] = "true"

@@ -9,11 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from portal.auth.models import STAFF_ROLES, Role
+from portal.conferences import services as conference_services
 from portal.core import stamps
 from portal.core.extensions import db
 from portal.core.timeutil import utcnow
 from portal.core.web import redirect_to, render, render_cached, render_invalid, wants_fragment
-from portal.family import services
+from portal.family import cards, services
 from portal.family.forms import (
     CheerForm,
     HideCheerForm,
@@ -34,20 +35,6 @@ bp = Blueprint("family", __name__, url_prefix="/family")
 FAMILY_PAGE = "home/family.html"
 
 
-# --- Template helpers ------------------------------------------------------------------
-
-
-@bp.app_template_global()
-def family_cheers(learner, include_hidden: bool = False):
-    """Cheers on a learner's goals for someone who may see them (hidden ones for moderators)."""
-    if not can(Action.VIEW, learner):
-        return []
-    include_hidden = include_hidden and can(Action.MODERATE, learner)
-    return services.cheers_for_learner(
-        learner.id, include_hidden=include_hidden, family=family_view(learner)
-    )
-
-
 # --- The family page -------------------------------------------------------------------
 
 
@@ -56,13 +43,26 @@ def family_context(guardian, selected=None, cheer_forms=None) -> dict:
     children = queries.children_of(guardian)
     if selected is None and children:
         selected = children[0]
-    view = services.child_view(selected) if selected is not None else None
-    cheer_forms = dict(cheer_forms or {})
-    if view is not None:
-        for gv in view.goals:
-            for key in [_prefix(gv.goal, None)] + [_prefix(gv.goal, e) for e in gv.shared]:
-                cheer_forms.setdefault(key, CheerForm(formdata=None, prefix=key))
-    return {"children": children, "child": view, "cheer_forms": cheer_forms}
+    context = {"children": children, "child": None, "cheer_forms": dict(cheer_forms or {})}
+    if selected is None:
+        return context
+    # The guardian's own children, or a child load_learner let through: the access is
+    # decided; what follows only gathers the cards' data.
+    view = services.child_view(selected)
+    for gv in view.goals:
+        for key in [_prefix(gv.goal, None)] + [_prefix(gv.goal, e) for e in gv.shared]:
+            context["cheer_forms"].setdefault(key, CheerForm(formdata=None, prefix=key))
+    context.update(
+        child=view,
+        learner=selected,
+        shared_sections=cards.shared_sections(selected),
+        family_conferences=cards.family_conferences(
+            selected,
+            may_acknowledge=can(Action.ACKNOWLEDGE, selected),
+            may_mark=conference_services.may_mark(selected),
+        ),
+    )
+    return context
 
 
 def family_home():
@@ -83,21 +83,11 @@ def child(learner_id: int):
     )
 
 
-def _load_goal(goal_id: int, action: Action) -> Goal:
-    """A goal the family sees (portal.policy): 404 for drafts, proposals and the rest."""
-    goal = load_goal(goal_id, action)
-    if goal.current_version is None:
-        abort(404)
-    return goal
-
-
 def _entry_of(goal: Goal, entry_id: int | None) -> ProgressEntry | None:
     """An entry of this goal that the family sees (shared with them)."""
     if entry_id is None:
         return None
-    entry, entry_goal = load_entry(entry_id)
-    if entry_goal.id != goal.id:
-        abort(404)
+    entry, _goal = load_entry(entry_id, of_goal=goal.id)
     return entry
 
 
@@ -110,7 +100,7 @@ def _prefix(goal: Goal, entry: ProgressEntry | None) -> str:
 @roles(Role.GUARDIAN)
 def cheer(goal_id: int):
     """Leave a short cheer on my child's goal, or on one of its entries (?entry=id)."""
-    goal = _load_goal(goal_id, Action.CHEER)
+    goal = load_goal(goal_id, Action.CHEER)  # 404 for drafts, proposals and the rest
     entry = _entry_of(goal, request.args.get("entry", type=int))
     key = _prefix(goal, entry)
     form = CheerForm(prefix=key)
@@ -122,7 +112,6 @@ def cheer(goal_id: int):
                 "family/_cheer_form.html", goal=goal, entry=entry, form=form, key=key
             )
             response = make_response(body, 422)
-            response.vary.add("HX-Request")
             return response
         context = family_context(current_user, goal.learner, {key: form})
         return render_invalid(FAMILY_PAGE, **context)

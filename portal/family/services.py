@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select, true, update
+from sqlalchemy import select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -25,7 +25,14 @@ from portal.core.i18n import reading_spanish
 from portal.core.timeutil import utcnow
 from portal.family.models import Cheer, FamilyInvite, InviteThrottle
 from portal.goals.models import Goal, GoalStatus, GoalVersion, GoalVersionStrategy, Strategy
+from portal.policy import (
+    family_entry_condition,
+    family_feedback_condition,
+    family_goal_condition,
+    family_version_id,
+)
 from portal.progress.models import Feedback, ProgressEntry
+from portal.progress.tracker import load_goals, trackers_for
 from portal.roster.models import GuardianLink
 
 # --- Invite codes ----------------------------------------------------------------------
@@ -320,11 +327,7 @@ def cheers_for_learner(
 ):
     """Cheers with their goal's wording; for a family (portal.policy), only on the goals
     they see and with the agreed wording."""
-    from portal.policy import family_goal_condition
-
-    version_id = Goal.current_version_id
-    if family:
-        version_id = func.coalesce(Goal.agreed_version_id, Goal.current_version_id)
+    version_id = family_version_id() if family else Goal.current_version_id
     query = (
         select(Cheer, GoalVersion.statement)
         .join(Goal, Goal.id == Cheer.goal_id)
@@ -342,6 +345,7 @@ def cheers_for_learner(
 
 RECENT_DAYS = 21
 STARTERS = 3
+STARTER_ENTRIES = 20  # the newest shared entries the starters are drawn from
 
 
 @dataclass
@@ -372,38 +376,44 @@ class ChildView:
     starters: list[str]
 
 
-def _newest_per_goal(views: dict, attr: str, keep: int, model, visible) -> None:
-    """Put each goal's newest `keep` family-visible rows of `model` on its view, in one query."""
-    for row in db.session.scalars(
-        select(model)
-        .where(model.goal_id.in_(list(views)), visible)
-        .order_by(model.created_at.desc(), model.id.desc())
-    ):
+def _newest_per_goal(views: dict, attr: str, keep: int, model, visible) -> list:
+    """Put each goal's newest `keep` family-visible rows of `model` on its view, in one query;
+    return every row, newest first."""
+    found = list(
+        db.session.scalars(
+            select(model)
+            .where(model.goal_id.in_(list(views)), visible)
+            .order_by(model.created_at.desc(), model.id.desc())
+        )
+    )
+    for row in found:
         rows = getattr(views[row.goal_id], attr)
         if len(rows) < keep:
             rows.append(row)
+    return found
 
 
 def child_view(learner: User) -> ChildView:
     """Everything the family page shows of one child, in a fixed number of queries."""
-    from portal.progress.tracker import load_goals, trackers_for
-
     goals = load_goals([learner.id], status=None, targets=True, family=True)
     active = [g for g in goals if g.status is GoalStatus.ACTIVE]
     reached = [g for g in goals if g.status is GoalStatus.MET]
     shown = {g.id: g.agreed_version or g.current_version for g in active}
     trackers = {t.goal.id: t for t in trackers_for(active, versions=shown)}
     views = {g.id: GoalView(g, shown[g.id], trackers.get(g.id)) for g in active}
-    ids = list(views)
-    if ids:
-        _newest_per_goal(views, "feedback", 3, Feedback, Feedback.for_families.is_(True))
-        _newest_per_goal(
-            views, "shared", 3, ProgressEntry, ProgressEntry.shared_with_family.is_(True)
-        )
+    shared: list[ProgressEntry] = []
+    if views:
+        _newest_per_goal(views, "feedback", 3, Feedback, family_feedback_condition())
+        shared = _newest_per_goal(views, "shared", 3, ProgressEntry, family_entry_condition())
         _newest_per_goal(views, "cheers", 5, Cheer, Cheer.hidden_at.is_(None))
-        for view in views.values():
-            view.strategy_names = bank_names(view.shared)
-    starters = conversation_starters(learner)
+    # The active goals' shared entries are all here: the starters come from them too, and
+    # the bank's Spanish names for both in one query.
+    since = utcnow() - timedelta(days=RECENT_DAYS)
+    recent = [e for e in shared if e.created_at >= since][:STARTER_ENTRIES]
+    names = bank_names([*recent, *(e for view in views.values() for e in view.shared)])
+    for view in views.values():
+        view.strategy_names = {e.id: names[e.id] for e in view.shared if e.id in names}
+    starters = _starters(recent, names)
     for view in views.values():  # too few recent entries: what the goals are about
         for wording in view.family_targets:
             if len(starters) < STARTERS and wording not in starters:
@@ -431,23 +441,9 @@ def bank_names(entries: list[ProgressEntry]) -> dict[int, str]:
     return out
 
 
-def conversation_starters(learner: User) -> list[str]:
-    """What the child tried lately in the entries they shared: things to ask about at home."""
-    since = utcnow() - timedelta(days=RECENT_DAYS)
-    rows = db.session.scalars(
-        select(ProgressEntry)
-        .join(Goal, Goal.id == ProgressEntry.goal_id)
-        .where(
-            ProgressEntry.learner_id == learner.id,
-            ProgressEntry.shared_with_family.is_(True),
-            ProgressEntry.created_at >= since,
-            Goal.status == GoalStatus.ACTIVE,
-        )
-        .order_by(ProgressEntry.created_at.desc(), ProgressEntry.id.desc())
-        .limit(20)
-    )
-    entries = list(rows)
-    names = bank_names(entries)
+def _starters(entries: list[ProgressEntry], names: dict[int, str]) -> list[str]:
+    """What the child tried lately in the entries they shared (newest first, on active
+    goals): things to ask about at home."""
     seen: dict[str, str] = {}
     for text in (names.get(e.id, e.strategy_text) for e in entries):
         key = text.strip().lower()

@@ -1,15 +1,13 @@
-"""Read-side goal queries and the goal loader. Lists are filtered in SQL, one SELECT each."""
+"""Read-side goal queries. Lists are filtered in SQL, one SELECT each; the loaders
+(load_goal, load_strategy, load_own_template, load_offered_template) are in portal.policy."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from flask import abort
-from flask_login import current_user
 from sqlalchemy import Select, case, func, select, true
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
-from portal import policy
 from portal.auth.models import User
 from portal.core.extensions import db
 from portal.goals.models import (
@@ -22,13 +20,9 @@ from portal.goals.models import (
     Strategy,
 )
 from portal.goals.services import clean_text
-from portal.policy import (
-    Action,
-    can_keep_strategies,
-    current_term_filter,
-    visible_learner_ids,
-)
-from portal.roster.models import Enrollment, EnrollmentRole, SchoolClass, Term
+from portal.policy import learner_class_ids, visible_learner_ids
+from portal.progress.models import GoalProgress
+from portal.roster.models import Enrollment, EnrollmentRole, SchoolClass
 from portal.targets.models import Target
 from portal.targets.queries import available_targets, scale_for_school, search_targets
 
@@ -47,11 +41,6 @@ STATUS_ORDER = {
 CLOSED_STATUSES = frozenset(s for s, rank in STATUS_ORDER.items() if rank >= 3)
 # Compared as expressions so the Enum column type renders each status as stored.
 _status_rank = case(*[(Goal.status == s, rank) for s, rank in STATUS_ORDER.items()], else_=5)
-
-
-def load_goal(goal_id: int, action: Action = Action.VIEW, record: str | None = None) -> Goal:
-    """Return the goal, or 404 if absent or not visible to the user, or 403 if not allowed."""
-    return policy.load_goal(goal_id, action, record=record)
 
 
 def _with_content(stmt: Select) -> Select:
@@ -74,8 +63,10 @@ def learner_goals(learner_id: int, visible=None) -> list[Goal]:
     return list(db.session.scalars(_with_content(stmt)))
 
 
-def home_goals(learner_id: int, limit: int = 6) -> list[Goal]:
-    """The learner's open goals for the home page, active ones first."""
+def home_goals(learner_id: int) -> tuple[list[Goal], dict[int, GoalProgress]]:
+    """The learner's open goals for the home page, active ones first, with their content,
+    and each goal's progress summary from the same query (for the home's trackers:
+    `progress.tracker.trackers_for(..., summaries=...)`)."""
     stmt = (
         select(Goal)
         .where(
@@ -83,10 +74,12 @@ def home_goals(learner_id: int, limit: int = 6) -> list[Goal]:
             Goal.status.in_([GoalStatus.ACTIVE, GoalStatus.PROPOSED, GoalStatus.DRAFT]),
         )
         .join(Goal.current_version)
+        .outerjoin(GoalProgress, GoalProgress.goal_id == Goal.id)
+        .add_columns(GoalProgress)
         .order_by(_status_rank, GoalVersion.due_date.is_(None), GoalVersion.due_date, Goal.id)
-        .limit(limit)
     )
-    return list(db.session.scalars(_with_content(stmt)))
+    rows = db.session.execute(_with_content(stmt)).all()
+    return [goal for goal, _ in rows], {goal.id: summary for goal, summary in rows if summary}
 
 
 def long_term_goals(learner_id: int, exclude_id: int | None = None) -> list[Goal]:
@@ -227,28 +220,7 @@ def strategy_text_taken(school_id: int, text: str | None, exclude_id: int | None
     return any(clean_text(row.text).casefold() == wanted for row in db.session.execute(stmt))
 
 
-def load_strategy(strategy_id: int) -> Strategy:
-    """A bank entry of a school the signed-in user keeps, or 404."""
-    strategy = db.session.get(Strategy, strategy_id)
-    if strategy is None or not can_keep_strategies(strategy.school_id):
-        abort(404)
-    return strategy
-
-
 # --- Templates ------------------------------------------------------------------
-
-
-def _current_class_ids(learner_id: int) -> Select:
-    return (
-        select(Enrollment.class_id)
-        .join(SchoolClass, SchoolClass.id == Enrollment.class_id)
-        .join(Term, Term.id == SchoolClass.term_id)
-        .where(
-            Enrollment.user_id == learner_id,
-            Enrollment.role == EnrollmentRole.LEARNER,
-            current_term_filter(),
-        )
-    )
 
 
 def templates_for_learner(learner_id: int) -> list[tuple[GoalTemplate, SchoolClass]]:
@@ -258,26 +230,12 @@ def templates_for_learner(learner_id: int) -> list[tuple[GoalTemplate, SchoolCla
         .join(SchoolClass, SchoolClass.id == GoalTemplate.class_id)
         .where(
             GoalTemplate.active.is_(True),
-            GoalTemplate.class_id.in_(_current_class_ids(learner_id)),
+            GoalTemplate.class_id.in_(learner_class_ids(learner_id)),
         )
         .options(selectinload(GoalTemplate.targets))
         .order_by(SchoolClass.title, GoalTemplate.title)
     )
     return list(db.session.execute(stmt).tuples())
-
-
-def template_for_learner(template_id: int, learner_id: int) -> GoalTemplate:
-    """A template offered to one of the learner's classes, or 404."""
-    template = db.session.scalar(
-        select(GoalTemplate).where(
-            GoalTemplate.id == template_id,
-            GoalTemplate.active.is_(True),
-            GoalTemplate.class_id.in_(_current_class_ids(learner_id)),
-        )
-    )
-    if template is None:
-        abort(404)
-    return template
 
 
 def templates_of_class(class_id: int) -> list[GoalTemplate]:
@@ -289,14 +247,6 @@ def templates_of_class(class_id: int) -> list[GoalTemplate]:
             .order_by(GoalTemplate.created_at.desc(), GoalTemplate.id.desc())
         )
     )
-
-
-def load_own_template(template_id: int) -> GoalTemplate:
-    """A template the signed-in teacher keeps, or 404."""
-    template = db.session.get(GoalTemplate, template_id)
-    if template is None or template.teacher_id != current_user.id:
-        abort(404)
-    return template
 
 
 # --- A class's goals, for its teacher ----------------------------------------------

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.auth.models import STAFF_ROLES, Role, User
+from portal.conferences import services as conference_services
 from portal.core.extensions import db
 from portal.core.inputs import parse_id, parse_number
 from portal.core.timeutil import today
@@ -28,12 +29,16 @@ from portal.policy import (
     Action,
     authorize,
     can,
-    can_keep_strategies,
     family_sees_goal,
     family_view,
     goal_condition,
     load_class,
+    load_goal,
     load_learner,
+    load_offered_template,
+    load_own_template,
+    load_school,
+    load_strategy,
     manageable_school_ids,
     roles,
     shown_version,
@@ -85,28 +90,39 @@ def _goal_list(learner: User):
 @roles()
 def detail(goal_id: int):
     """Show one goal: its current wording, plan, status and what can be done next."""
-    goal = load_goal_recorded(goal_id)
+    goal = load_goal(goal_id, record="goals")
     return _detail(goal)
 
 
 def _detail(goal: Goal, status: int = 200, error: str | None = None):
+    """The goal page's data, all of it gathered here: the template runs no query."""
+    learner = goal.learner
     parent = goal.parent_goal
-    if parent is not None and family_view(goal.learner) and not family_sees_goal(parent):
+    if parent is not None and family_view(learner) and not family_sees_goal(parent):
         parent = None
+    children = (
+        queries.child_goals(goal.id, goal_condition(learner))
+        if goal.horizon is Horizon.LONG
+        else []
+    )
+    # The signing state loads the current and agreed versions with targets and strategies.
+    agreement = conference_services.agreement(goal)
+    version = shown_version(goal)
     return render(
         "goals/detail.html",
         "goal_status",
         status=status,
         goal=goal,
-        learner=goal.learner,
-        version=shown_version(goal),
+        learner=learner,
+        version=version,
+        author=version.author,
         parent=parent,
-        scale=queries.scale_for_school(goal.learner.org_id),
-        children=(
-            queries.child_goals(goal.id, goal_condition(goal.learner))
-            if goal.horizon is Horizon.LONG
-            else []
-        ),
+        parent_version=shown_version(parent) if parent is not None else None,
+        scale=queries.scale_for_school(learner.org_id),
+        children=[(child, shown_version(child)) for child in children],
+        agreement=agreement,
+        may_acknowledge=can(Action.ACKNOWLEDGE, learner),
+        may_edit=_can_edit_goal(goal),
         next_statuses=services.next_statuses(goal),
         transition_action=services.TRANSITION_ACTION,
         status_error=error,
@@ -117,18 +133,13 @@ def _detail(goal: Goal, status: int = 200, error: str | None = None):
 @roles()
 def history(goal_id: int):
     """Show every version of a goal with what changed each time."""
-    goal = load_goal_recorded(goal_id)
+    goal = load_goal(goal_id, record="goals")
     return render(
         "goals/history.html",
         goal=goal,
         entries=diff.history(queries.versions_of(goal.id, version_condition(goal))),
         scale=queries.scale_for_school(goal.learner.org_id),
     )
-
-
-def load_goal_recorded(goal_id: int) -> Goal:
-    """Load a goal to read it; staff reads go to the access log."""
-    return queries.load_goal(goal_id, record="goals")
 
 
 # --- Drafting, proposing, editing ------------------------------------------------------
@@ -188,11 +199,9 @@ def _prefill(form: GoalForm, learner: User) -> None:
     template_id = request.args.get("template", type=int)
     from_goal = request.args.get("from_goal", type=int)
     if template_id:
-        form.fill_from_template(queries.template_for_learner(template_id, learner.id))
+        form.fill_from_template(load_offered_template(template_id, learner))
     elif from_goal:
-        source = queries.load_goal(from_goal, Action.EDIT_GOAL)
-        if source.learner_id != learner.id:
-            abort(404)
+        source = load_goal(from_goal, Action.EDIT_GOAL, of_learner=learner.id)
         form.fill_from_version(source.current_version, source)
         if form.due_date.data and form.due_date.data < today():
             form.due_date.data = None  # a new due date is part of revising
@@ -202,14 +211,14 @@ def _posted_template(form: GoalForm, learner: User):
     template_id = parse_id(form.template_id.data)
     if template_id is None:
         return None
-    return queries.template_for_learner(template_id, learner.id)
+    return load_offered_template(template_id, learner)
 
 
 @bp.route("/goals/<int:goal_id>/edit", methods=["GET", "POST"])
 @roles(Role.LEARNER, Role.TEACHER)
 def edit(goal_id: int):
     """Change a goal's wording, targets, level, strategies, due date or supports."""
-    goal = queries.load_goal(goal_id, Action.EDIT_GOAL)
+    goal = load_goal(goal_id, Action.EDIT_GOAL)
     if not goal.is_open:
         abort(403)
     learner = goal.learner
@@ -234,7 +243,7 @@ def edit(goal_id: int):
     except StaleDataError:
         # Someone saved between our read and our write: keep this person's text.
         db.session.rollback()
-        goal = queries.load_goal(goal_id, Action.EDIT_GOAL)
+        goal = load_goal(goal_id, Action.EDIT_GOAL)
         return _conflict(form, goal, GoalSetting.for_learner(goal.learner, goal), form_url)
     if action == "save" and wants_fragment():
         return _saved_in_place(goal, _("Saved."))
@@ -282,7 +291,6 @@ def _form_tool(form: GoalForm, action: str, learner: User, goal: Goal | None, fo
                 max_strategies=services.MAX_STRATEGIES,
             )
         )
-        response.vary.add("HX-Request")
         return response
     return _form_page(form, learner, goal, form_url, pad=action == "search")
 
@@ -374,7 +382,6 @@ def _target_fragment(chosen, results, picker_url):
             q=request.args.get("q", ""),
         )
     )
-    response.vary.add("HX-Request")
     return response
 
 
@@ -385,7 +392,7 @@ def _target_fragment(chosen, results, picker_url):
 @roles(Role.LEARNER, Role.TEACHER)
 def change_status(goal_id: int):
     """Move a goal along: share it, agree it, take it back, or close it."""
-    goal = queries.load_goal(goal_id)
+    goal = load_goal(goal_id)
     form = StatusForm()
     to = form.new_status() if form.validate() else None
     if to is None:
@@ -503,7 +510,7 @@ def template_target_options(class_id: int):
 @roles(Role.TEACHER)
 def retire_template(template_id: int):
     """Stop offering one of my templates."""
-    template = queries.load_own_template(template_id)
+    template = load_own_template(template_id)
     services.retire_template(template)
     db.session.commit()
     flash(_("Template no longer offered."))
@@ -523,11 +530,6 @@ def templates():
     )
 
 
-@bp.app_context_processor
-def goal_helpers():
-    return {"can_edit_goal": _can_edit_goal}
-
-
 def _can_edit_goal(goal: Goal) -> bool:
     return goal.is_open and can(Action.EDIT_GOAL, goal.learner)
 
@@ -536,7 +538,7 @@ def _can_edit_goal(goal: Goal) -> bool:
 @roles(Role.TEACHER)
 def edit_template(template_id: int):
     """Change one of my goal templates; goals already started from it keep their wording."""
-    template = queries.load_own_template(template_id)
+    template = load_own_template(template_id)
     school_id = template_school_id(template)
     scale = queries.scale_for_school(school_id)
     picker_url = url_for("goals.edit_template_target_options", template_id=template.id)
@@ -581,7 +583,7 @@ def edit_template(template_id: int):
 @roles(Role.TEACHER)
 def edit_template_target_options(template_id: int):
     """Search the school's targets while editing one of my templates."""
-    template = queries.load_own_template(template_id)
+    template = load_own_template(template_id)
     chosen, results = _target_lists(
         template_school_id(template), None, _requested_target_ids(), request.args.get("q")
     )
@@ -610,7 +612,7 @@ KEEPERS = (Role.TEACHER, Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN)
 @roles(*KEEPERS)
 def strategies():
     """List my school's strategy bank, active and retired, and add a strategy to it."""
-    school = _bank_school()
+    school = load_school(request.args.get("school", type=int), keeper=True, own_by_default=True)
     if school is None:
         return render("goals/strategies.html", school=None, schools=_keepable_schools())
     form = StrategyForm(prefix="new").bind(school.id)
@@ -632,7 +634,7 @@ def strategies():
 @roles(*KEEPERS)
 def edit_strategy(strategy_id: int):
     """Reword one strategy of my school's bank (the row in place, or the page without JS)."""
-    strategy = queries.load_strategy(strategy_id)
+    strategy = load_strategy(strategy_id)
     form = StrategyForm(
         prefix=f"s{strategy.id}", formdata=None if request.method == "GET" else request.form
     ).bind(strategy.school_id, strategy)
@@ -665,7 +667,7 @@ def restore_strategy(strategy_id: int):
 
 
 def _set_strategy_active(strategy_id: int, *, active: bool):
-    strategy = queries.load_strategy(strategy_id)
+    strategy = load_strategy(strategy_id)
     services.set_strategy_active(strategy, active)
     db.session.commit()
     school = db.session.get(Org, strategy.school_id)
@@ -677,21 +679,6 @@ def _set_strategy_active(strategy_id: int, *, active: bool):
         return _bank_fragment(school, message)
     flash(message)
     return redirect_to(url_for("goals.strategies", school=school.id))
-
-
-def _bank_school() -> Org | None:
-    """The school whose bank to show: ?school=, else my own (a district admin must pick)."""
-    school_id = request.args.get("school", type=int)
-    if school_id is None:
-        if current_user.role is Role.DISTRICT_ADMIN:
-            return None
-        school_id = current_user.org_id
-    if not can_keep_strategies(school_id):
-        abort(404)
-    school = db.session.get(Org, school_id)
-    if school is None:
-        abort(404)
-    return school
 
 
 def _keepable_schools() -> list[Org]:
@@ -729,12 +716,10 @@ def _bank_row_or_page(strategy, form: StrategyForm | None, status: int = 200):
         response = make_response(
             render_template("goals/_bank_row.html", strategy=strategy, edit_form=form), status
         )
-        response.vary.add("HX-Request")
         return response
     school = db.session.get(Org, strategy.school_id)
     add_form = StrategyForm(prefix="new", formdata=None).bind(school.id)
     edit_forms = {strategy.id: form} if form is not None else {}
     context = _bank_context(school, add_form, edit_forms=edit_forms)
     response = make_response(render_template("goals/strategies.html", **context), status)
-    response.vary.add("HX-Request")
     return response

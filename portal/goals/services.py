@@ -8,7 +8,10 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy import select
+
 from portal.auth.models import Role, User
+from portal.conferences.models import GoalSignature, SignerRole
 from portal.core.extensions import db
 from portal.core.timeutil import utcnow
 from portal.goals.models import (
@@ -143,14 +146,58 @@ def transition(goal: Goal, to: GoalStatus, by: User) -> None:
     db.session.flush()
 
 
+# --- Agreement: the co-signing rule ----------------------------------------------------
+# A goal is agreed on a version when the learner and a teacher both signed that version
+# and the content is still what they signed. The rule lives with the goal it changes;
+# portal.conferences collects the signatures and calls activate() (and re-exports these).
+
+
+def content_hash_of(version: GoalVersion) -> str:
+    """The hash recomputed from what the version holds now."""
+    return GoalContent.of(version).content_hash
+
+
+def version_is_intact(version: GoalVersion) -> bool:
+    return version.content_hash == content_hash_of(version)
+
+
+def signature_is_valid(signature: GoalSignature, version: GoalVersion) -> bool:
+    """Bound to this version, and the content is still what was signed."""
+    return (
+        signature.version_id == version.id
+        and signature.content_hash == version.content_hash
+        and version_is_intact(version)
+    )
+
+
+def signatures_for(version_ids: list[int]) -> dict[int, list[GoalSignature]]:
+    found: dict[int, list[GoalSignature]] = {vid: [] for vid in version_ids}
+    if version_ids:
+        for sig in db.session.scalars(
+            select(GoalSignature)
+            .where(GoalSignature.version_id.in_(version_ids))
+            .order_by(GoalSignature.signed_at, GoalSignature.id)
+        ):
+            found[sig.version_id].append(sig)
+    return found
+
+
+def is_co_signed(goal: Goal, version: GoalVersion, signatures=None) -> bool:
+    """The learner and a teacher both signed this very version, and it is unchanged."""
+    if signatures is None:
+        signatures = signatures_for([version.id])[version.id]
+    valid = [s for s in signatures if signature_is_valid(s, version)]
+    learner = any(s.role is SignerRole.LEARNER and s.signer_id == goal.learner_id for s in valid)
+    teacher = any(s.role is SignerRole.TEACHER for s in valid)
+    return learner and teacher
+
+
 def activate(goal: Goal, by: User) -> None:
     """Make the goal agreed on its current version, once the learner and a teacher signed it.
 
     Called by portal.conferences when the second signature lands; refuses otherwise,
     so no route can make a goal active on one person's say.
     """
-    from portal.conferences.services import is_co_signed  # the signing rules live there
-
     version = goal.current_version
     if version is None or not is_co_signed(goal, version):
         raise GoalError("A goal becomes agreed when the learner and a teacher both sign it.")

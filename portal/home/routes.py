@@ -10,12 +10,14 @@ from flask_login import current_user
 
 from portal.auth.models import Role
 from portal.conferences import cards as conference_cards
+from portal.conferences import services as conference_services
 from portal.core import stamps
 from portal.core.web import render, render_cached
+from portal.family import cards as family_cards
 from portal.family.routes import family_home
 from portal.goals.models import GoalStatus
 from portal.goals.queries import home_goals
-from portal.policy import Action, can, load_class, load_learner, roles
+from portal.policy import Action, can, family_view, load_class, load_learner, roles
 from portal.profiles import cards as profile_cards
 from portal.progress.tracker import trackers_for
 from portal.roster import queries
@@ -51,21 +53,23 @@ def _learner_home():
 def _learner_context() -> dict:
     """Everything the learner home shows, gathered before it renders.
 
-    The goals are read once: every open goal, in the home's order, with its content. The
-    first few are the goal cards; each active one, oldest first, has a tracker (the order
-    `progress.tracker.learner_trackers` gives) and may be due for reflection.
+    The goals are read once: every open goal, in the home's order, with its content and
+    progress summary. The first few are the goal cards; each active one, oldest first, has
+    a tracker (the order `progress.tracker.learner_trackers` gives) and may be due for
+    reflection.
     """
     learner = current_user
-    open_goals = home_goals(learner.id, limit=None)
+    open_goals, summaries = home_goals(learner.id)
     active = sorted(
         (g for g in open_goals if g.status is GoalStatus.ACTIVE), key=lambda g: (g.created_at, g.id)
     )
     return {
         "classes": queries.classes_of_learner(learner.id),
         "home_goals": open_goals[:HOME_GOALS],
-        "home_trackers": trackers_for(active, {learner.id: learner.org_id}),
+        "home_trackers": trackers_for(active, {learner.id: learner.org_id}, summaries=summaries),
         "conference_card": conference_cards.conference_home(learner, active),
         "profile_summary": profile_cards.profile_summary(learner),
+        "cheers_card": family_cards.learner_cheers(learner),
     }
 
 
@@ -101,9 +105,20 @@ def learner(learner_id: int):
     """Show one learner's overview to someone who may see them."""
     person = load_learner(learner_id, record="overview")
     staff_view = can(Action.VIEW_STAFF_ONLY, person)
+    family = {}
+    if family_view(person):  # the family cards of the overview
+        family = {
+            "shared_sections": family_cards.shared_sections(person),
+            "family_conferences": family_cards.family_conferences(
+                person,
+                may_acknowledge=can(Action.ACKNOWLEDGE, person),
+                may_mark=conference_services.may_mark(person),
+            ),
+        }
     return render(
         "home/learner_overview.html",
         learner=person,
         classes=queries.classes_of_learner(person.id),
         profile_summary=profile_cards.profile_summary(person) if staff_view else None,
+        **family,
     )

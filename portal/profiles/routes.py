@@ -18,8 +18,11 @@ from portal.core.web import redirect_to, render, render_invalid, wants_fragment
 from portal.policy import (
     Action,
     can,
-    can_manage_school,
     load_learner,
+    load_profile_entry,
+    load_review_request,
+    load_school,
+    load_section_def,
     roles,
 )
 from portal.profiles import services
@@ -31,7 +34,7 @@ from portal.profiles.forms import (
     ReviewRequestForm,
     SectionDefForm,
 )
-from portal.profiles.models import Audience, ProfileReviewRequest, ProfileSectionDef
+from portal.profiles.models import Audience
 from portal.profiles.prompts import BUILT_IN, is_young
 from portal.roster import queries
 
@@ -46,12 +49,6 @@ SECTION_PAGE = "profiles/section_page.html"
 def plaintext(text: str | None):
     """User text as escaped text with its line breaks: never markup."""
     return services.plain_text_html(text)
-
-
-@bp.app_template_global()
-def profile_family_sections(learner):
-    """The sections a learner shared with family (for the family pages)."""
-    return services.family_sections(learner) if can(Action.VIEW, learner) else []
 
 
 # --- Shared pieces -------------------------------------------------------------------
@@ -72,10 +69,8 @@ def _section_view(learner, spec):
     return views[0]
 
 
-def _entry(learner, entry_id: int):
-    entry = services.find_entry(learner, entry_id)
-    if entry is None:
-        abort(404)
+def _entry(learner, entry_id: int, own: bool = False):
+    entry = load_profile_entry(learner, entry_id, own=own)
     spec = _spec(learner, entry.section.key)
     return entry, spec
 
@@ -181,9 +176,7 @@ def section(learner_id: int, key: str):
 def history(learner_id: int, entry_id: int):
     """Show every revision of one entry: who changed what, and when."""
     learner = load_learner(learner_id, record="profile")
-    entry, spec = _entry(learner, entry_id)
-    if not services.section_visible(entry.section, can(Action.VIEW_STAFF_ONLY, learner)):
-        abort(404)
+    entry, spec = _entry(learner, entry_id)  # a family: only in a section shared with them
     return render(
         "profiles/history.html",
         learner=learner,
@@ -220,9 +213,7 @@ def write(learner_id: int, key: str):
 def edit_entry(learner_id: int, entry_id: int):
     """Revise your own entry; the earlier words are kept as history."""
     learner = load_learner(learner_id, Action.EDIT_PROFILE)
-    entry, spec = _entry(learner, entry_id)
-    if entry.author_id != current_user.id:
-        abort(403)
+    entry, spec = _entry(learner, entry_id, own=True)
     current = services.current_revision(entry)
     form = _entry_form(
         spec, prefix=f"entry{entry.id}", data={"text": current.text, "chips": current.chip_keys}
@@ -324,9 +315,7 @@ def request_review(learner_id: int):
 def resolve_review(learner_id: int, request_id: int):
     """Close a review request: reviewed by a teacher, or withdrawn by the learner."""
     learner = load_learner(learner_id, Action.EDIT_PROFILE)
-    review = db.session.get(ProfileReviewRequest, request_id)
-    if review is None or review.learner_id != learner.id or review.resolved_at is not None:
-        abort(404)
+    review = load_review_request(learner, request_id)
     if not ResolveReviewForm().validate_on_submit():
         abort(400)
     services.resolve_review(review, current_user)
@@ -366,16 +355,6 @@ def access_log(learner_id: int):
 # --- School-configured sections ------------------------------------------------------
 
 
-def _admin_school_id() -> int | None:
-    """The school whose sections are being configured: the admin's own, or ?school= ."""
-    if current_user.role is Role.SCHOOL_ADMIN:
-        return current_user.org_id
-    school_id = request.args.get("school", type=int)
-    if school_id is not None and not can_manage_school(school_id):
-        abort(404)
-    return school_id
-
-
 def _sections_page(school_id, status=200, add_form=None, forms=None):
     definitions = services.school_section_defs(school_id, include_retired=True)
     forms = forms or {}
@@ -399,7 +378,9 @@ def _sections_page(school_id, status=200, add_form=None, forms=None):
 @roles(*ADMIN_ROLES)
 def admin_sections():
     """List a school's profile sections and add an extra one."""
-    school_id = _admin_school_id()
+    # The school being configured: ?school=, else the admin's own (a district admin picks).
+    school = load_school(request.args.get("school", type=int), own_by_default=True)
+    school_id = school.id if school is not None else None
     if request.method == "GET" or school_id is None:
         return _sections_page(school_id)
     form = SectionDefForm(prefix="new")
@@ -414,9 +395,7 @@ def admin_sections():
 @roles(*ADMIN_ROLES)
 def admin_section(definition_id: int):
     """Rename, re-word, retire or restore a school's extra profile section."""
-    definition = db.session.get(ProfileSectionDef, definition_id)
-    if definition is None or not can_manage_school(definition.school_id):
-        abort(404)
+    definition = load_section_def(definition_id)
     form = SectionDefForm(prefix=f"def{definition.id}")
     if not form.validate_on_submit():
         return _sections_page(definition.school_id, status=422, forms={definition.id: form})

@@ -12,6 +12,7 @@ from portal.audit.models import AccessLogEntry
 from portal.auth.models import User
 from portal.core.extensions import db
 from portal.core.timeutil import utcnow
+from portal.policy import family_section_condition
 from portal.profiles.models import (
     Audience,
     ProfileEntry,
@@ -114,9 +115,7 @@ def _states(learner: User, keys: list[str], family_only: bool) -> dict[str, Prof
         ProfileSection.learner_id == learner.id, ProfileSection.key.in_(keys)
     )
     if family_only:
-        query = query.where(
-            ProfileSection.audience == Audience.FAMILY, ProfileSection.locked.is_(False)
-        )
+        query = query.where(family_section_condition())
     return {state.key: state for state in db.session.scalars(query)}
 
 
@@ -245,11 +244,6 @@ def ensure_section(learner: User, spec: SectionSpec) -> ProfileSection:
     return state
 
 
-def section_visible(state: ProfileSection | None, staff_view: bool) -> bool:
-    """Staff and the learner see every section; family only what is shared and unlocked."""
-    return staff_view or bool(state and state.shared_with_family)
-
-
 # --- Entries -------------------------------------------------------------------------
 
 
@@ -309,15 +303,6 @@ def revise_entry(
     entry.section.updated_at = now
     db.session.flush()
     return True
-
-
-def find_entry(learner: User, entry_id: int) -> ProfileEntry | None:
-    """An entry of this learner's profile, or None."""
-    return db.session.scalar(
-        select(ProfileEntry)
-        .join(ProfileSection, ProfileSection.id == ProfileEntry.section_id)
-        .where(ProfileEntry.id == entry_id, ProfileSection.learner_id == learner.id)
-    )
 
 
 # --- Audience and locks --------------------------------------------------------------

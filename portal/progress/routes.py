@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
 from flask import (
     Blueprint,
     abort,
     flash,
-    make_response,
     redirect,
     render_template,
     request,
@@ -21,7 +18,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from portal import policy
 from portal.auth.models import STAFF_ROLES, Role
 from portal.core.extensions import db, htmx
 from portal.core.web import (
@@ -30,26 +26,30 @@ from portal.core.web import (
     render,
     render_cached,
     render_invalid,
+    render_partial,
+    stop_polling,
+    unchanged,
     wants_fragment,
 )
 from portal.goals.models import Goal, GoalStatus
 from portal.policy import (
     Action,
     can,
-    can_manage_school,
     entry_condition,
     feedback_condition,
     load_class,
-    public,
+    load_entry,
+    load_goal,
+    load_school,
     roles,
     shown_version,
 )
-from portal.progress import services, tracker, uploads
+from portal.progress import live, scales, services, tracker, uploads
 from portal.progress.forms import EntryForm, FeedbackForm, SettingsForm, ShareForm, is_token
 from portal.progress.mastery import Method
 from portal.progress.models import Feedback, LevelMethod, ProgressEntry
 from portal.roster import queries as roster
-from portal.roster.models import Enrollment, EnrollmentRole, Org
+from portal.roster.models import Enrollment, EnrollmentRole
 
 bp = Blueprint("progress", __name__)
 
@@ -70,23 +70,6 @@ UPLOAD_MESSAGES = {
 
 
 # --- Loading -----------------------------------------------------------------------
-
-
-def _load_goal(goal_id: int, action: Action = Action.VIEW, record: str | None = None):
-    """The goal and its learner: 404 when absent or not visible (portal.policy), 403 when
-    not allowed."""
-    goal = policy.load_goal(goal_id, action, record=record)
-    if goal.current_version is None:
-        abort(404)
-    return goal, goal.learner
-
-
-def _load_entry(entry_id: int, action: Action = Action.VIEW, record: str | None = None):
-    """The entry, its goal and learner; a family finds only the entries shared with them."""
-    entry, goal = policy.load_entry(entry_id, action, record=record)
-    if goal.current_version is None:
-        abort(404)
-    return entry, goal, goal.learner
 
 
 def _entries(goal: Goal, learner) -> list[ProgressEntry]:
@@ -149,7 +132,8 @@ def _page(goal, learner, *, entry_form=None, feedback_forms=None, goal_form=None
 @roles()
 def goal_page(goal_id: int):
     """Show a goal's tracker, its progress entries and feedback, and the forms to add more."""
-    goal, learner = _load_goal(goal_id, record="progress")
+    goal = load_goal(goal_id, record="progress")
+    learner = goal.learner
     return render("progress/goal.html", **_page(goal, learner))
 
 
@@ -157,7 +141,8 @@ def goal_page(goal_id: int):
 @roles(Role.LEARNER)
 def log_progress(goal_id: int):
     """Log a progress entry on an active goal; a retried submission returns the first one."""
-    goal, learner = _load_goal(goal_id, Action.LOG_PROGRESS)
+    goal = load_goal(goal_id, Action.LOG_PROGRESS)
+    learner = goal.learner
     token = request.form.get("token", "")
     if is_token(token) and (existing := services.entry_by_token(token)) is not None:
         return _already_logged(existing)
@@ -218,23 +203,17 @@ def _already_logged(entry: ProgressEntry):
 @roles(Role.TEACHER)
 def entry_feedback(progress_entry_id: int):
     """Add a teacher's feedback and rating to one progress entry."""
-    entry, goal, learner = _load_entry(progress_entry_id, Action.GIVE_FEEDBACK)
-    form = FeedbackForm(prefix=f"entry{entry.id}", scale=tracker.scale_for(learner.org_id))
+    entry, goal = load_entry(progress_entry_id, Action.GIVE_FEEDBACK)
+    learner = goal.learner
+    form = FeedbackForm(prefix=f"entry{entry.id}", scale=scales.scale_for(learner.org_id))
     if (existing := services.feedback_by_token(form.token.data or "")) is not None:
         return _feedback_done(existing)
     if not form.validate_on_submit():
         if wants_fragment():
             t = tracker.tracker_for(goal)
-            body = render_template(
-                "progress/_entry.html",
-                entry=entry,
-                t=t,
-                learner=learner,
-                feedback_form=form,
+            return render_partial(
+                "progress/_entry.html", 422, entry=entry, t=t, learner=learner, feedback_form=form
             )
-            response = make_response(body, 422)
-            response.vary.add("HX-Request")
-            return response
         context = _page(goal, learner, feedback_forms={entry.id: form})
         return render_invalid("progress/goal.html", **context)
     return _save_feedback(form, goal, entry)
@@ -244,8 +223,9 @@ def entry_feedback(progress_entry_id: int):
 @roles(Role.TEACHER)
 def goal_feedback(goal_id: int):
     """Add a teacher's feedback and rating to the goal as a whole."""
-    goal, learner = _load_goal(goal_id, Action.GIVE_FEEDBACK)
-    form = FeedbackForm(prefix="goal", scale=tracker.scale_for(learner.org_id))
+    goal = load_goal(goal_id, Action.GIVE_FEEDBACK)
+    learner = goal.learner
+    form = FeedbackForm(prefix="goal", scale=scales.scale_for(learner.org_id))
     if (existing := services.feedback_by_token(form.token.data or "")) is not None:
         return _feedback_done(existing)
     if not form.validate_on_submit():
@@ -289,19 +269,17 @@ def _feedback_done(feedback):
 @roles(Role.LEARNER)
 def share_entry(progress_entry_id: int):
     """Show one of my progress entries to my family, or stop showing it."""
-    entry, goal, learner = _load_entry(progress_entry_id, Action.SET_AUDIENCE)
+    entry, goal = load_entry(progress_entry_id, Action.SET_AUDIENCE)
+    learner = goal.learner
     form = ShareForm()
     if not form.validate_on_submit():
         abort(400)
     services.set_shared(goal, entry, form.shared.data)
     db.session.commit()
     if wants_fragment():
-        body = render_template(
+        return render_partial(
             "progress/_entry.html", entry=entry, t=tracker.tracker_for(goal), learner=learner
         )
-        response = make_response(body)
-        response.vary.add("HX-Request")
-        return response
     return redirect_to(url_for(".goal_page", goal_id=goal.id, _anchor=f"entry-{entry.id}"))
 
 
@@ -312,7 +290,7 @@ def share_entry(progress_entry_id: int):
 @roles()
 def evidence(progress_entry_id: int):
     """Send an entry's uploaded file to someone who may see it (family: if shared); never run it."""
-    entry, _goal, _learner = _load_entry(progress_entry_id, Action.VIEW, record="evidence")
+    entry, _goal = load_entry(progress_entry_id, Action.VIEW, record="evidence")
     if not entry.file_key:
         abort(404)
     try:
@@ -338,12 +316,6 @@ def evidence(progress_entry_id: int):
 # --- Live trackers -----------------------------------------------------------------
 
 
-def _unchanged():
-    response = make_response("", 204)
-    response.vary.add("HX-Request")
-    return response
-
-
 @bp.before_request
 def _learner_idle_poll():
     """Answer a learner's unchanged poll before sign-in machinery runs: one query, no body."""
@@ -352,8 +324,8 @@ def _learner_idle_poll():
     if request.args.get("readonly"):  # staff and family trackers: the learner's own never are
         return None
     seen = request.args.get("v")
-    if seen and tracker.learner_poll_unchanged(request.view_args["goal_id"], seen):
-        return _unchanged()
+    if seen and live.learner_poll_unchanged(request.view_args["goal_id"], seen):
+        return unchanged()
     return None
 
 
@@ -363,20 +335,20 @@ def goal_tracker(goal_id: int):
     """Render one goal's tracker; an idle poll gets 204, a closed goal stops polling (286)."""
     seen = request.args.get("v")
     if seen and is_background_request():
-        state = tracker.goal_poll_state(goal_id, current_user)
+        state = live.goal_poll_state(goal_id, current_user)
         if state is not None and state[0] is GoalStatus.ACTIVE and state[1] == seen:
-            return _unchanged()
-    goal, learner = _load_goal(goal_id)
+            return unchanged()
+    goal = load_goal(goal_id)
+    learner = goal.learner
     if not htmx:
         # The tracker alone is not a page: opened as one, show the goal's progress page.
         return redirect(url_for("progress.goal_page", goal_id=goal.id), code=303)
     t = tracker.tracker_for(goal, shown_version(goal))
     readonly = request.args.get("readonly") == "1" or not can(Action.LOG_PROGRESS, learner)
-    body = render_template("progress/_tracker.html", t=t, readonly=readonly, link_goal=True)
-    status = 286 if htmx and not t.active else 200
-    response = make_response(body, status)
-    response.vary.add("HX-Request")
-    return response
+    context = dict(t=t, readonly=readonly, link_goal=True)
+    if not t.active:  # its final state: no more polls
+        return stop_polling(render_template("progress/_tracker.html", **context))
+    return render_partial("progress/_tracker.html", **context)
 
 
 # --- The class view ----------------------------------------------------------------
@@ -390,9 +362,12 @@ def _class_rows(class_id: int):
     in_class = select(Enrollment.user_id).where(
         Enrollment.class_id == class_id, Enrollment.role == EnrollmentRole.LEARNER
     )
-    goals = tracker.load_goals(learner_ids=in_class, visible_to=current_user, strategies=False)
+    goals, summaries = tracker.load_goals_with_summaries(
+        in_class, visible_to=current_user, strategies=False
+    )
     by_learner: dict[int, list] = {}
-    for t in tracker.trackers_for(goals, {x.id: x.org_id for x in learners}):
+    schools = {x.id: x.org_id for x in learners}
+    for t in tracker.trackers_for(goals, schools, summaries=summaries):
         by_learner.setdefault(t.goal.learner_id, []).append(t)
     return [tracker.LearnerRow(learner, by_learner.get(learner.id, [])) for learner in learners]
 
@@ -405,9 +380,9 @@ def class_progress(class_id: int):
     sort = sort if sort in SORTS else "name"
     show = request.args.get("show", "all")
     show = show if show in FILTERS else "all"
-    token = tracker.class_token(class_id, current_user)
+    token = live.class_token(class_id, current_user)
     if token is not None and token == request.args.get("v") and is_background_request():
-        return _unchanged()
+        return unchanged()
     if token is None:  # not allowed, or no such class: load_class answers 404
         return render(
             "progress/class.html", "class_table", **_class_page(class_id, sort, show, token)
@@ -443,9 +418,7 @@ def _class_page(class_id: int, sort: str, show: str, token: str | None) -> dict:
 @roles(Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN)
 def school_settings(school_id: int):
     """Choose how the school computes a learner's current level from the ratings."""
-    school = db.session.get(Org, school_id)
-    if school is None or not can_manage_school(school_id):
-        abort(404)
+    school = load_school(school_id)
     current = services.settings_for(school_id)
     form = SettingsForm(obj=current)
     if current is None and not form.is_submitted():
@@ -466,12 +439,3 @@ def school_settings(school_id: int):
         return render_invalid("progress/settings.html", "settings_form", **context)
     return render("progress/settings.html", "settings_form", **context)
 
-
-if os.environ.get("WAYPOINT_BENCH") == "1":
-    # The benchmark's baseline: the same app and server, doing nothing.
-
-    @bp.get("/bench/hello")
-    @public
-    def bench_hello():
-        """Answer hello: the benchmark's baseline route (only with WAYPOINT_BENCH=1)."""
-        return "hello"

@@ -1,38 +1,30 @@
-"""Tracker data for one goal or many, chart geometry, and the cheap change tokens polls compare.
+"""Tracker data for one goal or many: the view model of a tracker and its chart geometry.
 
 Building trackers for any number of goals costs a fixed number of queries: the
 goals with their current versions, their summaries, the schools' scales and
-settings. Nothing here loads individual entries.
+settings. Nothing here loads individual entries. The change tokens and polls are
+in `live.py`, the scales and settings in `scales.py`.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from types import SimpleNamespace
 
-from flask import session
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from portal.auth.models import LoginSession, Role, User
-from portal.auth.services import LIVE_SESSION, current_session_token_hash, live_session_params
-from portal.core import read_session, stamps
+from portal.auth.models import User
 from portal.core.extensions import db
-from portal.core.i18n import date_text, in_locale
-from portal.core.timeutil import today, utcnow
+from portal.core.i18n import date_text
+from portal.core.timeutil import today
 from portal.goals.models import Goal, GoalStatus, GoalVersion, GoalVersionTarget
-from portal.policy import (
-    TEACHER_CLASS_ACCESS,
-    class_access_sql,
-    family_goal_condition,
-    visible_learner_ids,
-)
+from portal.policy import family_goal_condition, visible_learner_ids
+from portal.progress.live import goal_token
 from portal.progress.mastery import (
     Method,
     Projection,
@@ -41,245 +33,11 @@ from portal.progress.mastery import (
     least_used,
     project,
 )
-from portal.progress.models import GoalProgress, ProgressSettings
-from portal.roster.models import Enrollment, EnrollmentRole, SchoolClass
-from portal.targets.models import DEFAULT_LEVELS, DEFAULT_LEVELS_ES, MASTERY_VALUE, MasteryScale
+from portal.progress.models import GoalProgress
+from portal.progress.scales import default_scale, scales_for, settings_for
 
 QUIET_DAYS = 7
 CHART_W, CHART_H, CHART_PAD = 300, 90, 12
-
-
-# --- Scales ------------------------------------------------------------------------
-
-
-def _default_scale():
-    """The default levels, used (never written) when a school has no scale yet."""
-    levels = [
-        SimpleNamespace(
-            value=v,
-            label=label,
-            description=d,
-            is_mastery=v == MASTERY_VALUE,
-            display_label=in_locale(label, DEFAULT_LEVELS_ES[v][0]),
-            display_description=in_locale(d, DEFAULT_LEVELS_ES[v][1]),
-        )
-        for v, label, d in DEFAULT_LEVELS
-    ]
-    return SimpleNamespace(
-        levels=levels, level=lambda value: next((x for x in levels if x.value == value), None)
-    )
-
-
-def scales_for(school_ids: set[int]) -> dict[int, object]:
-    found = {}
-    if school_ids:
-        found = {
-            s.school_id: s
-            for s in db.session.scalars(
-                select(MasteryScale)
-                .where(MasteryScale.school_id.in_(school_ids))
-                .options(joinedload(MasteryScale.levels))
-            ).unique()
-        }
-    return {sid: found.get(sid) or _default_scale() for sid in school_ids}
-
-
-def scale_for(school_id: int | None):
-    return scales_for({school_id}).get(school_id) if school_id else _default_scale()
-
-
-def settings_for(school_ids: set[int]) -> dict[int, ProgressSettings]:
-    if not school_ids:
-        return {}
-    return {
-        s.school_id: s
-        for s in db.session.scalars(
-            select(ProgressSettings).where(ProgressSettings.school_id.in_(school_ids))
-        )
-    }
-
-
-# --- Change tokens -----------------------------------------------------------------
-
-
-def _token(*parts) -> str:
-    return ".".join(str(p or 0) for p in (*parts, today().toordinal()))
-
-
-def goal_token(goal: Goal, summary: GoalProgress | None, settings: ProgressSettings | None) -> str:
-    return _token(
-        goal.current_version_id,
-        goal.lock_version,
-        summary.version if summary else 0,
-        settings.revision if settings else 0,
-    )
-
-
-def _goal_poll_select():
-    return (
-        select(
-            Goal.status,
-            Goal.current_version_id,
-            Goal.lock_version,
-            GoalProgress.version,
-            ProgressSettings.revision,
-        )
-        .join(User, User.id == Goal.learner_id)
-        .outerjoin(GoalProgress, GoalProgress.goal_id == Goal.id)
-        .outerjoin(ProgressSettings, ProgressSettings.school_id == User.org_id)
-        .where(Goal.id == bindparam("goal_id"))
-    )
-
-
-# Built once: a learner's poll is the hot path, and it only ever reads their own goal.
-_LEARNER_POLL = _goal_poll_select().where(Goal.learner_id == bindparam("user_id"))
-
-
-def goal_poll_state(goal_id: int, user: User) -> tuple[GoalStatus, str] | None:
-    """One indexed query: the goal's status and change token, if this user may see it."""
-    if user.role is Role.LEARNER:
-        statement = _LEARNER_POLL
-    else:
-        statement = _goal_poll_select().where(Goal.learner_id.in_(visible_learner_ids(user)))
-        if user.role is Role.GUARDIAN:  # a family polls only the goals they see
-            statement = statement.where(family_goal_condition())
-    row = db.session.execute(statement, {"goal_id": goal_id, "user_id": user.id}).first()
-    if row is None:
-        return None
-    status, *parts = row
-    return status, _token(*parts)
-
-
-# A learner's idle poll, the most frequent request of all, in ONE query that also
-# authenticates: the session token's row, its user, and that user's own goal. Anything
-# unusual (no row, another role, a session that is not live, a closed goal) falls
-# through to the normal path, which signs in, checks the policy and answers properly.
-# "Live" is the sign-in's own condition (auth.services.LIVE_SESSION): an active account,
-# not idle; the poll never keeps a second copy of that rule.
-_LEARNER_FAST_POLL = (
-    select(
-        LoginSession.user_id,
-        Goal.status,
-        Goal.current_version_id,
-        Goal.lock_version,
-        GoalProgress.version,
-        ProgressSettings.revision,
-    )
-    .select_from(LoginSession)
-    .join(User, User.id == LoginSession.user_id)
-    .join(Goal, and_(Goal.learner_id == User.id, Goal.id == bindparam("goal_id")))
-    .outerjoin(GoalProgress, GoalProgress.goal_id == Goal.id)
-    .outerjoin(ProgressSettings, ProgressSettings.school_id == User.org_id)
-    .where(
-        LoginSession.token_hash == bindparam("token_hash"),
-        User.role == Role.LEARNER,
-        LIVE_SESSION,  # the sign-in's own definition of a live session (auth.services)
-    )
-)
-
-
-def learner_poll_unchanged(goal_id: int, seen: str) -> bool:
-    """True only when this browser's signed-in learner polls their own active, unchanged goal."""
-    token_hash, user_id = current_session_token_hash(), session.get("_user_id")
-    if not token_hash or not user_id:
-        return False
-    row = _fast_poll_row(goal_id, token_hash)
-    if row is None:  # no such session, not live, not a learner's, or not their goal
-        return False
-    owner, status, *parts = row
-    return (
-        str(owner) == str(user_id)
-        and status in (GoalStatus.ACTIVE, GoalStatus.ACTIVE.name)
-        and _token(*parts) == seen
-    )
-
-
-def _fast_poll_row(goal_id: int, token_hash: str):
-    """The idle poll's one row, on a connection of its own (the ORM session is not needed).
-
-    On SQLite the statement goes straight to the driver: for this one indexed SELECT,
-    SQLAlchemy's execution (cache key, bind and result processing) costs several times
-    the query, and the idle poll is the most frequent request there is. The SQL is still
-    SQLAlchemy's, compiled once. On PostgreSQL the round trip dominates; the statement
-    runs through SQLAlchemy on the reading engine (autocommit: no BEGIN, no ROLLBACK).
-    """
-    params = {"goal_id": goal_id, "token_hash": token_hash, **live_session_params()}
-    engine = db.engine
-    if engine.dialect.name != "sqlite":
-        with read_session.for_request(engine).connect() as connection:
-            return connection.execute(_LEARNER_FAST_POLL, params).first()
-    sql, names, constants, processors = _sqlite_fast_poll(engine.dialect)
-    values = {**constants, **{k: processors[k](v) for k, v in params.items()}}
-    raw = engine.raw_connection()  # pysqlite in autocommit: the SELECT is its own snapshot
-    try:
-        cursor = raw.cursor()
-        cursor.execute(sql, [values[name] for name in names])
-        return cursor.fetchone()
-    finally:
-        raw.close()
-
-
-@functools.cache
-def _sqlite_fast_poll(dialect):
-    """The poll's SQL for SQLite, its parameter order, its constants as stored, and how
-    each per-request value is stored (the live-session times as SQLite's text)."""
-    compiled = _LEARNER_FAST_POLL.compile(dialect=dialect)
-    per_request = {"goal_id": 0, "token_hash": "", **live_session_params(utcnow())}
-    constants, processors = {}, {}
-    for name, value in compiled.construct_params(per_request).items():
-        process = compiled.binds[name].type.bind_processor(dialect) or _same
-        if name in per_request:
-            processors[name] = process
-        else:  # the role, as the column stores it
-            constants[name] = process(value)
-    return str(compiled), compiled.positiontup, constants, processors
-
-
-def _same(value):
-    return value
-
-
-def _class_token_select(access):
-    """One row over the class's learners' change stamps, if `access` lets the viewer in.
-
-    A learner's stamp moves with every change to their goals and progress; the site
-    stamp with names, the roster, scales and settings: all the view shows.
-    """
-    learner_stamp = and_(
-        stamps.ChangeStamp.scope == stamps.LEARNER_SCOPE,
-        stamps.ChangeStamp.subject_id == Enrollment.user_id,
-    )
-    return (
-        select(
-            stamps.site_stamp_column(),
-            func.count(Enrollment.user_id),
-            func.sum(stamps.ChangeStamp.version),
-        )
-        .select_from(SchoolClass)
-        .outerjoin(
-            Enrollment,
-            and_(Enrollment.class_id == SchoolClass.id, Enrollment.role == EnrollmentRole.LEARNER),
-        )
-        .outerjoin(stamps.ChangeStamp, learner_stamp)
-        .where(SchoolClass.id == bindparam("class_id"), access)
-        .group_by(SchoolClass.id)
-    )
-
-
-# Built once: teachers' class polls are the hot path, and their access condition is one
-# fixed expression in the policy (its parameters are bound per call).
-_TEACHER_CLASS_TOKEN = _class_token_select(TEACHER_CLASS_ACCESS)
-
-
-def class_token(class_id: int, user: User) -> str | None:
-    """The class view's change token in one query; None if the user may not see the class.
-
-    The site stamp is in it too: the view also shows names, the roster and the scale.
-    """
-    access, params = class_access_sql(user)
-    statement = _TEACHER_CLASS_TOKEN if user.role is Role.TEACHER else _class_token_select(access)
-    row = db.session.execute(statement, {**params, "class_id": class_id}).first()
-    return None if row is None else _token(*row)
 
 
 # --- Trackers ----------------------------------------------------------------------
@@ -529,6 +287,27 @@ def load_goals(
     `learner_ids` is a list or a SELECT; with `visible_to`, only learners that user may see.
     With `family`, only the goals a family sees, with their agreed versions loaded too.
     """
+    query = _goals_query(learner_ids, visible_to, status, targets, strategies, family)
+    return list(db.session.scalars(query))
+
+
+def load_goals_with_summaries(learner_ids, **options) -> tuple[list[Goal], dict[int, GoalProgress]]:
+    """`load_goals`, with each goal's summary in the same query (for `trackers_for`)."""
+    query = _goals_query(learner_ids, **options)
+    rows = db.session.execute(
+        query.outerjoin(GoalProgress, GoalProgress.goal_id == Goal.id).add_columns(GoalProgress)
+    ).all()
+    return [goal for goal, _ in rows], {goal.id: summary for goal, summary in rows if summary}
+
+
+def _goals_query(
+    learner_ids,
+    visible_to: User | None = None,
+    status=GoalStatus.ACTIVE,
+    targets: bool = False,
+    strategies: bool = True,
+    family: bool = False,
+):
     query = (
         select(Goal)
         .where(Goal.current_version_id.is_not(None))
@@ -551,17 +330,22 @@ def load_goals(
             query = query.options(agreed.selectinload(GoalVersion.strategies))
         if targets:
             query = query.options(agreed.selectinload(GoalVersion.targets))
-    return list(db.session.scalars(query))
+    return query
 
 
 def trackers_for(
-    goals: list[Goal], school_of: dict[int, int | None] | None = None, versions=None
+    goals: list[Goal],
+    school_of: dict[int, int | None] | None = None,
+    versions=None,
+    summaries: dict[int, GoalProgress] | None = None,
 ) -> list[Tracker]:
     """Trackers for these goals (each must have a current version).
 
     `school_of` maps learner id to school id when the caller has the learners already;
     `versions` maps goal id to the version to show when it is not the current one (the
-    agreed wording a family reads: `portal.policy.shown_version`).
+    agreed wording a family reads: `portal.policy.shown_version`); `summaries` are the
+    goals' summaries when the caller loaded them with the goals
+    (`load_goals_with_summaries`).
     """
     versions = versions or {}
     goals = [g for g in goals if g.current_version is not None]
@@ -569,12 +353,13 @@ def trackers_for(
         school_of = {g.learner_id: g.learner.org_id for g in goals}
     if not goals:
         return []
-    summaries = {
-        s.goal_id: s
-        for s in db.session.scalars(
-            select(GoalProgress).where(GoalProgress.goal_id.in_([g.id for g in goals]))
-        )
-    }
+    if summaries is None:
+        summaries = {
+            s.goal_id: s
+            for s in db.session.scalars(
+                select(GoalProgress).where(GoalProgress.goal_id.in_([g.id for g in goals]))
+            )
+        }
     school_ids = {sid for sid in school_of.values() if sid}
     scales = scales_for(school_ids)
     settings = settings_for(school_ids)
@@ -582,7 +367,7 @@ def trackers_for(
         _build(
             g,
             summaries.get(g.id),
-            scales.get(school_of.get(g.learner_id)) or _default_scale(),
+            scales.get(school_of.get(g.learner_id)) or default_scale(),
             settings.get(school_of.get(g.learner_id)),
             versions.get(g.id),
         )

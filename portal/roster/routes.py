@@ -2,7 +2,7 @@
 
 School admins manage their school; district admins every school of their
 district. Every object comes through policy: people via load_user_for_admin,
-classes via load_class, schools via can_manage_school (404 for another school).
+classes via load_class, schools via load_school (404 for another school).
 """
 
 from __future__ import annotations
@@ -14,9 +14,14 @@ from sqlalchemy.orm import joinedload
 
 from portal.auth.models import ADMIN_ROLES, Role, User
 from portal.core.extensions import db
-from portal.core.inputs import parse_id
 from portal.core.web import redirect_to, render, render_invalid
-from portal.policy import can_manage_school, load_class, load_user_for_admin, roles
+from portal.policy import (
+    load_class,
+    load_learner_for_admin,
+    load_school,
+    load_user_for_admin,
+    roles,
+)
 from portal.roster import services
 from portal.roster.forms import (
     GRADE_LABELS,
@@ -47,16 +52,6 @@ def _labels():
         "relationship_label": lambda value: RELATIONSHIP_LABELS.get(value, value),
         "grade_label": lambda grade: "" if grade is None else GRADE_LABELS.get(str(grade), grade),
     }
-
-
-def _school_arg(value: str | None) -> int | None:
-    """A school id from the query string: 404 for a school the admin does not manage."""
-    if not value:
-        return None
-    school_id = parse_id(value)
-    if school_id is None or not can_manage_school(school_id):
-        abort(404)
-    return school_id
 
 
 def _filter_args(*names: str) -> dict[str, str]:
@@ -103,10 +98,11 @@ def people():
     on_change = {"hx-get": search_url, "hx-trigger": "change"}
     filters.school.render_kw = filters.role.render_kw = on_change
     role = filters.role.data if filters.role.data in set(Role) else None
+    school = load_school(filters.school.data)
     stmt = services.people_query(
         current_user,
         q=filters.q.data or "",
-        school_id=_school_arg(filters.school.data),
+        school_id=school.id if school else None,
         role=Role(role) if role else None,
     )
     page = db.paginate(
@@ -164,8 +160,8 @@ def new_person():
         creating=True,
     )
     if not form.is_submitted():
-        if school_id := _school_arg(request.args.get("school")):
-            form.school.data = str(school_id)
+        if school := load_school(request.args.get("school")):
+            form.school.data = str(school.id)
         if request.args.get("role") in set(Role):
             form.role.data = request.args["role"]
     if not form.validate_on_submit():
@@ -229,18 +225,11 @@ def person_status(user_id: int):
     return redirect_to(url_for("roster.edit_person", user_id=person.id))
 
 
-def _load_learner_for_admin(user_id: int) -> User:
-    person = load_user_for_admin(user_id)
-    if person.role is not Role.LEARNER:
-        abort(404)
-    return person
-
-
 @bp.route("/people/<int:user_id>/guardians", methods=["POST"])
 @roles(*ADMIN_ROLES)
 def add_guardian_link(user_id: int):
     """Let an existing family account follow this learner."""
-    learner = _load_learner_for_admin(user_id)
+    learner = load_learner_for_admin(user_id)
     link_form = GuardianLinkForm()
     if link_form.validate_on_submit():
         try:
@@ -282,7 +271,7 @@ def _readonly_person_form(person: User) -> PersonForm:
 @roles(*ADMIN_ROLES)
 def guardian_link_status(user_id: int, link_id: int):
     """Pause or restore a family member's access to this learner."""
-    learner = _load_learner_for_admin(user_id)
+    learner = load_learner_for_admin(user_id)
     link = db.session.get(GuardianLink, link_id)
     if link is None or link.learner_id != learner.id:
         abort(404)
@@ -310,7 +299,8 @@ def classes():
         [("", _("All schools"))]
         + [(s.id, s.name) for s in services.manageable_schools(current_user)]
     )
-    stmt = services.classes_query(current_user, _school_arg(filters.school.data))
+    school = load_school(filters.school.data)
+    stmt = services.classes_query(current_user, school.id if school else None)
     page = db.paginate(
         stmt,
         page=request.args.get("page", 1, type=int),
@@ -343,8 +333,8 @@ def new_class():
     form = ClassForm().setup(
         services.manageable_schools(current_user), services.terms_for(current_user)
     )
-    if not form.is_submitted() and (school_id := _school_arg(request.args.get("school"))):
-        form.school.data = str(school_id)
+    if not form.is_submitted() and (school := load_school(request.args.get("school"))):
+        form.school.data = str(school.id)
     if not form.validate_on_submit():
         status = 422 if form.is_submitted() else 200
         return render(

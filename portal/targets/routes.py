@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, request, url_for
+from flask import Blueprint, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -12,9 +12,9 @@ from portal.core.extensions import db
 from portal.core.inputs import parse_number
 from portal.core.web import redirect_to, render, render_invalid
 from portal.policy import (
-    can_manage_school,
     framework_org_ids,
     load_framework,
+    load_school,
     load_target,
     manageable_school_ids,
     roles,
@@ -210,9 +210,7 @@ def scales():
 @roles(*ADMIN_ROLES)
 def scale(school_id: int):
     """Edit a school's mastery scale: labels, descriptions, levels and which one is mastery."""
-    school = db.session.get(Org, school_id)
-    if school is None or not can_manage_school(school_id):
-        abort(404)
+    school = load_school(school_id)
     if request.method == "GET":
         return _scale_form(_scale_form_for(school_id), school)
     form = ScaleForm()

@@ -1,0 +1,192 @@
+"""How a user stands to a learner, and what each relation may do: the RULES table.
+
+`relation()` is the Python answer for one learner; `visible_learner_ids()` the same
+answer as SQL for lists. tests/test_class_access_agreement.py checks they agree.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from flask import abort, has_request_context, request
+from flask_login import current_user
+from sqlalchemy import Select, and_, literal, select
+from sqlalchemy.orm import aliased
+
+from portal.auth.models import Role, User
+from portal.core.extensions import db
+from portal.core.timeutil import today
+from portal.roster.models import Enrollment, EnrollmentRole, GuardianLink, Org, SchoolClass, Term
+
+
+class Relation(enum.StrEnum):
+    """How the signed-in user stands to one learner."""
+
+    SELF = "self"
+    TEACHER = "teacher"
+    GUARDIAN = "guardian"
+    SCHOOL_ADMIN = "school_admin"
+    DISTRICT_ADMIN = "district_admin"
+    NONE = "none"
+
+
+STAFF_RELATIONS = frozenset({Relation.TEACHER, Relation.SCHOOL_ADMIN, Relation.DISTRICT_ADMIN})
+ANYONE_RELATED = frozenset(Relation) - {Relation.NONE}
+LEARNER_AND_TEACHER = frozenset({Relation.SELF, Relation.TEACHER})
+ADMIN_RELATIONS = frozenset({Relation.SCHOOL_ADMIN, Relation.DISTRICT_ADMIN})
+
+
+class Action(enum.StrEnum):
+    """Things done to or about one learner's records."""
+
+    VIEW = "view"  # goals, progress, trackers, shared notes
+    VIEW_STAFF_ONLY = "view_staff_only"  # e.g. sections locked to staff
+    EDIT_GOAL = "edit_goal"
+    PROPOSE_GOAL = "propose_goal"
+    LOG_PROGRESS = "log_progress"
+    GIVE_FEEDBACK = "give_feedback"
+    SIGN_GOAL = "sign_goal"
+    ACKNOWLEDGE = "acknowledge"  # "seen by family", not a signature
+    CHEER = "cheer"
+    MODERATE = "moderate"  # hide a family cheer
+    RUN_CONFERENCE = "run_conference"
+    SCHEDULE_CONFERENCE = "schedule_conference"
+    PREPARE_CONFERENCE = "prepare_conference"  # ask for one, answer the prep questions
+    PRIVATE_NOTES = "private_notes"
+    EDIT_PROFILE = "edit_profile"
+    SET_AUDIENCE = "set_audience"
+    REQUEST_PROFILE_REVIEW = "request_profile_review"  # "review my profile with me"
+    LOCK_SECTION = "lock_section"
+    VIEW_ACCESS_LOG = "view_access_log"
+    INVITE_FAMILY = "invite_family"
+
+
+RULES: dict[Action, frozenset[Relation]] = {
+    Action.VIEW: ANYONE_RELATED,
+    Action.VIEW_STAFF_ONLY: frozenset({Relation.SELF}) | STAFF_RELATIONS,
+    Action.EDIT_GOAL: LEARNER_AND_TEACHER,
+    Action.PROPOSE_GOAL: frozenset({Relation.TEACHER}),
+    Action.LOG_PROGRESS: frozenset({Relation.SELF}),
+    Action.GIVE_FEEDBACK: frozenset({Relation.TEACHER}),
+    Action.SIGN_GOAL: LEARNER_AND_TEACHER,
+    Action.ACKNOWLEDGE: frozenset({Relation.GUARDIAN}),
+    Action.CHEER: frozenset({Relation.GUARDIAN}),
+    Action.MODERATE: frozenset({Relation.TEACHER}) | ADMIN_RELATIONS,
+    Action.RUN_CONFERENCE: LEARNER_AND_TEACHER,
+    Action.SCHEDULE_CONFERENCE: frozenset({Relation.TEACHER}),
+    Action.PREPARE_CONFERENCE: frozenset({Relation.SELF}),
+    Action.PRIVATE_NOTES: frozenset({Relation.TEACHER}),
+    Action.EDIT_PROFILE: LEARNER_AND_TEACHER,
+    Action.SET_AUDIENCE: frozenset({Relation.SELF}),
+    Action.REQUEST_PROFILE_REVIEW: frozenset({Relation.SELF}),
+    Action.LOCK_SECTION: ADMIN_RELATIONS,
+    Action.VIEW_ACCESS_LOG: ADMIN_RELATIONS,
+    Action.INVITE_FAMILY: frozenset({Relation.TEACHER}) | ADMIN_RELATIONS,
+}
+
+
+# --- Which learners a user can see -------------------------------------------------
+
+
+def current_term_filter():
+    on = today()
+    return and_(Term.start_date <= on, Term.end_date >= on)
+
+
+def teacher_learner_ids(teacher_id: int) -> Select:
+    """Learners enrolled with this teacher in a class of the current term."""
+    mine, theirs = aliased(Enrollment), aliased(Enrollment)
+    return (
+        select(theirs.user_id)
+        .join(mine, and_(mine.class_id == theirs.class_id, mine.user_id == teacher_id))
+        .join(SchoolClass, SchoolClass.id == theirs.class_id)
+        .join(Term, Term.id == SchoolClass.term_id)
+        .where(
+            mine.role == EnrollmentRole.TEACHER,
+            theirs.role == EnrollmentRole.LEARNER,
+            current_term_filter(),
+        )
+    )
+
+
+def learner_class_ids(learner_id: int) -> Select:
+    """The classes this learner is enrolled in this term."""
+    return (
+        select(Enrollment.class_id)
+        .join(SchoolClass, SchoolClass.id == Enrollment.class_id)
+        .join(Term, Term.id == SchoolClass.term_id)
+        .where(
+            Enrollment.user_id == learner_id,
+            Enrollment.role == EnrollmentRole.LEARNER,
+            current_term_filter(),
+        )
+    )
+
+
+def district_school_ids(district_id: int) -> Select:
+    return select(Org.id).where(Org.parent_id == district_id)
+
+
+def visible_learner_ids(user: User) -> Select:
+    """A SELECT of the ids of every learner this user may see; use it in WHERE ... IN."""
+    match user.role:
+        case Role.LEARNER:
+            return select(literal(user.id))
+        case Role.TEACHER:
+            return teacher_learner_ids(user.id)
+        case Role.GUARDIAN:
+            return select(GuardianLink.learner_id).where(
+                GuardianLink.guardian_id == user.id, GuardianLink.active.is_(True)
+            )
+        case Role.SCHOOL_ADMIN:
+            return select(User.id).where(User.role == Role.LEARNER, User.org_id == user.org_id)
+        case Role.DISTRICT_ADMIN:
+            return select(User.id).where(
+                User.role == Role.LEARNER, User.org_id.in_(district_school_ids(user.org_id))
+            )
+    return select(literal(None)).where(literal(False))
+
+
+def _compute_relation(user: User, learner: User) -> Relation:
+    if learner.role is not Role.LEARNER or not user.is_active:
+        return Relation.NONE
+    if user.id == learner.id:
+        return Relation.SELF
+    role_relation = {
+        Role.TEACHER: Relation.TEACHER,
+        Role.GUARDIAN: Relation.GUARDIAN,
+        Role.SCHOOL_ADMIN: Relation.SCHOOL_ADMIN,
+        Role.DISTRICT_ADMIN: Relation.DISTRICT_ADMIN,
+    }.get(user.role)
+    if role_relation is None:
+        return Relation.NONE
+    visible = db.session.scalar(select(literal(learner.id).in_(visible_learner_ids(user))))
+    return role_relation if visible else Relation.NONE
+
+
+def relation(user: User, learner: User) -> Relation:
+    """How user stands to learner, computed once per request."""
+    if not getattr(user, "is_authenticated", False):
+        return Relation.NONE
+    # Cached on the request, not on g: g outlives a request when an app context is reused.
+    cache = request.environ.setdefault("waypoint.relations", {}) if has_request_context() else {}
+    key = (user.id, learner.id)
+    if key not in cache:
+        cache[key] = _compute_relation(user, learner)
+    return cache[key]
+
+
+def can(action: Action | str, learner: User, user: User | None = None) -> bool:
+    """May the (current) user do action to this learner's records?"""
+    user = user if user is not None else current_user
+    return relation(user, learner) in RULES[Action(action)]
+
+
+def authorize(learner: User, action: Action = Action.VIEW) -> Relation:
+    """Abort unless the current user may do action to learner; return the relation."""
+    rel = relation(current_user, learner)
+    if rel is Relation.NONE:
+        abort(404)
+    if rel not in RULES[action]:
+        abort(403)
+    return rel
