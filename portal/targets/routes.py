@@ -31,7 +31,7 @@ from portal.targets.forms import (
     TargetForm,
     choices,
 )
-from portal.targets.services import DEFAULT_SPECS
+from portal.targets.scales import DEFAULT_SPECS, LevelSpec, existing_scale, save_scale
 
 bp = Blueprint("targets", __name__, url_prefix="/targets")
 
@@ -105,7 +105,7 @@ def new_target(framework_id: int):
     framework = load_framework(framework_id, edit=True)
     form = TargetForm(
         framework_id=framework.id,
-        groups=services.group_choices(framework.id),
+        groups=queries.group_choices(framework.id),
         parent_id=request.args.get("parent", ""),
     )
     if not form.validate_on_submit():
@@ -122,11 +122,11 @@ def edit_target(target_id: int):
     """Edit a learning target or a group."""
     target = load_target(target_id, edit=True)
     framework = target.framework
-    exclude = services.descendant_ids(target) | {target.id}
+    exclude = queries.descendant_ids(target) | {target.id}
     form = TargetForm(
         framework_id=framework.id,
         target=target,
-        groups=services.group_choices(framework.id, exclude),
+        groups=queries.group_choices(framework.id, exclude),
         data={
             "kind": target.kind.value,
             "parent_id": str(target.parent_id or ""),
@@ -223,7 +223,7 @@ def scale(school_id: int):
         return _scale_form(_with_level_removed(form, row), school)
     if not form.validate_on_submit():
         return _scale_form(form, school, status=422)
-    services.save_scale(school_id, form.name.data.strip(), form.level_specs())
+    save_scale(school_id, form.name.data.strip(), form.level_specs())
     db.session.commit()
     flash(_("Mastery scale saved."), "success")
     return redirect_to(url_for("targets.scale", school_id=school_id))
@@ -254,10 +254,10 @@ def _scale_school(school_id: int) -> Org:
 
 
 def _scale_form_for(school_id: int) -> ScaleForm:
-    existing = queries.existing_scale(school_id)
+    existing = existing_scale(school_id)
     specs = (
         [
-            services.LevelSpec(
+            LevelSpec(
                 lv.value, lv.label, lv.description, lv.is_mastery, lv.label_es, lv.description_es
             )
             for lv in existing.levels
