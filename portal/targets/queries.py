@@ -7,6 +7,7 @@ feature): it creates the default scale for a school that has none.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from sqlalchemy import Select, case, func, select
@@ -114,36 +115,54 @@ def target_trees(
     ids = [f.id for f in frameworks]
     if not ids:
         return []
-    order = (Target.position, Target.code, Target.id)
     groups = list(
         db.session.scalars(
             select(Target)
             .where(Target.framework_id.in_(ids), Target.kind == TargetKind.GROUP)
-            .order_by(*order)
+            .order_by(*TREE_ORDER)
         )
     )
-    leaves_query = select(Target).where(
-        Target.framework_id.in_(ids), Target.kind == TargetKind.TARGET
-    )
+    leaves = _matching_leaves(ids, groups, grade, text, limit)
+    filtering = grade is not None or bool(text)
+    nodes = {t.id: Node(t, matched=not filtering) for t in groups}
+    nodes.update({t.id: Node(t) for t in leaves})
+    shown = _with_ancestors(nodes, leaves) if filtering else set(nodes)
+    roots = _link_tree(ids, [*groups, *leaves], nodes, shown)
+    counts = Counter(leaf.framework_id for leaf in leaves)
+    return [
+        FrameworkTree(f, sorted(roots[f.id], key=_sort_key), counts[f.id])
+        for f in frameworks
+        if roots[f.id] or not filtering
+    ]
+
+
+TREE_ORDER = (Target.position, Target.code, Target.id)
+
+
+def _matching_leaves(
+    ids: list[int], groups: list[Target], grade: int | None, text: str | None, limit: int
+) -> list[Target]:
+    """The TARGET-kind entries of these frameworks for the grade and words, in tree order."""
+    query = select(Target).where(Target.framework_id.in_(ids), Target.kind == TargetKind.TARGET)
     if grade is not None:
-        leaves_query = leaves_query.where(
+        query = query.where(
             Target.grade_low <= grade,
             func.coalesce(Target.grade_high, Target.grade_low) >= grade,
         )
     if text:
         pattern = _like_pattern(text.strip())
-        leaves_query = leaves_query.where(
+        query = query.where(
             Target.code.ilike(pattern, escape="\\")
             | Target.statement.ilike(pattern, escape="\\")
             | Target.family_statement.ilike(pattern, escape="\\")
             # "collaboration" finds every target inside the Collaboration group
             | Target.parent_id.in_(_groups_under_matches(groups, text.strip()))
         )
-    leaves = list(db.session.scalars(leaves_query.order_by(*order).limit(limit)))
-    filtering = grade is not None or bool(text)
+    return list(db.session.scalars(query.order_by(*TREE_ORDER).limit(limit)))
 
-    nodes = {t.id: Node(t, matched=not filtering) for t in groups}
-    nodes.update({t.id: Node(t) for t in leaves})
+
+def _with_ancestors(nodes: dict[int, Node], leaves: list[Target]) -> set[int]:
+    """Ids of the leaves and of every group above one of them."""
     shown: set[int] = set()
     for leaf in leaves:
         current = nodes[leaf.id]
@@ -151,27 +170,23 @@ def target_trees(
             shown.add(current.target.id)
             parent_id = current.target.parent_id
             current = nodes.get(parent_id) if parent_id is not None else None
-    if not filtering:
-        shown.update(t.id for t in groups)
+    return shown
 
+
+def _link_tree(
+    ids: list[int], targets: list[Target], nodes: dict[int, Node], shown: set[int]
+) -> dict[int, list[Node]]:
+    """Hang each shown node under its parent; the top ones by framework. Children sorted."""
     roots: dict[int, list[Node]] = {i: [] for i in ids}
-    for target in [*groups, *leaves]:
+    for target in targets:
         if target.id not in shown:
             continue
         node = nodes[target.id]
         parent = nodes.get(target.parent_id) if target.parent_id is not None else None
         (parent.children if parent is not None else roots[target.framework_id]).append(node)
-    key = _sort_key
     for node in nodes.values():
-        node.children.sort(key=key)
-    counts: dict[int, int] = {i: 0 for i in ids}
-    for leaf in leaves:
-        counts[leaf.framework_id] += 1
-    return [
-        FrameworkTree(f, sorted(roots[f.id], key=key), counts[f.id])
-        for f in frameworks
-        if roots[f.id] or not filtering
-    ]
+        node.children.sort(key=_sort_key)
+    return roots
 
 
 def _groups_under_matches(groups: list[Target], text: str) -> set[int]:
