@@ -13,13 +13,13 @@ import re
 import pytest
 from flask import url_for
 from sqlalchemy import func, select
-from tests.factories import Factory
-from tests.test_goals_support import HTMX, build_world, count, form_data, fresh, make_goal
 
 from portal import create_app
 from portal.core.extensions import db
 from portal.goals.models import Goal, GoalStatus, GoalTemplate, GoalVersion
 from portal.targets.models import MasteryLevel
+from tests.fixtures.factories import Factory
+from tests.fixtures.goals import HTMX, build_world, count, form_data, fresh, make_goal
 
 TYPED = "I will reach Proficient on unit rates by practising with Omar."
 
