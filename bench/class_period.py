@@ -289,9 +289,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 @contextlib.contextmanager
 def database(postgresql: bool, learners: int):
-    """The district's URL: the SQLite file, or a database on a throwaway PostgreSQL."""
-    if not postgresql:
-        yield world.sqlite_url(learners)
+    """The district's URL: DATABASE_URL, the SQLite file, or a throwaway PostgreSQL's."""
+    if os.environ.get("DATABASE_URL") or not postgresql:
+        yield os.environ.get("DATABASE_URL") or world.sqlite_url(learners)
         return
     pg_server = pg.PostgresServer().start()
     try:
