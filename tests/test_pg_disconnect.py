@@ -13,7 +13,7 @@ from sqlalchemy.pool import NullPool
 from portal.core.config import engine_options
 from portal.core.extensions import db
 from portal.progress.models import ProgressEntry
-from tests import test_progress_support as build
+from tests.fixtures import progress as build
 from tests.test_progress import entry_data
 
 pytestmark = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
