@@ -42,6 +42,8 @@ def in_read_request() -> bool:
 
 
 def _wants_immediate() -> bool:
+    if has_request_context() and g.get("_reads_first"):
+        return False  # inside reads_first(): read without taking the write lock
     return not in_read_request()  # writes, CLI commands, seeding, scripts
 
 
@@ -94,6 +96,32 @@ def _dispatch_again():
         return app.dispatch_request() if response is None else response
     except Exception as error:
         return app.handle_user_exception(error)
+
+
+@contextmanager
+def reads_first():
+    """In a write request, read (and think) before taking SQLite's write lock.
+
+    A write request holds the write lock from its first statement to its commit. Sign-in
+    checks a password hash (deliberately slow) before it writes anything: with the lock
+    held, a class of 35 signing in at once queued behind each other's hash checks until
+    the busy timeout answered "database is locked". Inside this block the transaction
+    begins DEFERRED and is ended on the way out, so the writes that follow get their own
+    IMMEDIATE transaction. Nothing may be written inside it (a DEFERRED transaction that
+    starts writing can fail at once when another writer got in between).
+    """
+    db.session.commit()  # end whatever the request began before (its writes are kept)
+    g._reads_first = True
+    try:
+        yield
+        if db.session.new or db.session.dirty or db.session.deleted:
+            raise RuntimeError("reads_first() is for reads: write after the block")
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    finally:
+        g._reads_first = False
 
 
 @contextmanager
