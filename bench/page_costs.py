@@ -4,8 +4,9 @@
     .venv/bin/python bench/page_costs.py --learners 50000
     .venv/bin/python bench/page_costs.py --profile "learner home"   # cProfile, top 25
 
-Uses the district `progress_bench.py` builds (and builds it when missing), signs in with
-the Flask test client and times each scenario over `--repeat` requests after a warm-up.
+Uses the district `world.py` builds for `progress_bench.py` (and builds it when missing),
+serves `benchapp.py`'s app (Waypoint plus /bench/hello), signs in with the Flask test
+client and times each scenario over `--repeat` requests after a warm-up.
 "Cold" scenarios bump the learners' change stamps before every request, so nothing rendered earlier
 can be reused: that is the cost of the first view after a change.
 """
@@ -21,15 +22,25 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import progress_bench  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this worktree's portal
+
+import benchapp  # noqa: E402
+import world  # noqa: E402
+from driver_sql import driver_statements  # noqa: E402
+from sqlalchemy import select, update  # noqa: E402
+
+from portal.core.extensions import db  # noqa: E402
+from portal.core.stamps import LEARNER_SCOPE, bump  # noqa: E402
+from portal.goals.models import Goal  # noqa: E402
+from portal.progress.models import GoalProgress  # noqa: E402
+from portal.roster.models import Enrollment, EnrollmentRole  # noqa: E402
 
 
 def _client(app, login: str):
     client = app.test_client()
     page = client.get("/signin").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
-    form = {"login": login, "password": progress_bench.PASSWORD}
+    form = {"login": login, "password": world.PASSWORD}
     if token:
         form["csrf_token"] = token.group(1)
     assert client.post("/signin", data=form).status_code in (302, 303), login
@@ -38,12 +49,6 @@ def _client(app, login: str):
 
 def _make_stale(app, learner_ids: list[int]) -> None:
     """Make everything these learners' pages show stale, as a new entry would."""
-    from sqlalchemy import update
-
-    from portal.core.extensions import db
-    from portal.core.stamps import LEARNER_SCOPE, bump
-    from portal.progress.models import GoalProgress
-
     table = GoalProgress.__table__
     with app.app_context():
         connection = db.session.connection()
@@ -57,12 +62,6 @@ def _make_stale(app, learner_ids: list[int]) -> None:
 
 
 def scenarios(app, info: dict) -> dict:
-    from sqlalchemy import select
-
-    from portal.core.extensions import db
-    from portal.goals.models import Goal
-    from portal.roster.models import Enrollment, EnrollmentRole
-
     login, goal_id = info["learners"][len(info["learners"]) // 2]
     learner = _client(app, login)
     teacher = _client(app, info["teacher"])
@@ -98,9 +97,6 @@ def scenarios(app, info: dict) -> dict:
 
 def measure(app, call, expect: int, stale: list[int] | None, repeat: int) -> tuple[float, int]:
     """Mean milliseconds per request, and the statements the driver ran for the last one."""
-    from portal.core.extensions import db
-    from tests.driver_sql import driver_statements
-
     for _ in range(5):
         if stale:
             _make_stale(app, stale)
@@ -120,16 +116,15 @@ def measure(app, call, expect: int, stale: list[int] | None, repeat: int) -> tup
     return total / repeat * 1000, len(counted)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="page_costs.py", description=__doc__.split("\n")[0])
     parser.add_argument("--learners", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--profile", help="a scenario name: print its cProfile top 25")
-    args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL") or f"sqlite:////tmp/waypoint-bench-{args.learners}.sqlite"
-    os.environ["WAYPOINT_BENCH"] = "1"  # read when portal.progress.routes is imported
-    info = progress_bench.build(url, args.learners, args.learners * 100)
-    app = progress_bench._app(url)
+    args = parser.parse_args(argv)
+    url = os.environ.get("DATABASE_URL") or world.sqlite_url(args.learners)
+    info = world.build(url, args.learners, args.learners * 100)
+    app = benchapp.create_app({"SQLALCHEMY_DATABASE_URI": url})
     found = scenarios(app, info)
     if args.profile:
         call, expect, stale = found[args.profile]

@@ -192,3 +192,24 @@ def test_the_family_page_follows_a_shared_entry(app, client, auth, make, setup):
     make.commit()
     for url in ("/", f"/family/children/{learner.id}"):
         assert "pizzas" in client.get(url).get_data(as_text=True)
+
+
+def test_hits_and_misses_are_counted_per_kind_of_page(app, client, auth, setup):
+    teacher, learner, _, school_class, _ = setup
+    assert page_cache.stats() == {}
+    auth.login(learner)
+    client.get("/")
+    client.get("/")
+    client.get("/")
+    auth.logout()
+    auth.login(teacher)
+    client.get(f"/classes/{school_class.id}/progress")
+    assert page_cache.stats() == {
+        "learner-home": {"hits": 2, "misses": 1},
+        "class-progress": {"hits": 0, "misses": 1},
+    }
+
+
+def test_no_stats_when_the_cache_is_off(app):
+    app.extensions["waypoint.page_cache"] = None
+    assert page_cache.stats() == {}

@@ -211,7 +211,7 @@ OUT_OF_REACH: dict[str, Callable[[Outside], int]] = {
 OTHER_ARGS: dict[str, Callable[[Outside], object]] = {
     "code": lambda outside: outside.school_class.class_code,
 }
-CONVERTER_DEFAULTS = {"int": 1, "float": 1.0, "uuid": "00000000-0000-0000-0000-000000000000"}
+CONVERTER_DEFAULTS = {"integer": 1, "float": 1.0, "uuid": "00000000-0000-0000-0000-000000000000"}
 
 CALLER_ROLES = ("learner", "teacher", "guardian", "school_admin", "district_admin")
 

@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, delete, func, or_, select, update
 
 from portal.auth.models import LoginFailure, LoginSession, Role, TrustedDevice, User
 from portal.auth.passwords import verify_secret
-from portal.core.database import writing
+from portal.core.database import reads_first, writing
 from portal.core.extensions import db
 from portal.core.i18n import LOCALE_KEY
 from portal.core.timeutil import utcnow
@@ -197,11 +197,11 @@ def _trusted_device(user: User | None, client: Client, now: datetime) -> str | N
 def _attempt(
     user: User | None,
     account_key: str,
-    secret: str,
-    field: str,
+    matches: bool,
     client: Client | None,
     school_class: SchoolClass | None = None,
 ) -> SignInResult:
+    """Throttle and record a sign-in whose secret was checked (`matches`) beforehand."""
     cfg, now, client = current_app.config, utcnow(), client or Client()
     device = _trusted_device(user, client, now)
     wait, error = 0, "throttled"
@@ -220,9 +220,6 @@ def _attempt(
             wait = max(wait, _stream_wait(browser_rows, cfg["LOGIN_CLIENT_FREE_ATTEMPTS"], now))
         if not wait and school_class is not None and (wait := _class_wait(school_class.id, now)):
             error = "class_throttled"
-    # Exactly one verification on every path (locked, unknown, no PIN), so the time of
-    # the answer tells nothing about the account.
-    matches = verify_secret(getattr(user, field) if user is not None else None, secret)
     if wait:
         return SignInResult(error=error, retry_after=wait)
     if matches and user is not None and user.active:
@@ -256,15 +253,29 @@ def _forget_own_failures(account_key: str, device: str | None, client_key: str |
 
 
 def check_password(login: str, password: str, client: Client | None = None) -> SignInResult:
-    user = find_account(login)
+    with reads_first():
+        user = find_account(login)
+        stored = user.password_hash if user is not None else None
+    matches = _verify(stored, password)
     key = _account_key(user) if user is not None else _login_key(login)
-    return _attempt(user, key, password, "password_hash", client)
+    return _attempt(user, key, matches, client)
 
 
 def check_pin(
     learner: User, pin: str, client: Client | None = None, school_class: SchoolClass | None = None
 ) -> SignInResult:
-    return _attempt(learner, _account_key(learner), pin, "pin_hash", client, school_class)
+    with reads_first():
+        stored = learner.pin_hash
+    matches = _verify(stored, pin)
+    return _attempt(learner, _account_key(learner), matches, client, school_class)
+
+
+def _verify(stored_hash: str | None, secret: str) -> bool:
+    """Exactly one (slow) hash check on every path, locked, unknown or without a PIN alike,
+    so the time of the answer tells nothing about the account. It runs with no transaction
+    open (after `reads_first`), so a class signing in at once doesn't queue behind each
+    other's checks holding SQLite's write lock."""
+    return verify_secret(stored_hash, secret)
 
 
 def seconds_locked(user: User) -> int:

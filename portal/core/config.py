@@ -89,6 +89,13 @@ def load(instance_path: str) -> dict:
 
 
 def engine_options(url: str) -> dict:
-    """A server can drop idle connections, so check each one out with a ping; an SQLite
-    file cannot, and the ping would be one more round trip on every request."""
-    return {"pool_pre_ping": not url.startswith("sqlite")}
+    """Optimistic disconnect handling (SQLAlchemy's "Disconnect Handling - Optimistic"): no
+    ping before each checkout, which would be one more round trip on every request. A
+    connection the server dropped fails its first statement; SQLAlchemy then invalidates
+    the whole pool, and a read request is run once more on a fresh connection
+    (`portal.core.database`). Connections are also replaced after an hour, before any
+    idle-connection timeout between here and the server closes them. An SQLite file
+    cannot drop a connection."""
+    if url.startswith("sqlite"):
+        return {}
+    return {"pool_recycle": 3600}

@@ -9,7 +9,8 @@ secret (the page's forms carry tokens made from it).
 A page whose content also changes with the clock (a conference stops being "next" some
 hours after it starts) calls `valid_until` while it renders.
 
-`FRAGMENT_CACHE_MB` sizes each worker's cache (0 turns caching off).
+`FRAGMENT_CACHE_MB` sizes each worker's cache (0 turns caching off). Each worker counts
+its hits and misses per kind of page (a key's first part): `stats()`, read by the benchmark.
 """
 
 from __future__ import annotations
@@ -38,14 +39,20 @@ class FragmentCache:
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
+        self._kinds: dict[str, list[int]] = {}  # kind of page -> [hits, misses]
 
     def get_or_render(self, key: tuple, render: Callable[[], str]) -> Markup:
         with self._lock:
             entry = self._entries.get(key)
-        if entry is not None and (entry[1] is None or utcnow() < entry[1]):
-            self.hits += 1
+            hit = entry is not None and (entry[1] is None or utcnow() < entry[1])
+            counts = self._kinds.setdefault(str(key[0]), [0, 0])
+            counts[0 if hit else 1] += 1
+            if hit:
+                self.hits += 1
+            else:
+                self.misses += 1
+        if hit:
             return Markup(entry[0])  # noqa: S704 (HTML we rendered, autoescaped, earlier)
-        self.misses += 1
         g._fragment_until = None
         html = str(render())
         entry = (html, g.pop("_fragment_until", None))
@@ -53,6 +60,11 @@ class FragmentCache:
             with self._lock:
                 self._entries[key] = entry
         return Markup(html)  # noqa: S704 (just rendered by Jinja with autoescape)
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        """Hits and misses so far, per kind of page: {"learner-home": {"hits": 3, ...}}."""
+        with self._lock:
+            return {kind: {"hits": h, "misses": m} for kind, (h, m) in self._kinds.items()}
 
 
 def init_app(app) -> None:
@@ -62,6 +74,12 @@ def init_app(app) -> None:
 
 def cache() -> FragmentCache | None:
     return current_app.extensions.get(_EXTENSION)
+
+
+def stats() -> dict[str, dict[str, int]]:
+    """This worker's hits and misses per kind of page; empty when caching is off."""
+    found = cache()
+    return found.stats() if found is not None else {}
 
 
 def page_key(name: str, *parts) -> tuple:

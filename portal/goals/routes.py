@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Blueprint, abort, flash, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -47,9 +49,6 @@ from portal.policy import (
 from portal.roster.models import Org, SchoolClass
 
 bp = Blueprint("goals", __name__)
-
-FORM_TOOLS = ("add_strategy", "remove_strategy", "search")
-
 
 # --- Lists and pages ----------------------------------------------------------------
 
@@ -145,6 +144,21 @@ def history(goal_id: int):
 # --- Drafting, proposing, editing ------------------------------------------------------
 
 
+@dataclass
+class _Posted:
+    """A goal form as posted, and the page it belongs to (where it is re-rendered)."""
+
+    form: GoalForm
+    learner: User
+    goal: Goal | None
+    form_url: str
+
+
+def _posted(learner: User, goal: Goal | None, form_url: str) -> _Posted:
+    form = GoalForm().bind(GoalSetting.for_learner(learner, goal), goal)
+    return _Posted(form, learner, goal, form_url)
+
+
 @bp.route("/goals/new", methods=["GET", "POST"])
 @roles(Role.LEARNER)
 def new():
@@ -162,35 +176,37 @@ def propose(learner_id: int):
 
 
 def _new_goal(learner: User, form_url: str):
-    setting = GoalSetting.for_learner(learner)
     if request.method == "GET":
-        form = GoalForm(formdata=None).bind(setting)
+        form = GoalForm(formdata=None).bind(GoalSetting.for_learner(learner))
         _prefill(form, learner)
         form.set_defaults()
         return _form_page(form, learner, None, form_url)
-    form = GoalForm().bind(setting)
-    action = request.form.get("action", "save")
-    if action.startswith(FORM_TOOLS):
-        return _form_tool(form, action, learner, None, form_url)
+    posted = _posted(learner, None, form_url)
+    return _stale_action(posted) or _create_goal(posted, submit=False)
+
+
+def _create_goal(posted: _Posted, *, submit: bool):
+    """Create the goal (and share it, for `submit`); a learner's htmx save stays in place."""
+    form, learner = posted.form, posted.learner
     if not form.validate():
-        return _form_page(form, learner, None, form_url, status=422)
-    template = _posted_template(form, learner)
+        return _form_page(form, learner, None, posted.form_url, status=422)
     goal = services.create_goal(
         learner,
         current_user,
         form.content(),
         horizon=Horizon(form.horizon.data),
         parent=form.parent_goal(),
-        template=template,
+        template=_posted_template(form, learner),
     )
-    if action == "submit" and goal.status is GoalStatus.DRAFT:
+    if submit and goal.status is GoalStatus.DRAFT:
         services.transition(goal, GoalStatus.PROPOSED, current_user)
     db.session.commit()
-    if action == "save" and wants_fragment():
+    own = learner.id == current_user.id
+    if own and not submit and wants_fragment():
         response = _saved_in_place(goal, _("Draft saved."))
         response.headers["HX-Replace-Url"] = url_for("goals.edit", goal_id=goal.id)
         return response
-    flash(_("Your goal is saved.") if learner.id == current_user.id else _("Goal proposed."))
+    flash(_("Your goal is saved.") if own else _("Goal proposed."))
     return redirect_to(url_for("goals.detail", goal_id=goal.id))
 
 
@@ -218,34 +234,45 @@ def _posted_template(form: GoalForm, learner: User):
 @roles(Role.LEARNER, Role.TEACHER)
 def edit(goal_id: int):
     """Change a goal's wording, targets, level, strategies, due date or supports."""
+    if request.method == "GET":
+        goal = _open_goal(goal_id)
+        setting = GoalSetting.for_learner(goal.learner, goal)
+        return _form_page(_form_for(goal, setting), goal.learner, goal, _edit_url(goal))
+    posted = _posted_edit(goal_id)
+    return _stale_action(posted) or _save_goal(posted, submit=False)
+
+
+def _open_goal(goal_id: int) -> Goal:
+    """The goal to edit: one this person may edit, and still open (else 403)."""
     goal = load_goal(goal_id, Action.EDIT_GOAL)
     if not goal.is_open:
         abort(403)
-    learner = goal.learner
-    form_url = url_for("goals.edit", goal_id=goal.id)
-    setting = GoalSetting.for_learner(learner, goal)
-    if request.method == "GET":
-        return _form_page(_form_for(goal, setting), learner, goal, form_url)
-    form = GoalForm().bind(setting, goal)
-    action = request.form.get("action", "save")
-    if action.startswith(FORM_TOOLS):
-        return _form_tool(form, action, learner, goal, form_url)
+    return goal
+
+
+def _edit_url(goal: Goal) -> str:
+    return url_for("goals.edit", goal_id=goal.id)
+
+
+def _save_goal(posted: _Posted, *, submit: bool):
+    """Save a new version (and share a draft, for `submit`); 409 if someone saved first."""
+    form, goal = posted.form, posted.goal
     if not form.validate():
-        return _form_page(form, learner, goal, form_url, status=422)
+        return _form_page(form, goal.learner, goal, posted.form_url, status=422)
     if form.lock_version.data != str(goal.lock_version):
-        return _conflict(form, goal, setting, form_url)
+        return _conflict(form, goal, GoalSetting.for_learner(goal.learner, goal), posted.form_url)
     try:
         services.set_plan(goal, Horizon(form.horizon.data), form.parent_goal())
         services.save_content(goal, current_user, form.content())
-        if action == "submit" and goal.status is GoalStatus.DRAFT:
+        if submit and goal.status is GoalStatus.DRAFT:
             services.transition(goal, GoalStatus.PROPOSED, current_user)
         db.session.commit()
     except StaleDataError:
         # Someone saved between our read and our write: keep this person's text.
         db.session.rollback()
-        goal = load_goal(goal_id, Action.EDIT_GOAL)
-        return _conflict(form, goal, GoalSetting.for_learner(goal.learner, goal), form_url)
-    if action == "save" and wants_fragment():
+        goal = load_goal(goal.id, Action.EDIT_GOAL)
+        return _conflict(form, goal, GoalSetting.for_learner(goal.learner, goal), posted.form_url)
+    if not submit and wants_fragment():
         return _saved_in_place(goal, _("Saved."))
     flash(_("Saved."))
     return redirect_to(url_for("goals.detail", goal_id=goal.id))
@@ -262,8 +289,7 @@ def _saved_in_place(goal: Goal, message: str):
     """After an htmx save: the edit form again, fresh from the saved version."""
     setting = GoalSetting.for_learner(goal.learner, goal)
     form = _form_for(goal, setting)
-    url = url_for("goals.edit", goal_id=goal.id)
-    return _form_page(form, goal.learner, goal, url, saved=message)
+    return _form_page(form, goal.learner, goal, _edit_url(goal), saved=message)
 
 
 def _conflict(form: GoalForm, goal: Goal, setting: GoalSetting, form_url: str):
@@ -273,26 +299,165 @@ def _conflict(form: GoalForm, goal: Goal, setting: GoalSetting, form_url: str):
     return _form_page(form, goal.learner, goal, form_url, status=409, conflict=goal.current_version)
 
 
-def _form_tool(form: GoalForm, action: str, learner: User, goal: Goal | None, form_url: str):
-    """Add or remove a strategy row, or search targets: re-render, save nothing."""
-    if action == "add_strategy":
-        if len(form.strategies()) + 1 <= services.MAX_STRATEGIES:
-            form.add_strategy_row()
-    elif action.startswith("remove_strategy-") and (
-        (row := parse_number(action.rpartition("-")[2])) is not None
-    ):
-        form.remove_strategy_row(row)
-    if action != "search" and wants_fragment():
-        response = make_response(
-            render_template(
-                "goals/_strategy_rows.html",
-                form=form,
-                form_url=form_url,
-                max_strategies=services.MAX_STRATEGIES,
-            )
+# --- The goal form's buttons: each posts the whole form to an endpoint of its own ----------
+# Without JavaScript a button's `formaction` sends the form here and the page comes back
+# with everything typed kept; with htmx the same endpoint answers with the form's block.
+
+
+def _posted_new() -> _Posted:
+    learner = load_learner(current_user.id, Action.EDIT_GOAL)
+    return _posted(learner, None, url_for("goals.new"))
+
+
+def _posted_proposal(learner_id: int) -> _Posted:
+    learner = load_learner(learner_id, Action.PROPOSE_GOAL)
+    return _posted(learner, None, url_for("goals.propose", learner_id=learner.id))
+
+
+def _posted_edit(goal_id: int) -> _Posted:
+    goal = _open_goal(goal_id)
+    return _posted(goal.learner, goal, _edit_url(goal))
+
+
+@bp.route("/goals/new/submit", methods=["POST"])
+@roles(Role.LEARNER)
+def new_submit():
+    """Save my new goal and share it with my teacher."""
+    return _create_goal(_posted_new(), submit=True)
+
+
+@bp.route("/goals/<int:goal_id>/edit/submit", methods=["POST"])
+@roles(Role.LEARNER, Role.TEACHER)
+def edit_submit(goal_id: int):
+    """Save the goal and, if it is still a draft, share it."""
+    return _save_goal(_posted_edit(goal_id), submit=True)
+
+
+@bp.route("/goals/new/strategies/add", methods=["POST"])
+@roles(Role.LEARNER)
+def new_add_strategy():
+    """Add a row for a step of my own to the new goal; nothing is saved."""
+    return _add_strategy(_posted_new())
+
+
+@bp.route("/learners/<int:learner_id>/goals/new/strategies/add", methods=["POST"])
+@roles(Role.TEACHER)
+def propose_add_strategy(learner_id: int):
+    """Add a row for a step to the goal I am proposing; nothing is saved."""
+    return _add_strategy(_posted_proposal(learner_id))
+
+
+@bp.route("/goals/<int:goal_id>/edit/strategies/add", methods=["POST"])
+@roles(Role.LEARNER, Role.TEACHER)
+def edit_add_strategy(goal_id: int):
+    """Add a row for a step of one's own to the goal being edited; nothing is saved."""
+    return _add_strategy(_posted_edit(goal_id))
+
+
+@bp.route("/goals/new/strategies/<int:step>/remove", methods=["POST"])
+@roles(Role.LEARNER)
+def new_remove_strategy(step: int):
+    """Take step `step` (from 1) out of the new goal's own steps; nothing is saved."""
+    return _remove_strategy(_posted_new(), step)
+
+
+@bp.route("/learners/<int:learner_id>/goals/new/strategies/<int:step>/remove", methods=["POST"])
+@roles(Role.TEACHER)
+def propose_remove_strategy(learner_id: int, step: int):
+    """Take a step out of the goal I am proposing; nothing is saved."""
+    return _remove_strategy(_posted_proposal(learner_id), step)
+
+
+@bp.route("/goals/<int:goal_id>/edit/strategies/<int:step>/remove", methods=["POST"])
+@roles(Role.LEARNER, Role.TEACHER)
+def edit_remove_strategy(goal_id: int, step: int):
+    """Take a step out of the goal being edited; nothing is saved."""
+    return _remove_strategy(_posted_edit(goal_id), step)
+
+
+@bp.route("/goals/new/targets/search", methods=["POST"])
+@roles(Role.LEARNER)
+def new_search_targets():
+    """Search targets for the new goal (the search button without JS); nothing is saved."""
+    return _search_targets(_posted_new())
+
+
+@bp.route("/learners/<int:learner_id>/goals/new/targets/search", methods=["POST"])
+@roles(Role.TEACHER)
+def propose_search_targets(learner_id: int):
+    """Search targets for the goal I am proposing; nothing is saved."""
+    return _search_targets(_posted_proposal(learner_id))
+
+
+@bp.route("/goals/<int:goal_id>/edit/targets/search", methods=["POST"])
+@roles(Role.LEARNER, Role.TEACHER)
+def edit_search_targets(goal_id: int):
+    """Search targets for the goal being edited; nothing is saved."""
+    return _search_targets(_posted_edit(goal_id))
+
+
+def _add_strategy(posted: _Posted):
+    if len(posted.form.strategies()) < services.MAX_STRATEGIES:
+        posted.form.add_strategy_row()
+    return _strategy_rows(posted)
+
+
+def _remove_strategy(posted: _Posted, step: int):
+    posted.form.remove_strategy_row(step - 1)
+    return _strategy_rows(posted)
+
+
+def _strategy_rows(posted: _Posted):
+    """htmx: the strategy rows alone (the form page's block); else the whole page, as typed."""
+    if wants_fragment():
+        return render(
+            "goals/form.html",
+            "strategy_rows",
+            form=posted.form,
+            tools=GoalFormTools(posted.learner, posted.goal),
+            max_strategies=services.MAX_STRATEGIES,
         )
-        return response
-    return _form_page(form, learner, goal, form_url, pad=action == "search")
+    return _form_page(posted.form, posted.learner, posted.goal, posted.form_url, pad=False)
+
+
+def _search_targets(posted: _Posted):
+    return _form_page(posted.form, posted.learner, posted.goal, posted.form_url)
+
+
+def _stale_action(posted: _Posted):
+    """A page from before the buttons had endpoints of their own posts `action=`: honour it.
+
+    None for "save" (or anything else): the endpoint's own action then runs.
+    """
+    action = request.form.get("action", "save")
+    if action == "submit":
+        if posted.goal is None:
+            return _create_goal(posted, submit=True)
+        return _save_goal(posted, submit=True)
+    if action == "add_strategy":
+        return _add_strategy(posted)
+    if action.startswith("remove_strategy-"):
+        row = parse_number(action.removeprefix("remove_strategy-"), 0, services.MAX_STRATEGIES)
+        return _remove_strategy(posted, row + 1) if row is not None else _strategy_rows(posted)
+    if action == "search":
+        return _search_targets(posted)
+    return None
+
+
+class GoalFormTools:
+    """The URLs the goal form's buttons post to, for a new goal, a proposal or an edit."""
+
+    def __init__(self, learner: User, goal: Goal | None):
+        if goal is not None:
+            self.page, self.args = "goals.edit", {"goal_id": goal.id}
+        elif learner.id == current_user.id:
+            self.page, self.args = "goals.new", {}
+        else:
+            self.page, self.args = "goals.propose", {"learner_id": learner.id}
+
+    def url(self, button: str, **args) -> str:
+        """The endpoint of one button: submit, add_strategy, remove_strategy, search_targets."""
+        return url_for(f"{self.page}_{button}", **self.args, **args)
 
 
 def _form_page(
@@ -329,6 +494,7 @@ def _form_context(form, learner, goal, form_url, chosen, results) -> dict:
         "learner": learner,
         "goal": goal,
         "form_url": form_url,
+        "tools": GoalFormTools(learner, goal),
         "picker_url": url_for("goals.target_options", learner_id=learner.id),
         "chosen": chosen,
         "results": results,
@@ -452,40 +618,56 @@ def class_goals(class_id: int):
 def class_templates(class_id: int):
     """Keep the goal templates I offer to a class, and add new ones."""
     school_class = load_class(class_id)
-    scale = queries.scale_for_school(school_class.school_id)
-    form = TemplateForm().bind(school_class.school_id, scale)
-    picker_url = url_for("goals.template_target_options", class_id=class_id)
-    searching = request.form.get("action") == "search"
-    if request.method == "POST" and not searching and form.validate():
-        services.create_template(
-            current_user,
-            class_id,
-            title=form.title.data,
-            statement=form.statement.data,
-            horizon=Horizon(form.horizon.data),
-            target_level=form.target_level.data,
-            target_ids=form.targets.data,
-            strategies=form.strategy_lines(),
-        )
-        db.session.commit()
-        flash(_("Template offered to the class."))
-        return redirect_to(url_for("goals.class_templates", class_id=class_id))
-    chosen, results = _target_lists(
-        school_class.school_id, None, form.targets.data, form.q.data, band_of_class=class_id
+    form = _class_template_form(school_class)
+    # A page from before the search button had its own endpoint posts action=search.
+    if request.method == "GET" or request.form.get("action") == "search":
+        return _class_templates_page(school_class, form)
+    if not form.validate():
+        return _class_templates_page(school_class, form, status=422)
+    services.create_template(
+        current_user,
+        class_id,
+        title=form.title.data,
+        statement=form.statement.data,
+        horizon=Horizon(form.horizon.data),
+        target_level=form.target_level.data,
+        target_ids=form.targets.data,
+        strategies=form.strategy_lines(),
     )
-    invalid = request.method == "POST" and not searching
+    db.session.commit()
+    flash(_("Template offered to the class."))
+    return redirect_to(url_for("goals.class_templates", class_id=class_id))
+
+
+@bp.route("/classes/<int:class_id>/goal-templates/targets/search", methods=["POST"])
+@roles(Role.TEACHER)
+def class_template_search_targets(class_id: int):
+    """Search targets for a new template (the search button); nothing is saved."""
+    school_class = load_class(class_id)
+    return _class_templates_page(school_class, _class_template_form(school_class))
+
+
+def _class_template_form(school_class: SchoolClass) -> TemplateForm:
+    scale = queries.scale_for_school(school_class.school_id)
+    return TemplateForm().bind(school_class.school_id, scale)
+
+
+def _class_templates_page(school_class: SchoolClass, form: TemplateForm, status: int = 200):
+    chosen, results = _target_lists(
+        school_class.school_id, None, form.targets.data, form.q.data, band_of_class=school_class.id
+    )
     return render(
         "goals/class_templates.html",
         "template_form",
-        status=422 if invalid else 200,
+        status=status,
         school_class=school_class,
         form=form,
-        templates=queries.templates_of_class(class_id),
+        templates=queries.templates_of_class(school_class.id),
         chosen=chosen,
         results=results,
-        picker_url=picker_url,
+        picker_url=url_for("goals.template_target_options", class_id=school_class.id),
         max_targets=services.MAX_TARGETS,
-        scale=scale,
+        scale=form.scale,
     )
 
 
@@ -539,43 +721,58 @@ def _can_edit_goal(goal: Goal) -> bool:
 def edit_template(template_id: int):
     """Change one of my goal templates; goals already started from it keep their wording."""
     template = load_own_template(template_id)
-    school_id = template_school_id(template)
-    scale = queries.scale_for_school(school_id)
-    picker_url = url_for("goals.edit_template_target_options", template_id=template.id)
     if request.method == "GET":
-        form = TemplateForm(formdata=None).bind(school_id, scale)
+        form = _template_form(template, formdata=None)
         form.fill_from_template(template)
-    else:
-        form = TemplateForm().bind(school_id, scale)
-    searching = request.form.get("action") == "search"
-    if request.method == "POST" and not searching and form.validate():
-        services.update_template(
-            template,
-            title=form.title.data,
-            statement=form.statement.data,
-            horizon=Horizon(form.horizon.data),
-            target_level=form.target_level.data,
-            target_ids=form.targets.data,
-            strategies=form.strategy_lines(),
-        )
-        db.session.commit()
-        flash(_("Template saved."))
-        if template.class_id is None:
-            return redirect_to(url_for("home.index"))
-        return redirect_to(url_for("goals.class_templates", class_id=template.class_id))
-    chosen, results = _target_lists(school_id, None, form.targets.data, form.q.data)
-    invalid = request.method == "POST" and not searching
+        return _edit_template_page(template, form)
+    form = _template_form(template)
+    # A page from before the search button had its own endpoint posts action=search.
+    if request.form.get("action") == "search":
+        return _edit_template_page(template, form)
+    if not form.validate():
+        return _edit_template_page(template, form, status=422)
+    services.update_template(
+        template,
+        title=form.title.data,
+        statement=form.statement.data,
+        horizon=Horizon(form.horizon.data),
+        target_level=form.target_level.data,
+        target_ids=form.targets.data,
+        strategies=form.strategy_lines(),
+    )
+    db.session.commit()
+    flash(_("Template saved."))
+    if template.class_id is None:
+        return redirect_to(url_for("home.index"))
+    return redirect_to(url_for("goals.class_templates", class_id=template.class_id))
+
+
+@bp.route("/goal-templates/<int:template_id>/targets/search", methods=["POST"])
+@roles(Role.TEACHER)
+def edit_template_search_targets(template_id: int):
+    """Search targets while editing one of my templates (the search button); nothing is saved."""
+    template = load_own_template(template_id)
+    return _edit_template_page(template, _template_form(template))
+
+
+def _template_form(template, **kwargs) -> TemplateForm:
+    school_id = template_school_id(template)
+    return TemplateForm(**kwargs).bind(school_id, queries.scale_for_school(school_id))
+
+
+def _edit_template_page(template, form: TemplateForm, status: int = 200):
+    chosen, results = _target_lists(form.school_id, None, form.targets.data, form.q.data)
     return render(
         "goals/template_edit.html",
         "template_form",
-        status=422 if invalid else 200,
+        status=status,
         goal_template=template,
         form=form,
         chosen=chosen,
         results=results,
-        picker_url=picker_url,
+        picker_url=url_for("goals.edit_template_target_options", template_id=template.id),
         max_targets=services.MAX_TARGETS,
-        scale=scale,
+        scale=form.scale,
     )
 
 

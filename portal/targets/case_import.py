@@ -209,65 +209,81 @@ def _parse_items(raw_items, errors: _Errors) -> dict[str, PlannedItem]:
     items: dict[str, PlannedItem] = {}
     first_seen: dict[str, int] = {}
     for index, raw in enumerate(raw_items):
-        where = f"CFItems[{index}]"
-        if not isinstance(raw, dict):
-            errors.add(_("%(where)s is not an object.", where=where))
-            continue
-        identifier = _text(raw.get("identifier"))
-        code = _text(raw.get("humanCodingScheme"))
-        if identifier is None:
-            label = f"{where} ({code})" if code else where
-            errors.add(_("%(item)s has no identifier.", item=label))
-            continue
-        where = f"CFItem {identifier} ({where})"
-        if len(identifier) > IDENTIFIER_MAX:
-            errors.add(
-                _(
-                    "%(item)s: identifier is longer than %(n)d characters.",
-                    item=where,
-                    n=IDENTIFIER_MAX,
-                )
-            )
-            continue
-        if identifier in first_seen:
-            errors.add(
-                _(
-                    "%(item)s: the same identifier is also CFItems[%(other)d].",
-                    item=where,
-                    other=first_seen[identifier],
-                )
-            )
-            continue
-        first_seen[identifier] = index
-        statement = _text(raw.get("fullStatement"))
-        if statement is None:
-            errors.add(_("%(item)s has no fullStatement.", item=where))
-            continue
-        if code is not None and len(code) > CODE_MAX:
-            errors.add(
-                _(
-                    "%(item)s: humanCodingScheme is longer than %(n)d characters.",
-                    item=where,
-                    n=CODE_MAX,
-                )
-            )
-            continue
-        low, high = grade_band(raw.get("educationLevel"))
-        position = _int(raw.get("listEnumeration"))
-        if position is _OUT_OF_RANGE:
-            errors.add(_out_of_range(where, "listEnumeration"))
-            continue
-        items[identifier] = PlannedItem(
-            identifier=identifier,
-            statement=statement,
-            code=code,
-            item_type=(_text(raw.get("CFItemType")) or "")[:ITEM_TYPE_MAX] or None,
-            grade_low=low,
-            grade_high=high,
-            index=index,
-            position=position,
-        )
+        item = _parse_item(raw, index, first_seen, errors)
+        if item is not None:
+            items[item.identifier] = item
     return items
+
+
+def _parse_item(raw, index: int, first_seen: dict[str, int], errors: _Errors):
+    """One CFItem as planned, or None with the reason added to `errors`."""
+    where = f"CFItems[{index}]"
+    if not isinstance(raw, dict):
+        errors.add(_("%(where)s is not an object.", where=where))
+        return None
+    identifier = _item_identifier(raw, where, index, first_seen, errors)
+    if identifier is None:
+        return None
+    where = f"CFItem {identifier} ({where})"
+    statement = _text(raw.get("fullStatement"))
+    if statement is None:
+        errors.add(_("%(item)s has no fullStatement.", item=where))
+        return None
+    code = _text(raw.get("humanCodingScheme"))
+    if code is not None and len(code) > CODE_MAX:
+        errors.add(
+            _(
+                "%(item)s: humanCodingScheme is longer than %(n)d characters.",
+                item=where,
+                n=CODE_MAX,
+            )
+        )
+        return None
+    position = _int(raw.get("listEnumeration"))
+    if position is _OUT_OF_RANGE:
+        errors.add(_out_of_range(where, "listEnumeration"))
+        return None
+    low, high = grade_band(raw.get("educationLevel"))
+    return PlannedItem(
+        identifier=identifier,
+        statement=statement,
+        code=code,
+        item_type=(_text(raw.get("CFItemType")) or "")[:ITEM_TYPE_MAX] or None,
+        grade_low=low,
+        grade_high=high,
+        index=index,
+        position=position,
+    )
+
+
+def _item_identifier(raw: dict, where: str, index: int, first_seen: dict[str, int], errors):
+    """The item's identifier if it has a usable one not seen before (and remember it)."""
+    identifier = _text(raw.get("identifier"))
+    if identifier is None:
+        code = _text(raw.get("humanCodingScheme"))
+        errors.add(_("%(item)s has no identifier.", item=f"{where} ({code})" if code else where))
+        return None
+    where = f"CFItem {identifier} ({where})"
+    if len(identifier) > IDENTIFIER_MAX:
+        errors.add(
+            _(
+                "%(item)s: identifier is longer than %(n)d characters.",
+                item=where,
+                n=IDENTIFIER_MAX,
+            )
+        )
+        return None
+    if identifier in first_seen:
+        errors.add(
+            _(
+                "%(item)s: the same identifier is also CFItems[%(other)d].",
+                item=where,
+                other=first_seen[identifier],
+            )
+        )
+        return None
+    first_seen[identifier] = index
+    return identifier
 
 
 def _node_id(association: dict, end: str) -> str | None:
@@ -411,6 +427,31 @@ def grade_band(levels) -> tuple[int | None, int | None]:
 
 def apply_package(package: Package, org_id: int) -> ImportSummary:
     """Create or update the framework and its targets (flush only); write nothing on error."""
+    framework = _framework_for(package, org_id)
+    existing = _existing_targets(list(package.items))
+    _refuse_targets_of_other_frameworks(existing, framework)
+    summary = ImportSummary(framework=framework, framework_created=framework is None)
+    if framework is None:
+        framework = Framework(org_id=org_id, case_identifier=package.identifier)
+        db.session.add(framework)
+        summary.framework = framework
+    framework.title = package.title
+    framework.subject = package.subject
+    framework.case_version = package.version
+    ident_of = {t.id: t.case_identifier for t in existing.values()}
+    before = {
+        t.case_identifier: (*_content(t), ident_of.get(t.parent_id, t.parent_id))
+        for t in existing.values()
+        if t.case_identifier in package.items
+    }
+    rows = _write_targets(package, framework, existing, summary)
+    _link_parents_and_count_changes(package, rows, before, summary)
+    db.session.flush()
+    return summary
+
+
+def _framework_for(package: Package, org_id: int) -> Framework | None:
+    """The framework imported from this CFDocument before, if any; refused if another org's."""
     framework = db.session.scalar(
         select(Framework).where(Framework.case_identifier == package.identifier)
     )
@@ -427,7 +468,12 @@ def apply_package(package: Package, org_id: int) -> ImportSummary:
                 )
             ]
         )
-    existing = _existing_targets(list(package.items))
+    return framework
+
+
+def _refuse_targets_of_other_frameworks(
+    existing: dict[str, Target], framework: Framework | None
+) -> None:
     elsewhere = [
         t for t in existing.values() if framework is None or t.framework_id != framework.id
     ]
@@ -442,27 +488,18 @@ def apply_package(package: Package, org_id: int) -> ImportSummary:
         ]
         raise CaseImportError(errors)
 
-    summary = ImportSummary(framework=framework, framework_created=framework is None)
-    if framework is None:
-        framework = Framework(org_id=org_id, case_identifier=package.identifier)
-        db.session.add(framework)
-        summary.framework = framework
-    framework.title = package.title
-    framework.subject = package.subject
-    framework.case_version = package.version
 
-    ident_of = {t.id: t.case_identifier for t in existing.values()}
+def _write_targets(
+    package: Package, framework: Framework, existing: dict[str, Target], summary: ImportSummary
+) -> dict[str, Target]:
+    """Each item's target, new or updated in place (parents are linked afterwards)."""
     rows: dict[str, Target] = {}
-    before: dict[str, tuple] = {}
     for item in package.items.values():
         target = existing.get(item.identifier)
         if target is None:
             target = Target(case_identifier=item.identifier, framework=framework)
             db.session.add(target)
             summary.created += 1
-        else:
-            parent = ident_of.get(target.parent_id, target.parent_id)
-            before[item.identifier] = (*_content(target), parent)
         target.kind = item.kind
         target.code = item.code
         target.statement = item.statement
@@ -474,6 +511,12 @@ def apply_package(package: Package, org_id: int) -> ImportSummary:
             summary.groups += 1
         else:
             summary.targets += 1
+    return rows
+
+
+def _link_parents_and_count_changes(
+    package: Package, rows: dict[str, Target], before: dict[str, tuple], summary: ImportSummary
+) -> None:
     for item in package.items.values():
         target = rows[item.identifier]
         target.parent = rows[item.parent] if item.parent is not None else None
@@ -483,8 +526,6 @@ def apply_package(package: Package, org_id: int) -> ImportSummary:
                 summary.unchanged += 1
             else:
                 summary.updated += 1
-    db.session.flush()
-    return summary
 
 
 def import_case(raw: bytes | str, org_id: int) -> ImportSummary:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from portal.targets.models import Framework, Target, TargetKind
-from portal.targets.queries import scale_for_school
+from portal.targets.scales import scale_for_school
 
 # One framework per "# title | subject" line; then groups ("CODE | statement") and,
 # indented, targets ("CODE | grades | I can ...") each followed by

@@ -27,6 +27,9 @@ from wtforms.validators import (
 from portal.core.forms import PortalForm
 from portal.core.inputs import parse_number
 from portal.targets.models import TargetKind
+from portal.targets.queries import code_taken, goal_use_count, has_children
+from portal.targets.scales import LevelSpec
+from portal.targets.services import TargetData
 
 MIN_LEVELS, MAX_LEVELS = 2, 7
 
@@ -130,8 +133,6 @@ class TargetForm(PortalForm):
         return self.kind.data == TargetKind.TARGET.value
 
     def validate_code(self, field):
-        from portal.targets.services import code_taken
-
         code = (field.data or "").strip()
         if not code:
             if self.is_target:
@@ -150,8 +151,6 @@ class TargetForm(PortalForm):
             raise ValidationError(_l("The last grade cannot be before the first grade."))
 
     def validate_kind(self, field):
-        from portal.targets.services import goal_use_count, has_children
-
         if self.target is None:
             return
         if field.data == TargetKind.TARGET.value and has_children(self.target):
@@ -162,8 +161,6 @@ class TargetForm(PortalForm):
             )
 
     def target_data(self):
-        from portal.targets.services import TargetData
-
         return TargetData(
             kind=TargetKind(self.kind.data),
             parent_id=int(self.parent_id.data) if self.parent_id.data else None,
@@ -254,8 +251,6 @@ class ScaleForm(PortalForm):
         return ok
 
     def level_specs(self):
-        from portal.targets.services import LevelSpec
-
         mastery = int(self.mastery.data)
         return [
             LevelSpec(

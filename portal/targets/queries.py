@@ -1,22 +1,25 @@
-"""Read-side target queries shared with the goals feature. Each is one SELECT.
+"""Read-side target queries, shared with the goals feature. Each is one SELECT (or one per
+level of depth, for `descendant_ids`).
 
-`scale_for_school` is the one exception: it creates the default scale (on a page, in a
-write of its own; otherwise flush only)
-for a school that has none, so every school always has a scale to rate on.
+The school's scale is read through `portal.targets.scales` (re-exported here for the goals
+feature): it creates the default scale for a school that has none.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from sqlalchemy import Select, case, func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 
-from portal.core.database import in_read_request, writing
 from portal.core.extensions import db
+from portal.goals.models import GoalTemplateTarget, GoalVersionTarget
 from portal.roster.models import Org
-from portal.targets.models import Framework, MasteryScale, Target, TargetKind
+from portal.targets.models import Framework, Target, TargetKind
+
+# The goals feature reads the scale through this module.
+from portal.targets.scales import existing_scale as existing_scale
+from portal.targets.scales import scale_for_school as scale_for_school
 
 
 def framework_orgs_of_school(school_id: int) -> Select:
@@ -59,33 +62,6 @@ def search_targets(school_id: int, text: str, limit: int = 20) -> list[Target]:
             .order_by(case((code_starts, 0), else_=1), Target.code, Target.id)
         )
     return list(db.session.scalars(query.limit(limit)))
-
-
-def existing_scale(school_id: int) -> MasteryScale | None:
-    return db.session.scalar(
-        select(MasteryScale)
-        .where(MasteryScale.school_id == school_id)
-        .options(selectinload(MasteryScale.levels))
-    )
-
-
-def scale_for_school(school_id: int) -> MasteryScale:
-    """The school's mastery scale with its levels; creates (flushes) the default one if none."""
-    scale = existing_scale(school_id)
-    if scale is not None:
-        return scale
-    from portal.targets.services import create_default_scale
-
-    if not in_read_request():
-        return create_default_scale(school_id)
-    # A page (GET) that is the first to need the school's scale: create it in a write of
-    # its own. Two first views at once may both try; the loser reads the winner's scale.
-    try:
-        with writing():
-            create_default_scale(school_id)
-    except IntegrityError:
-        pass
-    return existing_scale(school_id)
 
 
 def visible_frameworks(org_ids: Select) -> list[Framework]:
@@ -139,36 +115,54 @@ def target_trees(
     ids = [f.id for f in frameworks]
     if not ids:
         return []
-    order = (Target.position, Target.code, Target.id)
     groups = list(
         db.session.scalars(
             select(Target)
             .where(Target.framework_id.in_(ids), Target.kind == TargetKind.GROUP)
-            .order_by(*order)
+            .order_by(*TREE_ORDER)
         )
     )
-    leaves_query = select(Target).where(
-        Target.framework_id.in_(ids), Target.kind == TargetKind.TARGET
-    )
+    leaves = _matching_leaves(ids, groups, grade, text, limit)
+    filtering = grade is not None or bool(text)
+    nodes = {t.id: Node(t, matched=not filtering) for t in groups}
+    nodes.update({t.id: Node(t) for t in leaves})
+    shown = _with_ancestors(nodes, leaves) if filtering else set(nodes)
+    roots = _link_tree(ids, [*groups, *leaves], nodes, shown)
+    counts = Counter(leaf.framework_id for leaf in leaves)
+    return [
+        FrameworkTree(f, sorted(roots[f.id], key=_sort_key), counts[f.id])
+        for f in frameworks
+        if roots[f.id] or not filtering
+    ]
+
+
+TREE_ORDER = (Target.position, Target.code, Target.id)
+
+
+def _matching_leaves(
+    ids: list[int], groups: list[Target], grade: int | None, text: str | None, limit: int
+) -> list[Target]:
+    """The TARGET-kind entries of these frameworks for the grade and words, in tree order."""
+    query = select(Target).where(Target.framework_id.in_(ids), Target.kind == TargetKind.TARGET)
     if grade is not None:
-        leaves_query = leaves_query.where(
+        query = query.where(
             Target.grade_low <= grade,
             func.coalesce(Target.grade_high, Target.grade_low) >= grade,
         )
     if text:
         pattern = _like_pattern(text.strip())
-        leaves_query = leaves_query.where(
+        query = query.where(
             Target.code.ilike(pattern, escape="\\")
             | Target.statement.ilike(pattern, escape="\\")
             | Target.family_statement.ilike(pattern, escape="\\")
             # "collaboration" finds every target inside the Collaboration group
             | Target.parent_id.in_(_groups_under_matches(groups, text.strip()))
         )
-    leaves = list(db.session.scalars(leaves_query.order_by(*order).limit(limit)))
-    filtering = grade is not None or bool(text)
+    return list(db.session.scalars(query.order_by(*TREE_ORDER).limit(limit)))
 
-    nodes = {t.id: Node(t, matched=not filtering) for t in groups}
-    nodes.update({t.id: Node(t) for t in leaves})
+
+def _with_ancestors(nodes: dict[int, Node], leaves: list[Target]) -> set[int]:
+    """Ids of the leaves and of every group above one of them."""
     shown: set[int] = set()
     for leaf in leaves:
         current = nodes[leaf.id]
@@ -176,27 +170,23 @@ def target_trees(
             shown.add(current.target.id)
             parent_id = current.target.parent_id
             current = nodes.get(parent_id) if parent_id is not None else None
-    if not filtering:
-        shown.update(t.id for t in groups)
+    return shown
 
+
+def _link_tree(
+    ids: list[int], targets: list[Target], nodes: dict[int, Node], shown: set[int]
+) -> dict[int, list[Node]]:
+    """Hang each shown node under its parent; the top ones by framework. Children sorted."""
     roots: dict[int, list[Node]] = {i: [] for i in ids}
-    for target in [*groups, *leaves]:
+    for target in targets:
         if target.id not in shown:
             continue
         node = nodes[target.id]
         parent = nodes.get(target.parent_id) if target.parent_id is not None else None
         (parent.children if parent is not None else roots[target.framework_id]).append(node)
-    key = _sort_key
     for node in nodes.values():
-        node.children.sort(key=key)
-    counts: dict[int, int] = {i: 0 for i in ids}
-    for leaf in leaves:
-        counts[leaf.framework_id] += 1
-    return [
-        FrameworkTree(f, sorted(roots[f.id], key=key), counts[f.id])
-        for f in frameworks
-        if roots[f.id] or not filtering
-    ]
+        node.children.sort(key=_sort_key)
+    return roots
 
 
 def _groups_under_matches(groups: list[Target], text: str) -> set[int]:
@@ -233,3 +223,66 @@ def framework_groups(framework_id: int) -> list[Target]:
             .order_by(Target.position, Target.code, Target.id)
         )
     )
+
+
+def group_choices(framework_id: int, exclude: set[int] = frozenset()) -> list[tuple[int, str]]:
+    """The framework's groups in tree order, indented by depth, for a parent picker."""
+    groups = framework_groups(framework_id)
+    children: dict[int | None, list[Target]] = {}
+    ids = {g.id for g in groups}
+    for group in groups:
+        parent = group.parent_id if group.parent_id in ids else None
+        children.setdefault(parent, []).append(group)
+    choices: list[tuple[int, str]] = []
+
+    def walk(parent_id: int | None, depth: int) -> None:
+        for group in children.get(parent_id, []):
+            if group.id in exclude:
+                continue
+            label = " ".join(filter(None, [group.code, group.statement]))
+            if len(label) > 90:
+                label = label[:87] + "..."
+            choices.append((group.id, "\u2003" * depth + label))
+            walk(group.id, depth + 1)
+
+    walk(None, 0)
+    return choices
+
+
+def descendant_ids(target: Target) -> set[int]:
+    """Ids of every target under this one (one SELECT per level of depth)."""
+    found: set[int] = set()
+    frontier = {target.id}
+    while frontier:
+        children = set(db.session.scalars(select(Target.id).where(Target.parent_id.in_(frontier))))
+        frontier = children - found
+        found |= children
+    return found
+
+
+def has_children(target: Target) -> bool:
+    return (
+        db.session.scalar(select(Target.id).where(Target.parent_id == target.id).limit(1))
+        is not None
+    )
+
+
+def goal_use_count(target: Target) -> int:
+    """How many goal versions and goal templates aim at this target."""
+    versions = select(func.count(GoalVersionTarget.id)).where(
+        GoalVersionTarget.target_id == target.id
+    )
+    templates = select(func.count(GoalTemplateTarget.id)).where(
+        GoalTemplateTarget.target_id == target.id
+    )
+    return db.session.scalar(versions) + db.session.scalar(templates)
+
+
+def code_taken(framework_id: int, code: str, exclude_id: int | None = None) -> bool:
+    """Is this code (any case) already used by another target of the framework?"""
+    query = select(Target.id).where(
+        Target.framework_id == framework_id, func.lower(Target.code) == code.strip().lower()
+    )
+    if exclude_id is not None:
+        query = query.where(Target.id != exclude_id)
+    return db.session.scalar(query.limit(1)) is not None

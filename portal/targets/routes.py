@@ -31,7 +31,7 @@ from portal.targets.forms import (
     TargetForm,
     choices,
 )
-from portal.targets.services import DEFAULT_SPECS
+from portal.targets.scales import DEFAULT_SPECS, LevelSpec, existing_scale, save_scale
 
 bp = Blueprint("targets", __name__, url_prefix="/targets")
 
@@ -105,7 +105,7 @@ def new_target(framework_id: int):
     framework = load_framework(framework_id, edit=True)
     form = TargetForm(
         framework_id=framework.id,
-        groups=services.group_choices(framework.id),
+        groups=queries.group_choices(framework.id),
         parent_id=request.args.get("parent", ""),
     )
     if not form.validate_on_submit():
@@ -122,11 +122,11 @@ def edit_target(target_id: int):
     """Edit a learning target or a group."""
     target = load_target(target_id, edit=True)
     framework = target.framework
-    exclude = services.descendant_ids(target) | {target.id}
+    exclude = queries.descendant_ids(target) | {target.id}
     form = TargetForm(
         framework_id=framework.id,
         target=target,
-        groups=services.group_choices(framework.id, exclude),
+        groups=queries.group_choices(framework.id, exclude),
         data={
             "kind": target.kind.value,
             "parent_id": str(target.parent_id or ""),
@@ -214,23 +214,42 @@ def scale(school_id: int):
     if request.method == "GET":
         return _scale_form(_scale_form_for(school_id), school)
     form = ScaleForm()
+    # A page from before "Add" and "Remove" had endpoints of their own posts action=.
     action = request.form.get("action", "save")
-    if action == "add" or action.startswith("remove-"):
-        # Adding or removing a row only redraws the form; nothing is saved until "Save".
-        return _scale_form(_rebuilt(form, action), school)
+    if action == "add":
+        return _scale_form(_with_level_added(form), school)
+    if action.startswith("remove-"):
+        row = parse_number(action.removeprefix("remove-"))
+        return _scale_form(_with_level_removed(form, row), school)
     if not form.validate_on_submit():
         return _scale_form(form, school, status=422)
-    services.save_scale(school_id, form.name.data.strip(), form.level_specs())
+    save_scale(school_id, form.name.data.strip(), form.level_specs())
     db.session.commit()
     flash(_("Mastery scale saved."), "success")
     return redirect_to(url_for("targets.scale", school_id=school_id))
 
 
+@bp.route("/scale/<int:school_id>/levels/add", methods=["POST"])
+@roles(*ADMIN_ROLES)
+def scale_add_level(school_id: int):
+    """Add a blank level to the scale being edited; nothing is saved until "Save"."""
+    school = load_school(school_id)
+    return _scale_form(_with_level_added(ScaleForm()), school)
+
+
+@bp.route("/scale/<int:school_id>/levels/<int:row>/remove", methods=["POST"])
+@roles(*ADMIN_ROLES)
+def scale_remove_level(school_id: int, row: int):
+    """Take level `row` (from 1) out of the scale being edited; nothing is saved until "Save"."""
+    school = load_school(school_id)
+    return _scale_form(_with_level_removed(ScaleForm(), row - 1), school)
+
+
 def _scale_form_for(school_id: int) -> ScaleForm:
-    existing = queries.existing_scale(school_id)
+    existing = existing_scale(school_id)
     specs = (
         [
-            services.LevelSpec(
+            LevelSpec(
                 lv.value, lv.label, lv.description, lv.is_mastery, lv.label_es, lv.description_es
             )
             for lv in existing.levels
@@ -258,11 +277,10 @@ def _scale_form_for(school_id: int) -> ScaleForm:
     )
 
 
-def _rebuilt(form: ScaleForm, action: str) -> ScaleForm:
+def _with_level_added(form: ScaleForm) -> ScaleForm:
+    """The posted scale with one more blank level (numbered after the highest), up to 7."""
     levels = form.levels.data
-    mastery = form.mastery.data if form.mastery.data not in (None, "", "None") else None
-    mastery = parse_number(str(mastery)) if mastery is not None else None
-    if action == "add" and len(levels) < MAX_LEVELS:
+    if len(levels) < MAX_LEVELS:
         values = [lv["value"] for lv in levels if isinstance(lv["value"], int)]
         levels.append(
             {
@@ -273,15 +291,29 @@ def _rebuilt(form: ScaleForm, action: str) -> ScaleForm:
                 "description_es": "",
             }
         )
-    elif (
-        action.startswith("remove-")
-        and (index := parse_number(action[7:], 0, len(levels) - 1)) is not None
-    ):
+    return _redrawn(form, levels, _posted_mastery(form))
+
+
+def _with_level_removed(form: ScaleForm, index: int | None) -> ScaleForm:
+    """The posted scale without the level at `index`; the mastery mark stays on its level."""
+    levels = form.levels.data
+    mastery = _posted_mastery(form)
+    if index is not None and 0 <= index < len(levels):
         levels.pop(index)
         if mastery == index:
             mastery = None
         elif mastery is not None and mastery > index:
             mastery -= 1
+    return _redrawn(form, levels, mastery)
+
+
+def _posted_mastery(form: ScaleForm) -> int | None:
+    mastery = form.mastery.data
+    return parse_number(str(mastery)) if mastery not in (None, "", "None") else None
+
+
+def _redrawn(form: ScaleForm, levels: list[dict], mastery: int | None) -> ScaleForm:
+    """A fresh form of these rows: adding or removing a row only redraws, it saves nothing."""
     return ScaleForm(
         formdata=None,
         data={
