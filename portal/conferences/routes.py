@@ -20,7 +20,6 @@ from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.auth.models import STAFF_ROLES, Role
-from portal.core import page_cache
 from portal.core.extensions import db
 from portal.core.inputs import parse_id
 from portal.core.web import (
@@ -50,7 +49,7 @@ from portal.policy import (
 from portal.roster.queries import learners_in_class
 
 from . import agenda as agenda_module
-from . import services
+from . import cards, services
 from .forms import (
     AcknowledgeForm,
     ConferenceStatusForm,
@@ -171,15 +170,11 @@ def ask():
     learner = load_learner(current_user.id, Action.PREPARE_CONFERENCE)
     form = RequestForm(prefix="ask")
     if not form.validate():
-        return _partial(
-            "conferences/_ask.html", 422, ask_form=form, asked=services.open_request(learner.id)
-        )
-    asked = services.request_conference(learner, form.note.data)
+        return _partial("conferences/_ask.html", 422, **cards.ask_card(learner, form))
+    services.request_conference(learner, form.note.data)
     db.session.commit()
     if wants_fragment():
-        return _partial(
-            "conferences/_ask.html", ask_form=RequestForm(formdata=None, prefix="ask"), asked=asked
-        )
+        return _partial("conferences/_ask.html", **cards.ask_card(learner))
     flash(_("Your teachers can see that you asked for a conference."))
     return redirect_to(url_for("home.index"))
 
@@ -593,30 +588,3 @@ def settings(school_id: int):
         return redirect_to(url_for("conferences.settings", school_id=school_id))
     page = render_invalid if request.method == "POST" else render
     return page("conferences/settings.html", "settings_form", school=school, form=form)
-
-
-# --- For other pages: home, goal page, family --------------------------------------------------
-
-
-@bp.app_context_processor
-def conference_helpers():
-    return {
-        "conference_home": _conference_home,
-        "upcoming_conferences": services.upcoming_for_teacher,
-    }
-
-
-def _conference_home(learner) -> dict:
-    """The learner home's conference card: next meeting, ask for one, end-of-cycle prompts."""
-    due, next_due_at = services.reflections_due(learner)
-    upcoming = services.next_conference(learner.id)
-    # The card changes with the clock too: a cycle runs out, a conference is over.
-    for moment in (next_due_at, upcoming and upcoming.scheduled_at + services.NEXT_GRACE):
-        if moment:
-            page_cache.valid_until(moment)
-    return {
-        "next": upcoming,
-        "asked": services.open_request(learner.id),
-        "ask_form": RequestForm(formdata=None, prefix="ask"),
-        "reflect": [(g, ReflectForm(formdata=None, prefix=f"r{g.id}")) for g in due],
-    }

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 
 from flask_login import current_user
 from sqlalchemy import Select, and_, func, literal, select, true
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal.auth.models import Role, User
 from portal.auth.services import check_password, check_pin
@@ -415,9 +415,25 @@ def agreement(goal: Goal) -> Agreement | None:
 # --- Reflect and revise --------------------------------------------------------------------
 
 
-def reflections_due(learner: User) -> tuple[list[Goal], datetime | None]:
+def reflections_due(
+    learner: User, active: list[Goal] | None = None
+) -> tuple[list[Goal], datetime | None]:
     """Active goals whose cycle has run out since they were agreed or last reflected on,
-    and when the next of the others runs out (None if none will)."""
+    and when the next of the others runs out (None if none will).
+
+    `active` is the learner's active goals with their current versions when the caller
+    has them loaded already (the learner home does); else they are loaded here.
+    """
+    if active is None:
+        active = list(
+            db.session.scalars(
+                select(Goal)
+                .where(Goal.learner_id == learner.id, Goal.status == GoalStatus.ACTIVE)
+                .options(selectinload(Goal.current_version))
+            )
+        )
+    if not active:
+        return [], None
     days = cycle_days(learner.org_id)
     last_reflection = (
         select(func.max(GoalReflection.created_at))
@@ -430,12 +446,14 @@ def reflections_due(learner: User) -> tuple[list[Goal], datetime | None]:
         .scalar_subquery()
     )
     since = func.coalesce(last_reflection, agreed_at, Goal.created_at)
-    rows = db.session.execute(
-        select(Goal, since)
-        .where(Goal.learner_id == learner.id, Goal.status == GoalStatus.ACTIVE)
-        .options(selectinload(Goal.current_version))
-        .order_by(Goal.id)
-    ).all()
+    started = dict(
+        db.session.execute(
+            select(Goal.id, since).where(
+                Goal.id.in_([g.id for g in active]), Goal.learner_id == learner.id
+            )
+        ).all()
+    )
+    rows = [(goal, started.get(goal.id)) for goal in sorted(active, key=lambda g: g.id)]
     now, cycle = utcnow(), timedelta(days=days)
     ends = [(goal, _as_datetime(at) + cycle) for goal, at in rows if at is not None]
     later = [end for _, end in ends if end > now]
@@ -575,6 +593,7 @@ def next_conference(learner_id: int) -> Conference | None:
             Conference.status == ConferenceStatus.SCHEDULED,
             Conference.scheduled_at >= utcnow() - NEXT_GRACE,
         )
+        .options(joinedload(Conference.teacher))
         .order_by(Conference.scheduled_at)
         .limit(1)
     )

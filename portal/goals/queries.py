@@ -21,6 +21,7 @@ from portal.goals.models import (
 )
 from portal.goals.services import clean_text
 from portal.policy import learner_class_ids, visible_learner_ids
+from portal.progress.models import GoalProgress
 from portal.roster.models import Enrollment, EnrollmentRole, SchoolClass
 from portal.targets.models import Target
 from portal.targets.queries import available_targets, scale_for_school, search_targets
@@ -62,8 +63,10 @@ def learner_goals(learner_id: int, visible=None) -> list[Goal]:
     return list(db.session.scalars(_with_content(stmt)))
 
 
-def home_goals(learner_id: int, limit: int = 6) -> list[Goal]:
-    """The learner's open goals for the home page, active ones first."""
+def home_goals(learner_id: int) -> tuple[list[Goal], dict[int, GoalProgress]]:
+    """The learner's open goals for the home page, active ones first, with their content,
+    and each goal's progress summary from the same query (for the home's trackers:
+    `progress.tracker.trackers_for(..., summaries=...)`)."""
     stmt = (
         select(Goal)
         .where(
@@ -71,10 +74,12 @@ def home_goals(learner_id: int, limit: int = 6) -> list[Goal]:
             Goal.status.in_([GoalStatus.ACTIVE, GoalStatus.PROPOSED, GoalStatus.DRAFT]),
         )
         .join(Goal.current_version)
+        .outerjoin(GoalProgress, GoalProgress.goal_id == Goal.id)
+        .add_columns(GoalProgress)
         .order_by(_status_rank, GoalVersion.due_date.is_(None), GoalVersion.due_date, Goal.id)
-        .limit(limit)
     )
-    return list(db.session.scalars(_with_content(stmt)))
+    rows = db.session.execute(_with_content(stmt)).all()
+    return [goal for goal, _ in rows], {goal.id: summary for goal, summary in rows if summary}
 
 
 def long_term_goals(learner_id: int, exclude_id: int | None = None) -> list[Goal]:

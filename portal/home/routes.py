@@ -1,25 +1,35 @@
-"""Each role's home page, filled with that person's real data."""
+"""Each role's home page, filled with that person's real data.
+
+Every page here gathers what it shows in its route (the card functions of each feature:
+`goals.queries`, `progress.tracker`, `conferences.cards`, `profiles.cards`) and hands
+the template plain data: no template asks the database.
+"""
 
 from flask import Blueprint
 from flask_login import current_user
 
 from portal.auth.models import Role
+from portal.conferences import cards as conference_cards
 from portal.conferences import services as conference_services
 from portal.core import stamps
 from portal.core.web import render, render_cached
 from portal.family import cards as family_cards
+from portal.family.routes import family_home
+from portal.goals.models import GoalStatus
+from portal.goals.queries import home_goals
 from portal.policy import Action, can, family_view, load_class, load_learner, roles
+from portal.profiles import cards as profile_cards
+from portal.progress.tracker import trackers_for
 from portal.roster import queries
 
 bp = Blueprint("home", __name__)
+HOME_GOALS = 6  # goal cards on the learner home; every active goal has its tracker
 
 
 @bp.route("/")
 @roles()
 def index():
     """Show the signed-in person's home page for their role."""
-    from portal.family.routes import family_home
-
     return {
         Role.LEARNER: _learner_home,
         Role.TEACHER: _teacher_home,
@@ -30,25 +40,45 @@ def index():
 
 
 def _learner_home():
-    """The learner's home comes from the fragment cache while their record is unchanged."""
+    """The learner's home comes from the page cache while their record is unchanged.
+
+    The key holds the stamps of everything `_learner_context` reads: the learner's own
+    record and the site (roster, scales, school settings); the conference card adds its
+    clock (`valid_until`) while the context is gathered.
+    """
     key = ("learner-home", current_user.id, *stamps.learner_stamp(current_user.id))
     return render_cached("home/learner.html", key, _learner_context)
 
 
 def _learner_context() -> dict:
-    from portal.goals.queries import home_goals
-    from portal.progress.tracker import learner_trackers
+    """Everything the learner home shows, gathered before it renders.
 
+    The goals are read once: every open goal, in the home's order, with its content and
+    progress summary. The first few are the goal cards; each active one, oldest first, has
+    a tracker (the order `progress.tracker.learner_trackers` gives) and may be due for
+    reflection.
+    """
+    learner = current_user
+    open_goals, summaries = home_goals(learner.id)
+    active = sorted(
+        (g for g in open_goals if g.status is GoalStatus.ACTIVE), key=lambda g: (g.created_at, g.id)
+    )
     return {
-        "classes": queries.classes_of_learner(current_user.id),
-        "home_goals": home_goals(current_user.id),
-        "home_trackers": learner_trackers(current_user),
-        "cheers_card": family_cards.learner_cheers(current_user),
+        "classes": queries.classes_of_learner(learner.id),
+        "home_goals": open_goals[:HOME_GOALS],
+        "home_trackers": trackers_for(active, {learner.id: learner.org_id}, summaries=summaries),
+        "conference_card": conference_cards.conference_home(learner, active),
+        "profile_summary": profile_cards.profile_summary(learner),
+        "cheers_card": family_cards.learner_cheers(learner),
     }
 
 
 def _teacher_home():
-    return render("home/teacher.html", classes=queries.classes_taught_by(current_user))
+    return render(
+        "home/teacher.html",
+        classes=queries.classes_taught_by(current_user),
+        upcoming_conferences=conference_cards.upcoming_conferences(current_user),
+    )
 
 
 def _admin_home():
@@ -65,6 +95,7 @@ def class_view(class_id: int):
         school_class=school_class,
         learners=queries.learners_in_class(class_id),
         teachers=queries.teachers_of_class(class_id),
+        review_requests=profile_cards.review_requests_for_class(class_id, current_user),
     )
 
 
@@ -73,6 +104,7 @@ def class_view(class_id: int):
 def learner(learner_id: int):
     """Show one learner's overview to someone who may see them."""
     person = load_learner(learner_id, record="overview")
+    staff_view = can(Action.VIEW_STAFF_ONLY, person)
     family = {}
     if family_view(person):  # the family cards of the overview
         family = {
@@ -87,5 +119,6 @@ def learner(learner_id: int):
         "home/learner_overview.html",
         learner=person,
         classes=queries.classes_of_learner(person.id),
+        profile_summary=profile_cards.profile_summary(person) if staff_view else None,
         **family,
     )

@@ -10,7 +10,6 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from portal.auth.models import ADMIN_ROLES, Role
 from portal.core.extensions import db
@@ -25,7 +24,6 @@ from portal.policy import (
     load_school,
     load_section_def,
     roles,
-    visible_learner_ids,
 )
 from portal.profiles import services
 from portal.profiles.forms import (
@@ -39,7 +37,6 @@ from portal.profiles.forms import (
 from portal.profiles.models import Audience
 from portal.profiles.prompts import BUILT_IN, is_young
 from portal.roster import queries
-from portal.roster.models import Enrollment, EnrollmentRole
 
 bp = Blueprint("profiles", __name__)
 SECTION_PAGE = "profiles/section_page.html"
@@ -52,23 +49,6 @@ SECTION_PAGE = "profiles/section_page.html"
 def plaintext(text: str | None):
     """User text as escaped text with its line breaks: never markup."""
     return services.plain_text_html(text)
-
-
-@bp.app_template_global()
-def profile_summary(learner):
-    """Completeness of a profile, for cards on home and overview pages."""
-    return services.completeness(learner) if can(Action.VIEW_STAFF_ONLY, learner) else None
-
-
-@bp.app_template_global()
-def profile_review_requests_for_class(class_id: int):
-    """Open review requests of this class's learners that the current user may see."""
-    learner_ids = select(Enrollment.user_id).where(
-        Enrollment.class_id == class_id,
-        Enrollment.role == EnrollmentRole.LEARNER,
-        Enrollment.user_id.in_(visible_learner_ids(current_user)),
-    )
-    return services.open_review_requests(learner_ids)
 
 
 # --- Shared pieces -------------------------------------------------------------------
@@ -197,7 +177,13 @@ def history(learner_id: int, entry_id: int):
     """Show every revision of one entry: who changed what, and when."""
     learner = load_learner(learner_id, record="profile")
     entry, spec = _entry(learner, entry_id)  # a family: only in a section shared with them
-    return render("profiles/history.html", learner=learner, entry=entry, spec=spec)
+    return render(
+        "profiles/history.html",
+        learner=learner,
+        entry=entry,
+        spec=spec,
+        revisions=list(reversed(entry.revisions)),  # newest first, read before rendering
+    )
 
 
 # --- Writing -------------------------------------------------------------------------

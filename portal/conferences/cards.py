@@ -1,0 +1,52 @@
+"""The conference cards on other pages: the data each route gathers before it renders.
+
+The learner home's card and the teacher home's list come from here, called by the route
+that renders the page and by the htmx route that renders a card alone; no template asks
+the database. A card that changes with the clock says so to the page cache here, on the
+route side (`page_cache.valid_until`), so the cached page's lifetime is part of its data.
+"""
+
+from __future__ import annotations
+
+from portal.auth.models import User
+from portal.core import page_cache
+from portal.goals.models import Goal
+
+from . import services
+from .forms import ReflectForm, RequestForm
+from .models import Conference
+
+UPCOMING_ON_HOME = 5
+
+
+def conference_home(learner: User, active_goals: list[Goal]) -> dict:
+    """The learner home's conference card: next meeting, ask for one, end-of-cycle prompts.
+
+    `active_goals` are the learner's active goals with their current versions, which the
+    home has loaded already for its trackers.
+    """
+    due, next_due_at = services.reflections_due(learner, active_goals)
+    upcoming = services.next_conference(learner.id)
+    # The card changes with the clock too: a cycle runs out, a conference is over.
+    for moment in (next_due_at, upcoming and upcoming.scheduled_at + services.NEXT_GRACE):
+        if moment:
+            page_cache.valid_until(moment)
+    return {
+        "next": upcoming,
+        "next_teacher": upcoming.teacher.display_name if upcoming else None,
+        **ask_card(learner),
+        "reflect": [(g, ReflectForm(formdata=None, prefix=f"r{g.id}")) for g in due],
+    }
+
+
+def ask_card(learner: User, form: RequestForm | None = None) -> dict:
+    """The "ask for a conference" part of the card: its form and the open request, if any."""
+    return {
+        "ask_form": form or RequestForm(formdata=None, prefix="ask"),
+        "asked": services.open_request(learner.id),
+    }
+
+
+def upcoming_conferences(teacher: User, limit: int = UPCOMING_ON_HOME) -> list[Conference]:
+    """The teacher home's list: my next conferences, each with its learner loaded."""
+    return services.upcoming_for_teacher(teacher, limit)
