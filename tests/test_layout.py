@@ -22,7 +22,11 @@ def _is_module(name: str) -> bool:
 def _portal_imports(path: Path) -> list[tuple[str, int, bool]]:
     """(imported module, line, at module level?) for each import of a portal module."""
     tree = ast.parse(path.read_text())
+    # Module level, including `if TYPE_CHECKING:` blocks (annotations only, never run).
     top_level = {id(node) for node in tree.body}
+    for node in tree.body:
+        if isinstance(node, ast.If):
+            top_level |= {id(child) for child in node.body}
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
