@@ -28,11 +28,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(
-    url: str, workers: int, stats_dir: str | None = None
-) -> tuple[subprocess.Popen, int]:
-    """gunicorn serving the bench app on a free loopback port; `stats_dir` collects each
-    worker's page-cache counters when it exits (see gunicorn_conf.py)."""
+def start_server(url: str, workers: int) -> tuple[subprocess.Popen, int]:
+    """gunicorn serving the bench app on a free loopback port."""
     port = free_port()
     env = {
         **os.environ,
@@ -42,15 +39,11 @@ def start_server(
         "PYTHONPATH": os.pathsep.join([str(ROOT), str(BENCH)]),
     }
     env.pop("WAYPOINT_BENCH", None)
-    if stats_dir:
-        env["BENCH_STATS_DIR"] = stats_dir
     proc = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "gunicorn",
-            "-c",
-            str(BENCH / "gunicorn_conf.py"),
             "-w",
             str(workers),
             "-b",

@@ -10,7 +10,7 @@ from portal import models  # noqa: F401  (register every table before anything u
 from portal.auth import sessions
 from portal.auth.routes import bp as auth_bp
 from portal.conferences.routes import bp as conferences_bp
-from portal.core import assets, errors, inputs, page_cache, security
+from portal.core import assets, errors, inputs, security
 from portal.core import config as config_module
 from portal.core.database import init_engine
 from portal.core.extensions import babel, csrf, db, htmx, login_manager, migrate
@@ -59,7 +59,6 @@ def create_app(config: dict | None = None) -> Flask:
     sessions.init_app(app)
     security.init_app(app)
     templating.init_app(app)
-    page_cache.init_app(app)
     errors.init_app(app)
     assets.init_app(app)  # WhiteNoise in front of the app for /static
     _register_blueprints(app)

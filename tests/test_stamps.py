@@ -120,17 +120,3 @@ def test_a_never_bumped_stamp_reads_zero(make):
     assert stamps.learner_stamp(learner.id) == (0, 0)
 
 
-@pytest.mark.both_backends
-def test_a_set_of_learners_moves_with_any_of_them(make, two_learners):
-    maya, leo, _ = two_learners
-    both = [maya.id, leo.id]
-    goal = build.goal(make, leo)
-    make.commit()
-    site, total, count = stamps.learners_stamp(both)
-    assert site == stamps.learner_stamp(maya.id)[0]
-    build.entry(make, goal, 2)
-    make.commit()
-    assert stamps.learners_stamp(both) == (site, total + 1, count)
-    db.session.get(User, maya.id).grade = 7  # a site change: Maya has no stamp of her own yet
-    make.commit()
-    assert stamps.learners_stamp(both)[0] == site + 1

@@ -2,14 +2,12 @@
 
 The learner home's card and the teacher home's list come from here, called by the route
 that renders the page and by the htmx route that renders a card alone; no template asks
-the database. A card that changes with the clock says so to the page cache here, on the
-route side (`page_cache.valid_until`), so the cached page's lifetime is part of its data.
+the database.
 """
 
 from __future__ import annotations
 
 from portal.auth.models import User
-from portal.core import page_cache
 from portal.goals.models import Goal
 
 from . import services
@@ -25,12 +23,8 @@ def conference_home(learner: User, active_goals: list[Goal]) -> dict:
     `active_goals` are the learner's active goals with their current versions, which the
     home has loaded already for its trackers.
     """
-    due, next_due_at = services.reflections_due(learner, active_goals)
+    due, _next_due_at = services.reflections_due(learner, active_goals)
     upcoming = services.next_conference(learner.id)
-    # The card changes with the clock too: a cycle runs out, a conference is over.
-    for moment in (next_due_at, upcoming and upcoming.scheduled_at + services.NEXT_GRACE):
-        if moment:
-            page_cache.valid_until(moment)
     return {
         "next": upcoming,
         "next_teacher": upcoming.teacher.display_name if upcoming else None,

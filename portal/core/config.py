@@ -74,8 +74,6 @@ def load(instance_path: str) -> dict:
         # argon2id parameters; tests lower them to keep the suite fast.
         "ARGON2_TIME_COST": int(os.environ.get("ARGON2_TIME_COST", 3)),
         "ARGON2_MEMORY_KIB": int(os.environ.get("ARGON2_MEMORY_KIB", 65536)),
-        # Each worker's memory for rendered pages (portal/core/page_cache.py); 0 turns it off.
-        "FRAGMENT_CACHE_MB": int(os.environ.get("FRAGMENT_CACHE_MB", 32)),
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER", str(Path(instance_path) / "uploads")),
         # The one upload limit: the form's check and hint, the error messages and the
         # request size the server accepts (the file plus the form's other fields).

@@ -1,7 +1,8 @@
 """Change stamps: counters that go up in the same transaction as every change a page shows.
 
-Rendered pages are cached under these counters (`portal.core.page_cache`), so a cached page can
-only be served while nothing it shows has changed. There are two kinds of stamp:
+Live trackers and the class view poll under these counters (`portal.progress.live`): a
+poll answers "unchanged" in one query while nothing it shows has changed. There are two
+kinds of stamp:
 
 - one per learner, bumped by any change to that learner's record (goals, progress,
   conferences, profile, cheers...), and
@@ -9,7 +10,7 @@ only be served while nothing it shows has changed. There are two kinds of stamp:
   roster and people's names, targets, scales, school settings, the strategy bank.
 
 Every model says which it touches with a `__stamp__` attribute: `SITE`, `NOTHING` (rows no
-cached page shows, such as sign-in sessions and the access log), `Learner("learner_id")`
+polled page shows, such as sign-in sessions and the access log), `Learner("learner_id")`
 or `Via("goal_id", "Goal")` for rows that reach their learner through a parent.
 `tests/test_stamps.py` fails on a model that does not say. The bumps happen in
 `before_commit`, one statement per transaction, so a rolled-back change bumps nothing.
@@ -25,7 +26,7 @@ import secrets
 from dataclasses import dataclass
 
 from flask_sqlalchemy.session import Session
-from sqlalchemy import BigInteger, Integer, String, and_, bindparam, event, func, select
+from sqlalchemy import BigInteger, Integer, String, bindparam, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -186,7 +187,7 @@ def _resolve(session, via: dict[str, set[int]]) -> set[int]:
 def bump(connection, scope: str, subject_ids: list[int]) -> None:
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     # A new site stamp starts at a random value, so a database rebuilt under a running
-    # server can never repeat a stamp an old page was cached under.
+    # server can never repeat a stamp an open page polled with (it would be told "unchanged").
     start = secrets.randbelow(2**31) if scope == SITE_SCOPE else 1
     statement = dialect.insert(ChangeStamp).values(
         [{"scope": scope, "subject_id": s, "version": start} for s in subject_ids]
@@ -224,19 +225,3 @@ def learner_stamp(learner_id: int) -> tuple[int, int]:
     """(site stamp, learner stamp) in one query; 0 for a stamp never bumped."""
     site, learner = db.session.execute(_LEARNER, {"learner_id": learner_id}).one()
     return site or 0, learner or 0
-
-
-def learners_stamp(learner_ids) -> tuple[int, int, int]:
-    """(site stamp, sum of the learners' stamps, how many have one): one query over a set.
-
-    Stamps only go up, so the sum changes whenever any one of them does; who is in
-    the set is roster data, which moves the site stamp.
-    """
-    row = db.session.execute(
-        select(
-            _SITE,
-            func.coalesce(func.sum(ChangeStamp.version), 0),
-            func.count(ChangeStamp.subject_id),
-        ).where(and_(ChangeStamp.scope == LEARNER_SCOPE, ChangeStamp.subject_id.in_(learner_ids)))
-    ).one()
-    return row[0] or 0, row[1], row[2]

@@ -7,13 +7,11 @@ Every response already varies on HX-Request (`security.py` adds it to all of the
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from flask import make_response, redirect, render_template, request, session
+from flask import make_response, redirect, render_template, request
 from jinja2_fragments.flask import render_block
 
-from portal.core import page_cache
 from portal.core.extensions import htmx
 
 POLL_HEADER = "X-Waypoint-Poll"
@@ -40,29 +38,6 @@ def render(template: str, block: str | None = None, status: int = 200, **context
     else:
         body = render_template(template, **context)
     return make_response(body, status)
-
-
-def render_cached(template: str, key: tuple, data: Callable[[], dict], block: str | None = None):
-    """Render a page, or `block` of it for htmx, through the page cache under `key`.
-
-    `key` must hold the change stamps or tokens of everything the page shows; the URL,
-    language, date and session are added here (`page_cache.page_key`). `data()` loads the
-    context and runs on a cache miss only, so whatever must happen on every request
-    (authorization, the access log) happens before this is called. A page with a flashed
-    message is rendered fresh and not kept: the message is for this one view.
-    """
-    fragment = block if block and wants_fragment() else None
-    if fragment is None and session.get("_flashes"):
-        return render(template, **data())
-
-    def build() -> str:
-        if fragment:
-            return _block(template, fragment, data())
-        return render_template(template, **data())
-
-    return make_response(
-        page_cache.cached(page_cache.page_key(*key, fragment, request.full_path), build)
-    )
 
 
 def _block(template: str, block: str, context: dict) -> str:

@@ -5,15 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from portal.auth.models import STAFF_ROLES, Role
 from portal.conferences import services as conference_services
-from portal.core import stamps
 from portal.core.extensions import db
 from portal.core.timeutil import utcnow
-from portal.core.web import redirect_to, render, render_cached, render_invalid, wants_fragment
+from portal.core.web import redirect_to, render, render_invalid, wants_fragment
 from portal.family import cards, services
 from portal.family.forms import (
     CheerForm,
@@ -28,7 +26,6 @@ from portal.policy import Action, can, family_view, load_entry, load_goal, load_
 from portal.progress.forms import new_token
 from portal.progress.models import ProgressEntry
 from portal.roster import queries
-from portal.roster.models import GuardianLink
 
 bp = Blueprint("family", __name__, url_prefix="/family")
 
@@ -66,10 +63,8 @@ def family_context(guardian, selected=None, cheer_forms=None) -> dict:
 
 
 def family_home():
-    """The guardian's home: their first child's page, kept while no child's record changes."""
-    children = select(GuardianLink.learner_id).where(GuardianLink.guardian_id == current_user.id)
-    key = ("family-home", current_user.id, *stamps.learners_stamp(children))
-    return render_cached(FAMILY_PAGE, key, lambda: family_context(current_user))
+    """The guardian's home: their first child's page."""
+    return render(FAMILY_PAGE, **family_context(current_user))
 
 
 @bp.get("/children/<int:learner_id>")
@@ -77,10 +72,7 @@ def family_home():
 def child(learner_id: int):
     """Show one of my children: goals and trackers, shared work, cheers, shared profile."""
     learner = load_learner(learner_id)
-    key = ("family-child", current_user.id, learner.id, *stamps.learner_stamp(learner.id))
-    return render_cached(
-        FAMILY_PAGE, key, lambda: family_context(current_user, learner), "family_main"
-    )
+    return render(FAMILY_PAGE, "family_main", **family_context(current_user, learner))
 
 
 def _entry_of(goal: Goal, entry_id: int | None) -> ProgressEntry | None:

@@ -11,8 +11,7 @@ from flask_login import current_user
 from portal.auth.models import Role
 from portal.conferences import cards as conference_cards
 from portal.conferences import services as conference_services
-from portal.core import stamps
-from portal.core.web import render, render_cached
+from portal.core.web import render
 from portal.family import cards as family_cards
 from portal.family.routes import family_home
 from portal.goals.models import GoalStatus
@@ -40,14 +39,7 @@ def index():
 
 
 def _learner_home():
-    """The learner's home comes from the page cache while their record is unchanged.
-
-    The key holds the stamps of everything `_learner_context` reads: the learner's own
-    record and the site (roster, scales, school settings); the conference card adds its
-    clock (`valid_until`) while the context is gathered.
-    """
-    key = ("learner-home", current_user.id, *stamps.learner_stamp(current_user.id))
-    return render_cached("home/learner.html", key, _learner_context)
+    return render("home/learner.html", **_learner_context())
 
 
 def _learner_context() -> dict:

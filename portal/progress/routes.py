@@ -24,7 +24,6 @@ from portal.core.web import (
     is_background_request,
     redirect_to,
     render,
-    render_cached,
     render_invalid,
     render_partial,
     stop_polling,
@@ -387,14 +386,7 @@ def class_progress(class_id: int):
         return render(
             "progress/class.html", "class_table", **_class_page(class_id, sort, show, token)
         )
-    # The token's query checked the policy's SQL form of can_view_class; on a cache miss
-    # load_class checks it again while loading the page's data.
-    return render_cached(
-        "progress/class.html",
-        ("class-progress", class_id, current_user.id, token),
-        lambda: _class_page(class_id, sort, show, token),
-        "class_table",
-    )
+    return render("progress/class.html", "class_table", **_class_page(class_id, sort, show, token))
 
 
 def _class_page(class_id: int, sort: str, show: str, token: str | None) -> dict:
