@@ -29,6 +29,7 @@ class Manifest:
     manifest_version: str | None = None
     modes: dict[str, str] = field(default_factory=dict)  # "users" -> "bulk" | "delta" | "absent"
     properties: dict[str, str] = field(default_factory=dict)  # every row, as written
+    listed: set[str] = field(default_factory=set)  # every file.<name> row, valid or not
     source_system_name: str | None = None
     source_system_code: str | None = None
 
@@ -129,6 +130,7 @@ def read_manifest(source: Source, problems: Problems) -> Manifest | None:
         elif lowered.startswith("file."):
             entity = _entity_of(name, known)
             mode = value.strip().lower()
+            manifest.listed.add(entity)
             if mode not in spec.FILE_MODES:
                 problems.error(
                     MANIFEST,
@@ -221,7 +223,7 @@ def _check_files(source: Source, manifest: Manifest, problems: Problems) -> None
             )
     for entity in spec.COLUMNS:
         file_name = f"{entity}.csv"
-        if source.has(file_name) and entity not in manifest.modes:
+        if source.has(file_name) and entity not in manifest.listed:
             if version == spec.V11 and entity in spec.ONLY_12:
                 continue
             problems.error(

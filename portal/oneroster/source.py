@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +31,7 @@ from flask_babel import lazy_gettext as _l
 # limit bounds memory and lets the error name the row.
 FIELD_LIMIT = csv.field_size_limit()
 _JUNK = ("__MACOSX/",)
+_UNDECODED = re.compile("[\udc80-\udcff]")
 _JUNK_NAMES = frozenset({".ds_store", "thumbs.db", "desktop.ini"})
 
 
@@ -127,7 +129,9 @@ class Source:
             raw = self._zip.open(stored)
         else:
             raw = open(self.path / stored, "rb")  # noqa: SIM115
-        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        # surrogateescape: bytes that are not UTF-8 become lone surrogates, so the row they
+        # are on can be named (a strict decoder fails at the first 8 KB chunk instead).
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
         try:
             yield text
         finally:
@@ -156,13 +160,10 @@ def read_rows(text) -> Iterator[tuple[int, list[str]]]:
             return
         except csv.Error as exc:
             raise CsvBroken(row, _csv_message(str(exc))) from None
-        except UnicodeDecodeError:
-            raise CsvBroken(
-                row,
-                _l("the file is not UTF-8 text; export it again as CSV UTF-8."),
-            ) from None
         if not fields or (len(fields) == 1 and not fields[0].strip()):
             continue  # a blank line: spreadsheets show it, so it still counts as a row
+        if not "".join(fields).isascii() and any(_UNDECODED.search(f) for f in fields):
+            raise CsvBroken(row, _l("the file is not UTF-8 text; export it again as CSV UTF-8."))
         yield row, fields
 
 
