@@ -44,7 +44,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import click
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context
 from flask.cli import AppGroup, with_appcontext
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
@@ -158,7 +158,7 @@ def _send_pending(session) -> None:
             huey_for(app).enqueue(_task(app).s(job_id))
         except Exception:
             log.exception("job %s: could not be sent to the queue", job_id)
-            _write(job_id, state=FAILED, error=str(NOT_SENT), finished_at=utcnow())
+            _write(job_id, state=FAILED, error=_say(NOT_SENT), finished_at=utcnow())
 
 
 @event.listens_for(Session, "after_rollback")
@@ -309,6 +309,14 @@ def _jsonable(job_id: int, result: Any) -> Any:
     return result
 
 
+def _say(message, locale: str | None = None) -> str:
+    """A lazy message as text: in the request's language, else in `locale` (or the default)."""
+    if locale is None and has_request_context():
+        return str(message)
+    with force_locale(locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+        return str(message)
+
+
 def _owner_locale(conn, owner_id: int) -> str | None:
     users = db.metadata.tables["users"]  # by name: plumbing imports no feature
     return conn.execute(select(users.c.locale).where(users.c.id == owner_id)).scalar()
@@ -323,9 +331,7 @@ def fail_stale(now: datetime | None = None) -> int:
             select(Job.id, Job.owner_id).where(Job.state == RUNNING, Job.heartbeat_at < limit)
         ).all()
         for job_id, owner_id in rows:
-            locale = _owner_locale(conn, owner_id) or current_app.config["BABEL_DEFAULT_LOCALE"]
-            with force_locale(locale):
-                message = str(STALE)
+            message = _say(STALE, _owner_locale(conn, owner_id))
             conn.execute(
                 update(Job)
                 .where(Job.id == job_id, Job.state == RUNNING)
@@ -404,9 +410,7 @@ def _task(app: Flask):
 def create_consumer(app: Flask, workers: int | None = None, **options):
     """A Huey consumer (threads) for the app's queue: `.start()`/`.stop()`, or `.run()`."""
     options.setdefault("worker_type", "thread")
-    return huey_for(app).create_consumer(
-        workers=workers or app.config["JOBS_WORKERS"], **options
-    )
+    return huey_for(app).create_consumer(workers=workers or app.config["JOBS_WORKERS"], **options)
 
 
 # --- The worker command ---------------------------------------------------------------------
