@@ -29,6 +29,7 @@ from portal.core import config, jobs
 from portal.core.extensions import db
 from portal.core.jobs import Job, JobError
 from portal.core.timeutil import utcnow
+from tests.sql_guard import sql_while_rendering
 
 ROOT = Path(__file__).resolve().parents[1]
 HTMX = {"HX-Request": "true"}
@@ -400,3 +401,13 @@ def test_the_worker_command_runs_queued_jobs(app, make, database_url, tmp_path):
         assert row["state"] == "failed" and row["error"] == str(jobs.UNKNOWN_KIND), output
     assert "Job worker: 1 thread(s) on SqliteHuey" in output
     assert worker.returncode == 0, output
+
+
+def test_the_status_page_and_partial_render_without_sql(app, make, auth, client, worker):
+    job_id = _start("test.count", _owner(make, auth), n=2)
+    _wait(job_id, _finished)
+    db.session.commit()
+    with sql_while_rendering(app) as queries:
+        assert client.get(f"/jobs/{job_id}").status_code == 200
+        assert client.get(f"/jobs/{job_id}", headers=HTMX).status_code == 286
+    assert not queries, [str(q) for q in queries]
