@@ -68,6 +68,16 @@ def _write(progress, user_id, locale):
     db.session.get(User, user_id).locale = locale
 
 
+@jobs.job("test.hold", title="Holding a transaction")
+def _hold(progress, user_id):
+    """Reports progress while its own transaction is open (on SQLite: the write lock)."""
+    db.session.get(User, user_id).locale = "es"
+    db.session.flush()
+    for i in range(1, 4):
+        progress.step(i, 3, f"Step {i}")
+        progress.flush()
+
+
 @pytest.fixture
 def app_config(app_config, request):
     """The queue: the SQLite file (default) or, with param "redis", a queue on Redis."""
@@ -411,3 +421,15 @@ def test_the_status_page_and_partial_render_without_sql(app, make, auth, client,
         assert client.get(f"/jobs/{job_id}").status_code == 200
         assert client.get(f"/jobs/{job_id}", headers=HTMX).status_code == 286
     assert not queries, [str(q) for q in queries]
+
+
+def test_progress_never_waits_for_the_jobs_own_transaction(app, make, worker):
+    """On SQLite a progress write beside the job's open transaction would wait out the
+    busy timeout (10 s) each time; it is kept for later instead."""
+    owner = make.teacher()
+    make.commit()
+    started = time.monotonic()
+    job_id = _start("test.hold", owner, user_id=owner.id)
+    row = _wait(job_id, _finished)
+    assert time.monotonic() - started < 8
+    assert (row["state"], row["done"], row["total"], row["message"]) == ("done", 3, 3, "Step 3")

@@ -196,8 +196,8 @@ class Progress:
             self.flush()
 
     def flush(self) -> None:
-        if not self._dirty:
-            return
+        if not self._dirty or _holds_sqlite_writer():
+            return  # kept, and written when the job's transaction ends or the job does
         self._written_at = time.monotonic()
         self._dirty = False
         _write(
@@ -211,6 +211,13 @@ class Progress:
 
     def values(self) -> dict:
         return {"done": self.done, "total": self.total, "message": self.message}
+
+
+def _holds_sqlite_writer() -> bool:
+    """The job's own session is in a transaction on SQLite: it holds the one write lock
+    (database.py begins IMMEDIATE outside requests), and a write on another connection
+    would wait out the busy timeout for it."""
+    return db.engine.dialect.name == "sqlite" and db.session().in_transaction()
 
 
 def _write(job_id: int, when: str | None = None, **values) -> bool:
