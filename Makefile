@@ -14,6 +14,9 @@ PYTEST_WORKERS ?= 2
 run: setup
 	$(FLASK) db upgrade
 	HOST=$(HOST) PORT=$(PORT) $(FLASK) demo --if-empty
+	# The job worker runs beside gunicorn and stops with it (Ctrl-C: it finishes its jobs).
+	$(FLASK) jobs worker & worker=$$!; \
+	trap 'kill -INT $$worker 2>/dev/null; wait $$worker' EXIT; trap 'exit 130' INT TERM; \
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile - 'portal:create_app()'
 
 test: setup system-deps

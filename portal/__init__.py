@@ -15,10 +15,12 @@ from portal.core import config as config_module
 from portal.core.database import init_engine
 from portal.core.extensions import babel, csrf, db, htmx, login_manager, migrate
 from portal.core.i18n import select_locale
+from portal.core.jobs import jobs_cli
 from portal.demo.command import demo_command
 from portal.family.routes import bp as family_bp
 from portal.goals.routes import bp as goals_bp
 from portal.home.routes import bp as home_bp
+from portal.jobs.routes import bp as jobs_bp
 from portal.policy import templating
 from portal.profiles.routes import bp as profiles_bp
 from portal.progress.routes import bp as progress_bp
@@ -77,6 +79,7 @@ def _register_blueprints(app: Flask) -> None:
         profiles_bp,
         family_bp,
         conferences_bp,
+        jobs_bp,
     ):
         app.register_blueprint(bp)
 
@@ -84,3 +87,4 @@ def _register_blueprints(app: Flask) -> None:
 def _register_commands(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(targets_cli)
+    app.cli.add_command(jobs_cli)

@@ -3,6 +3,7 @@
 from portal.audit.models import AccessLogEntry
 from portal.auth.models import LoginSession, Role, User
 from portal.conferences import models as conferences_models  # noqa: F401
+from portal.core.jobs import Job
 from portal.core.stamps import ChangeStamp
 from portal.family import models as family_models  # noqa: F401
 from portal.goals.models import (
@@ -42,6 +43,7 @@ __all__ = [
     "GoalVersionStrategy",
     "GoalVersionTarget",
     "Horizon",
+    "Job",
     "MasteryLevel",
     "MasteryScale",
     "Strategy",

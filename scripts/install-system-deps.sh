@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Install what the test suite needs from Debian when it is missing:
-# Chromium (browser tests) and PostgreSQL 15 (database tests).
+# Chromium (browser tests), PostgreSQL 15 (database tests) and Redis (the job queue's
+# Redis tests; the default install needs no Redis).
 set -uo pipefail
 
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v msgfmt >/dev/null 2>&1 || true
 
 if [ ${#need[@]} -eq 0 ]; then

@@ -17,6 +17,7 @@ from portal.core.extensions import db
 from portal.core.timeutil import utcnow
 from tests.fixtures.factories import Factory
 from tests.pg import DatabasePool, PostgresServer, PostgresUnavailable
+from tests.redis_server import RedisServer, RedisUnavailable
 
 TEST_CONFIG = {
     "TESTING": True,
@@ -105,6 +106,17 @@ def pg_server():
 
 
 @pytest.fixture(scope="session")
+def redis_server():
+    """Debian's redis-server on a free loopback port, for the job queue's Redis tests."""
+    try:
+        server = RedisServer().start()
+    except RedisUnavailable as exc:
+        pytest.skip(f"!!! Redis tests SKIPPED: {exc} !!!")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def pg_pool(pg_server):
     """Copies of the template lent to tests one at a time (see DatabasePool)."""
     pool = DatabasePool(pg_server, "waypoint_template")
@@ -148,6 +160,8 @@ def app_config(database_url, tmp_path):
         **TEST_CONFIG,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+        # Each test's job queue is its own file (opened only if the test starts a job).
+        "JOBS_URL": f"sqlite:///{tmp_path / 'jobs.sqlite'}",
     }
 
 

@@ -30,6 +30,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
 from portal.core.extensions import db
+from portal.core.jobs import Job
 from tests.sql_guard import sql_while_rendering
 
 ROLES = ["learner", "young_learner", "teacher", "guardian", "school_admin", "district_admin"]
@@ -245,6 +246,7 @@ def _samples(user, rule_args: set[str], visible: bool, limit: int = 2) -> list[d
             User.org_id.in_(schools) | User.role.in_([Role.GUARDIAN, Role.DISTRICT_ADMIN]),
         ),
         "code": (SchoolClass.class_code, SchoolClass.class_code.is_not(None)),
+        "job_id": (Job.id, Job.owner_id == user.id),
     }
     if arg not in by_arg:
         return []

@@ -33,6 +33,7 @@ from werkzeug.exceptions import NotFound
 from portal import create_app, policy
 from portal.auth.models import User
 from portal.core.extensions import db
+from portal.core.jobs import Job
 from portal.core.timeutil import today, utcnow
 from portal.policy import RULES, Action, Relation
 from portal.roster.models import GuardianLink, Org, SchoolClass
@@ -183,6 +184,12 @@ def _invite_id(outside: Outside) -> int:
     return services.create_invite(outside.learner, outside.teacher)[0].id
 
 
+def _job_id(outside: Outside) -> int:
+    """A background job of the learner's teacher: only its owner sees it."""
+    job = Job(kind="roster.import", owner_id=outside.teacher.id, state="running", params={})
+    return outside.make._add(job).id
+
+
 # One small factory per kind of object id in a URL: build an object out of every
 # caller's reach and return its id.
 OUT_OF_REACH: dict[str, Callable[[Outside], int]] = {
@@ -205,6 +212,7 @@ OUT_OF_REACH: dict[str, Callable[[Outside], int]] = {
     "step_id": _step_id,
     "invite_id": _invite_id,
     "progress_entry_id": _progress_entry_id,
+    "job_id": _job_id,
 }
 
 # Values for URL arguments that are not object ids, by name; otherwise by converter.

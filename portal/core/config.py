@@ -34,6 +34,7 @@ def _int(name: str, default: int) -> int:
 def load(instance_path: str) -> dict:
     """Build the configuration mapping for an app whose instance folder is instance_path."""
     db_file = Path(instance_path) / "waypoint.sqlite"
+    jobs_file = Path(instance_path) / "jobs.sqlite"
     secure = os.environ.get("WAYPOINT_HTTPS", "0") == "1"
     upload_mb = int(os.environ.get("MAX_UPLOAD_MB", 10))
     return {
@@ -79,6 +80,16 @@ def load(instance_path: str) -> dict:
         # request size the server accepts (the file plus the form's other fields).
         "MAX_UPLOAD_MB": upload_mb,
         "MAX_CONTENT_LENGTH": request_limit(upload_mb),
+        # Background jobs (portal/core/jobs.py): the queue is Huey on a SQLite file in the
+        # instance folder, or on Redis when JOBS_URL=redis://host:port/db names one.
+        "JOBS_URL": os.environ.get("JOBS_URL") or f"sqlite:///{jobs_file}",
+        "JOBS_NAME": os.environ.get("JOBS_NAME", "waypoint"),
+        "JOBS_WORKERS": _int("JOBS_WORKERS", 2),
+        # A running job stamps its row every JOBS_HEARTBEAT_SECONDS; one silent for
+        # JOBS_STALE_SECONDS lost its worker and is shown (and recorded) as failed.
+        "JOBS_HEARTBEAT_SECONDS": float(os.environ.get("JOBS_HEARTBEAT_SECONDS", 10)),
+        "JOBS_STALE_SECONDS": _int("JOBS_STALE_SECONDS", 300),
+        "JOBS_PROGRESS_SECONDS": float(os.environ.get("JOBS_PROGRESS_SECONDS", 0.5)),
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("WAYPOINT_TIMEZONE", "America/New_York"),
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parents[1] / "translations"),

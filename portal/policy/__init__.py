@@ -10,7 +10,8 @@ not do what they asked. Templates call `can()` to hide what a user may not do.
 - family.py: what a family sees (agreed goals, shared entries, family feedback, shared
   profile sections) as SQL conditions, used by every page and download;
 - schools.py: schools, classes and frameworks (`can_view_class` and its SQL twin);
-- loaders.py: load_learner, load_goal, load_entry, load_conference, load_school, ...;
+- loaders.py: load_learner, load_goal, load_entry, load_conference, load_school,
+  load_job, ...;
 - templating.py: what templates may call.
 
 Callers import everything from `portal.policy`.
@@ -42,6 +43,7 @@ from portal.policy.loaders import (
     load_entry,
     load_framework,
     load_goal,
+    load_job,
     load_learner,
     load_learner_for_admin,
     load_offered_template,
@@ -119,6 +121,7 @@ __all__ = [
     "load_entry",
     "load_framework",
     "load_goal",
+    "load_job",
     "load_learner",
     "load_learner_for_admin",
     "load_offered_template",

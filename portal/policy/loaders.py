@@ -18,6 +18,7 @@ from portal.auth.models import ADMIN_ROLES, Role, User
 from portal.conferences.models import Conference
 from portal.core.extensions import db
 from portal.core.inputs import parse_id
+from portal.core.jobs import Job
 from portal.goals.models import Goal, GoalTemplate, Strategy
 from portal.policy.family import (
     family_sees_entry,
@@ -256,6 +257,18 @@ def _guardian_in_my_schools(guardian: User) -> bool:
             )
         )
     )
+
+
+# --- Background jobs -----------------------------------------------------------------------
+
+
+def load_job(job_id: int) -> Job:
+    """A background job the signed-in user started, or 404 (nobody else's, not even an admin's:
+    a job's messages may name files and people of its owner's work)."""
+    found = db.session.get(Job, job_id)
+    if found is None or found.owner_id != current_user.id:
+        abort(404)
+    return found
 
 
 # --- Frameworks and learning targets ------------------------------------------------------
