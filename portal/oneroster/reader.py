@@ -251,14 +251,20 @@ class Package:
                     row,
                     None,
                     None,
-                    _l(
-                        "the row has %(got)d values but the header has %(want)d columns; "
-                        "the row looks cut short or split."
+                    (
+                        _l(
+                            "the row has %(got)d values but the header has %(want)d columns; "
+                            "the row looks cut short or split.",
+                            got=len(fields),
+                            want=width,
+                        )
                         if len(fields) < width
-                        else "the row has %(got)d values but the header has only %(want)d "
-                        "columns (an unquoted comma?).",
-                        got=len(fields),
-                        want=width,
+                        else _l(
+                            "the row has %(got)d values but the header has only %(want)d "
+                            "columns (an unquoted comma?).",
+                            got=len(fields),
+                            want=width,
+                        )
                     ),
                 )
                 yield None, True, sourced_id
