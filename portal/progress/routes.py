@@ -20,6 +20,7 @@ from sqlalchemy.orm import selectinload
 
 from portal.auth.models import STAFF_ROLES, Role
 from portal.core.extensions import db, htmx
+from portal.core.i18n import reading_spanish
 from portal.core.web import (
     is_background_request,
     redirect_to,
@@ -74,6 +75,8 @@ UPLOAD_MESSAGES = {
 def _entries(goal: Goal, learner) -> list[ProgressEntry]:
     feedback = ProgressEntry.feedback.and_(feedback_condition(learner))
     query = select(ProgressEntry).where(ProgressEntry.goal_id == goal.id, entry_condition(learner))
+    if reading_spanish():  # each entry's strategy in the bank's Spanish (display_strategy)
+        query = query.options(selectinload(ProgressEntry.version_strategy))
     return list(
         db.session.scalars(
             query.options(selectinload(feedback))
