@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import func, select
 
 from portal import create_app
-
 from portal.auth.models import Role, User
 from portal.core.extensions import db
 from portal.demo.command import seed
