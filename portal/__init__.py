@@ -25,6 +25,7 @@ from portal.policy import templating
 from portal.profiles.routes import bp as profiles_bp
 from portal.progress.routes import bp as progress_bp
 from portal.roster.routes import bp as roster_bp
+from portal.rostering import jobs as rostering_jobs  # noqa: F401 (registers the job kinds)
 from portal.targets.cli import targets_cli
 from portal.targets.routes import bp as targets_bp
 

@@ -30,6 +30,7 @@ from portal.roster.models import (
     SchoolClass,
     Term,
 )
+from portal.rostering.models import Demographics, RosterImport, UserIdentifier
 from portal.targets.models import Framework, MasteryLevel, MasteryScale, Target, TargetKind
 
 __all__ = [
@@ -52,6 +53,9 @@ __all__ = [
     "Voice",
     "AccessLogEntry",
     "Course",
+    "Demographics",
+    "RosterImport",
+    "UserIdentifier",
     "Enrollment",
     "EnrollmentRole",
     "GuardianLink",

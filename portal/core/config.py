@@ -90,6 +90,11 @@ def load(instance_path: str) -> dict:
         "JOBS_HEARTBEAT_SECONDS": float(os.environ.get("JOBS_HEARTBEAT_SECONDS", 10)),
         "JOBS_STALE_SECONDS": _int("JOBS_STALE_SECONDS", 300),
         "JOBS_PROGRESS_SECONDS": float(os.environ.get("JOBS_PROGRESS_SECONDS", 0.5)),
+        # Rostering (portal/rostering/): a bulk file that would deactivate more than this
+        # share of a kind of active people needs a second confirmation; sample rows per
+        # entity and outcome in a dry run.
+        "ROSTER_DEACTIVATION_GUARD": float(os.environ.get("ROSTER_DEACTIVATION_GUARD", 0.10)),
+        "ROSTER_SAMPLES": _int("ROSTER_SAMPLES", 10),
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("WAYPOINT_TIMEZONE", "America/New_York"),
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parents[1] / "translations"),

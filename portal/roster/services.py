@@ -415,6 +415,16 @@ def enrollment_counts(class_ids: list[int]) -> dict[int, dict[EnrollmentRole, in
     return counts
 
 
+def new_class_code(taken: set[str]) -> str:
+    """A fresh code like RVR4-7K that is not in `taken` (for imports that hold every code)."""
+    for _attempt in range(20):
+        raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(6))
+        code = f"{raw[:4]}-{raw[4:]}"
+        if code not in taken:
+            return code
+    raise RuntimeError("could not find a free class code")
+
+
 def generate_class_code() -> str:
     """A fresh code like RVR4-7K that no class uses yet."""
     for _attempt in range(20):
