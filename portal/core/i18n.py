@@ -3,7 +3,7 @@ the one way dates and times are shown."""
 
 from datetime import date, datetime
 
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_babel import format_date, format_time, get_locale
 from flask_login import current_user
 
@@ -12,6 +12,10 @@ LOCALE_KEY = "locale"
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        # A CLI command, a script or a job: English unless it forced a locale itself
+        # (flask_babel.force_locale, as a job does with its owner's language).
+        return "en"
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     if session.get(LOCALE_KEY) in languages:
