@@ -152,14 +152,14 @@ def test_the_conference_ask_partial_renders_without_sql(app, client, auth, world
 
 # --- The cold learner home: a fixed, small number of statements ---------------------------
 
-# What a cold learner home runs today (page cache off), in order: the session with its
-# user; the change stamps (the page's cache key); the open goals with their current
-# versions and progress summaries, their targets, their strategies; the classes with their
-# teachers; the trackers' scales and progress settings; the conference settings (cycle),
-# when each active goal's cycle started, the next conference with its teacher, an open
-# request; the school's extra profile sections and when each section was last written;
-# the family cheers.
-COLD_HOME_STATEMENTS = 15
+# What a learner home runs, in order: the session with its user; the open goals with their
+# current versions, targets, progress summaries and cycle starts; the next conference with
+# its teacher, the open request and the site change stamp; the classes with their teachers;
+# when each profile section was last written; the family cheers. The school's settings
+# (scale, progress method, conference cycle, extra profile sections) are two more the
+# first time a process sees the school under a site stamp (`portal.school_settings`).
+HOME_STATEMENTS = 6
+COLD_HOME_STATEMENTS = HOME_STATEMENTS + 2  # the school's settings read again
 TARGET = 8  # issue 12
 
 
@@ -216,12 +216,6 @@ def test_a_cold_learner_home_does_not_grow_with_the_learner_data(app, client, au
     assert len(after) <= COLD_HOME_STATEMENTS, "\n----\n".join(after)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="15 today: four features each read their own school settings (scale, progress "
-    "settings, conference cycle, extra profile sections), the goal content is two more "
-    "reads, the conference card three; see the list above COLD_HOME_STATEMENTS",
-)
 def test_a_cold_learner_home_runs_at_most_eight_statements(app, client, auth, make, world):
     auth.login(world.learner)
     _more_of_everything(make, world.learner.id, 2)

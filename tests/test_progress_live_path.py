@@ -182,6 +182,16 @@ def test_class_view_cold_is_at_most_eight_statements(app, client, auth, make):
         assert response.status_code == 200
         seen.append(list(statements))
     assert len(seen[0]) == len(seen[1]) <= 8, "\n".join(s[:120] for s in seen[1])
+    # The school's scale and progress settings were read on the first view under this
+    # site stamp (`portal.school_settings`): the session with its user, the class token,
+    # the class, the teacher's access, the learners, the goals with their summaries and
+    # the site stamp.
+    assert len(seen[0]) == len(seen[1]) == CLASS_VIEW_STATEMENTS, "\n".join(
+        s[:120] for s in seen[1]
+    )
+
+
+CLASS_VIEW_STATEMENTS = 6
 
 
 def test_progress_pages_run_no_sql_while_rendering(app, client, auth, make):

@@ -17,27 +17,43 @@ from .models import Conference
 UPCOMING_ON_HOME = 5
 
 
-def conference_home(learner: User, active_goals: list[Goal]) -> dict:
+def conference_home(
+    learner: User,
+    active_goals: list[Goal],
+    state: services.LearnerCardState | None = None,
+    *,
+    started: dict[int, object] | None = None,
+    cycle_days: int | None = None,
+) -> dict:
     """The learner home's conference card: next meeting, ask for one, end-of-cycle prompts.
 
     `active_goals` are the learner's active goals with their current versions, which the
-    home has loaded already for its trackers.
+    home has loaded already for its trackers; `state` (`services.learner_card_state`),
+    `started` (each goal's `services.cycle_start()`) and `cycle_days` (the school's cycle)
+    likewise when the home read them with its other statements; else they are read here.
     """
-    due, _next_due_at = services.reflections_due(learner, active_goals)
-    upcoming = services.next_conference(learner.id)
+    if state is None:
+        state = services.learner_card_state(learner.id)
+    due, _next_due_at = services.reflections_due(
+        learner, active_goals, started=started, days=cycle_days
+    )
     return {
-        "next": upcoming,
-        "next_teacher": upcoming.teacher.display_name if upcoming else None,
-        **ask_card(learner),
+        "next": state.next,
+        "next_teacher": state.teacher.display_name if state.teacher else None,
+        **ask_card(learner, asked=state.request),
         "reflect": [(g, ReflectForm(formdata=None, prefix=f"r{g.id}")) for g in due],
     }
 
 
-def ask_card(learner: User, form: RequestForm | None = None) -> dict:
-    """The "ask for a conference" part of the card: its form and the open request, if any."""
+_UNREAD = object()
+
+
+def ask_card(learner: User, form: RequestForm | None = None, asked=_UNREAD) -> dict:
+    """The "ask for a conference" part of the card: its form and the open request, if any
+    (`asked`, when the caller read it already)."""
     return {
         "ask_form": form or RequestForm(formdata=None, prefix="ask"),
-        "asked": services.open_request(learner.id),
+        "asked": services.open_request(learner.id) if asked is _UNREAD else asked,
     }
 
 

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 
 from flask_login import current_user
 from sqlalchemy import Select, and_, func, literal, select, true
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from portal.auth.models import Role, User
 from portal.auth.services import check_password, check_pin
@@ -121,13 +121,17 @@ def schedule(
     return made
 
 
-def open_request(learner_id: int) -> ConferenceRequest | None:
-    return db.session.scalar(
+def _open_request_query(learner_id: int) -> Select:
+    return (
         select(ConferenceRequest)
         .where(ConferenceRequest.learner_id == learner_id, ConferenceRequest.resolved_at.is_(None))
         .order_by(ConferenceRequest.id)
         .limit(1)
     )
+
+
+def open_request(learner_id: int) -> ConferenceRequest | None:
+    return db.session.scalar(_open_request_query(learner_id))
 
 
 def request_conference(learner: User, note: str | None) -> ConferenceRequest:
@@ -415,14 +419,37 @@ def agreement(goal: Goal) -> Agreement | None:
 # --- Reflect and revise --------------------------------------------------------------------
 
 
+def cycle_start():
+    """When a goal's current cycle started, as a column over `Goal`: its last reflection,
+    else when it was agreed (the latest signature of its agreed version), else its creation.
+    Select it with the goals (as the learner home does) and pass it to `reflections_due`."""
+    last_reflection = (
+        select(func.max(GoalReflection.created_at))
+        .where(GoalReflection.goal_id == Goal.id)
+        .scalar_subquery()
+    )
+    agreed_at = (
+        select(func.max(GoalSignature.signed_at))
+        .where(GoalSignature.version_id == Goal.agreed_version_id)
+        .scalar_subquery()
+    )
+    return func.coalesce(last_reflection, agreed_at, Goal.created_at)
+
+
 def reflections_due(
-    learner: User, active: list[Goal] | None = None
+    learner: User,
+    active: list[Goal] | None = None,
+    *,
+    started: dict[int, object] | None = None,
+    days: int | None = None,
 ) -> tuple[list[Goal], datetime | None]:
     """Active goals whose cycle has run out since they were agreed or last reflected on,
     and when the next of the others runs out (None if none will).
 
     `active` is the learner's active goals with their current versions when the caller
-    has them loaded already (the learner home does); else they are loaded here.
+    has them loaded already (the learner home does); else they are loaded here. `started`
+    (goal id -> `cycle_start()`) and `days` (the school's cycle) likewise, when the caller
+    read them already.
     """
     if active is None:
         active = list(
@@ -434,25 +461,16 @@ def reflections_due(
         )
     if not active:
         return [], None
-    days = cycle_days(learner.org_id)
-    last_reflection = (
-        select(func.max(GoalReflection.created_at))
-        .where(GoalReflection.goal_id == Goal.id)
-        .scalar_subquery()
-    )
-    agreed_at = (
-        select(func.max(GoalSignature.signed_at))
-        .where(GoalSignature.version_id == Goal.agreed_version_id)
-        .scalar_subquery()
-    )
-    since = func.coalesce(last_reflection, agreed_at, Goal.created_at)
-    started = dict(
-        db.session.execute(
-            select(Goal.id, since).where(
-                Goal.id.in_([g.id for g in active]), Goal.learner_id == learner.id
-            )
-        ).all()
-    )
+    if days is None:
+        days = cycle_days(learner.org_id)
+    if started is None:
+        started = dict(
+            db.session.execute(
+                select(Goal.id, cycle_start()).where(
+                    Goal.id.in_([g.id for g in active]), Goal.learner_id == learner.id
+                )
+            ).all()
+        )
     rows = [(goal, started.get(goal.id)) for goal in sorted(active, key=lambda g: g.id)]
     now, cycle = utcnow(), timedelta(days=days)
     ends = [(goal, _as_datetime(at) + cycle) for goal, at in rows if at is not None]
@@ -585,18 +603,54 @@ def due_for_class(class_id: int, school_id: int, user: User) -> list[DueRow]:
 NEXT_GRACE = timedelta(hours=12)
 
 
-def next_conference(learner_id: int) -> Conference | None:
-    return db.session.scalar(
+def _next_conference_query(learner_id: int) -> Select:
+    return (
         select(Conference)
         .where(
             Conference.learner_id == learner_id,
             Conference.status == ConferenceStatus.SCHEDULED,
             Conference.scheduled_at >= utcnow() - NEXT_GRACE,
         )
-        .options(joinedload(Conference.teacher))
         .order_by(Conference.scheduled_at)
         .limit(1)
     )
+
+
+def next_conference(learner_id: int) -> Conference | None:
+    return db.session.scalar(
+        _next_conference_query(learner_id).options(joinedload(Conference.teacher))
+    )
+
+
+@dataclass
+class LearnerCardState:
+    """The learner's next conference (with its teacher) and open request, read together."""
+
+    next: Conference | None
+    teacher: User | None
+    request: ConferenceRequest | None
+    extra: tuple  # the values of the caller's `columns`
+
+
+def learner_card_state(learner_id: int, *columns) -> LearnerCardState:
+    """`next_conference` and `open_request` in one statement, one row whatever the learner
+    has (anchored on the learner), with the values of `columns`, extra scalar expressions
+    the caller reads in the same statement (the learner home: the site change stamp)."""
+    next_id = _next_conference_query(learner_id).with_only_columns(Conference.id)
+    request_id = _open_request_query(learner_id).with_only_columns(ConferenceRequest.id)
+    teacher = aliased(User)
+    row = db.session.execute(
+        select(Conference, teacher, ConferenceRequest, *columns)
+        .select_from(User)
+        .outerjoin(Conference, Conference.id == next_id.correlate(None).scalar_subquery())
+        .outerjoin(teacher, teacher.id == Conference.teacher_id)
+        .outerjoin(
+            ConferenceRequest,
+            ConferenceRequest.id == request_id.correlate(None).scalar_subquery(),
+        )
+        .where(User.id == learner_id)
+    ).one()
+    return LearnerCardState(row[0], row[1], row[2], tuple(row[3:]))
 
 
 def upcoming_for_teacher(teacher: User, limit: int = 20) -> list[Conference]:

@@ -63,10 +63,13 @@ def learner_goals(learner_id: int, visible=None) -> list[Goal]:
     return list(db.session.scalars(_with_content(stmt)))
 
 
-def home_goals(learner_id: int) -> tuple[list[Goal], dict[int, GoalProgress]]:
-    """The learner's open goals for the home page, active ones first, with their content,
-    and each goal's progress summary from the same query (for the home's trackers:
-    `progress.tracker.trackers_for(..., summaries=...)`)."""
+def home_goals(learner_id: int, *columns) -> tuple[list[Goal], dict[int, GoalProgress], dict]:
+    """The learner's open goals for the home page, active ones first, in one statement:
+    each with its current version and that version's targets (what the goal cards show;
+    not the strategies, which the home does not show), its progress summary (for the
+    home's trackers: `progress.tracker.trackers_for(..., summaries=...)`) and the values
+    of `columns`, extra per-goal expressions the caller reads with the goals (goal id ->
+    tuple of their values)."""
     stmt = (
         select(Goal)
         .where(
@@ -75,11 +78,14 @@ def home_goals(learner_id: int) -> tuple[list[Goal], dict[int, GoalProgress]]:
         )
         .join(Goal.current_version)
         .outerjoin(GoalProgress, GoalProgress.goal_id == Goal.id)
-        .add_columns(GoalProgress)
+        .add_columns(GoalProgress, *columns)
+        .options(contains_eager(Goal.current_version).joinedload(GoalVersion.targets))
         .order_by(_status_rank, GoalVersion.due_date.is_(None), GoalVersion.due_date, Goal.id)
     )
-    rows = db.session.execute(_with_content(stmt)).all()
-    return [goal for goal, _ in rows], {goal.id: summary for goal, summary in rows if summary}
+    rows = db.session.execute(stmt).unique().all()
+    goals = [row[0] for row in rows]
+    summaries = {row[0].id: row[1] for row in rows if row[1] is not None}
+    return goals, summaries, {row[0].id: tuple(row[2:]) for row in rows}
 
 
 def long_term_goals(learner_id: int, exclude_id: int | None = None) -> list[Goal]:

@@ -8,9 +8,11 @@ the template plain data: no template asks the database.
 from flask import Blueprint
 from flask_login import current_user
 
+from portal import school_settings
 from portal.auth.models import Role
 from portal.conferences import cards as conference_cards
 from portal.conferences import services as conference_services
+from portal.core.stamps import site_stamp_column
 from portal.core.web import render
 from portal.family import cards as family_cards
 from portal.family.routes import family_home
@@ -45,22 +47,39 @@ def _learner_home():
 def _learner_context() -> dict:
     """Everything the learner home shows, gathered before it renders.
 
-    The goals are read once: every open goal, in the home's order, with its content and
-    progress summary. The first few are the goal cards; each active one, oldest first, has
-    a tracker (the order `progress.tracker.learner_trackers` gives) and may be due for
-    reflection.
+    The goals are read once: every open goal, in the home's order, with its content,
+    progress summary and when its conference cycle started. The first few are the goal
+    cards; each active one, oldest first, has a tracker (the order
+    `progress.tracker.learner_trackers` gives) and may be due for reflection. The
+    conference card's next meeting and open request come in one statement that also reads
+    the site change stamp, under which the school's settings (scale, progress method,
+    conference cycle, extra profile sections) usually need no query: `school_settings`.
     """
     learner = current_user
-    open_goals, summaries = home_goals(learner.id)
+    open_goals, summaries, extra = home_goals(learner.id, conference_services.cycle_start())
     active = sorted(
         (g for g in open_goals if g.status is GoalStatus.ACTIVE), key=lambda g: (g.created_at, g.id)
     )
+    card = conference_services.learner_card_state(learner.id, site_stamp_column())
+    (stamp,) = card.extra
+    stamp = stamp or 0
+    settings = school_settings.for_schools({learner.org_id}, stamp).get(learner.org_id)
     return {
         "classes": queries.classes_of_learner(learner.id),
         "home_goals": open_goals[:HOME_GOALS],
-        "home_trackers": trackers_for(active, {learner.id: learner.org_id}, summaries=summaries),
-        "conference_card": conference_cards.conference_home(learner, active),
-        "profile_summary": profile_cards.profile_summary(learner),
+        "home_trackers": trackers_for(
+            active, {learner.id: learner.org_id}, summaries=summaries, site_stamp=stamp
+        ),
+        "conference_card": conference_cards.conference_home(
+            learner,
+            active,
+            card,
+            started={goal_id: values[0] for goal_id, values in extra.items()},
+            cycle_days=settings.cycle_days if settings else None,
+        ),
+        "profile_summary": profile_cards.profile_summary(
+            learner, settings.section_specs if settings else ()
+        ),
         "cheers_card": family_cards.learner_cheers(learner),
     }
 

@@ -364,12 +364,12 @@ def _class_rows(class_id: int):
     in_class = select(Enrollment.user_id).where(
         Enrollment.class_id == class_id, Enrollment.role == EnrollmentRole.LEARNER
     )
-    goals, summaries = tracker.load_goals_with_summaries(
+    goals, summaries, stamp = tracker.load_goals_for_trackers(
         in_class, visible_to=current_user, strategies=False
     )
     by_learner: dict[int, list] = {}
     schools = {x.id: x.org_id for x in learners}
-    for t in tracker.trackers_for(goals, schools, summaries=summaries):
+    for t in tracker.trackers_for(goals, schools, summaries=summaries, site_stamp=stamp):
         by_learner.setdefault(t.goal.learner_id, []).append(t)
     return [tracker.LearnerRow(learner, by_learner.get(learner.id, [])) for learner in learners]
 

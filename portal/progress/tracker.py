@@ -21,6 +21,7 @@ from sqlalchemy.orm import joinedload
 from portal.auth.models import User
 from portal.core.extensions import db
 from portal.core.i18n import date_text
+from portal.core.stamps import site_stamp_column
 from portal.core.timeutil import today
 from portal.goals.models import Goal, GoalStatus, GoalVersion, GoalVersionTarget
 from portal.policy import family_goal_condition, visible_learner_ids
@@ -34,7 +35,8 @@ from portal.progress.mastery import (
     project,
 )
 from portal.progress.models import GoalProgress
-from portal.progress.scales import default_scale, scales_for, settings_for
+from portal.progress.scales import default_scale
+from portal.school_settings import for_schools
 
 QUIET_DAYS = 7
 CHART_W, CHART_H, CHART_PAD = 300, 90, 12
@@ -300,6 +302,21 @@ def load_goals_with_summaries(learner_ids, **options) -> tuple[list[Goal], dict[
     return [goal for goal, _ in rows], {goal.id: summary for goal, summary in rows if summary}
 
 
+def load_goals_for_trackers(
+    learner_ids, **options
+) -> tuple[list[Goal], dict[int, GoalProgress], int | None]:
+    """`load_goals_with_summaries`, with the site change stamp read by the same statement
+    (None when there is no goal): pass it to `trackers_for(..., site_stamp=...)`."""
+    query = _goals_query(learner_ids, **options)
+    rows = db.session.execute(
+        query.outerjoin(GoalProgress, GoalProgress.goal_id == Goal.id).add_columns(
+            GoalProgress, site_stamp_column()
+        )
+    ).all()
+    summaries = {goal.id: summary for goal, summary, _ in rows if summary}
+    return [goal for goal, _, _ in rows], summaries, (rows[0][2] or 0) if rows else None
+
+
 def _goals_query(
     learner_ids,
     visible_to: User | None = None,
@@ -338,6 +355,7 @@ def trackers_for(
     school_of: dict[int, int | None] | None = None,
     versions=None,
     summaries: dict[int, GoalProgress] | None = None,
+    site_stamp: int | None = None,
 ) -> list[Tracker]:
     """Trackers for these goals (each must have a current version).
 
@@ -345,7 +363,9 @@ def trackers_for(
     `versions` maps goal id to the version to show when it is not the current one (the
     agreed wording a family reads: `portal.policy.shown_version`); `summaries` are the
     goals' summaries when the caller loaded them with the goals
-    (`load_goals_with_summaries`).
+    (`load_goals_with_summaries`); `site_stamp` is the site change stamp when the caller
+    read it in one of its statements (the schools' scales and settings then usually cost
+    no query: `portal.school_settings`).
     """
     versions = versions or {}
     goals = [g for g in goals if g.current_version is not None]
@@ -360,19 +380,17 @@ def trackers_for(
                 select(GoalProgress).where(GoalProgress.goal_id.in_([g.id for g in goals]))
             )
         }
-    school_ids = {sid for sid in school_of.values() if sid}
-    scales = scales_for(school_ids)
-    settings = settings_for(school_ids)
-    return [
-        _build(
-            g,
-            summaries.get(g.id),
-            scales.get(school_of.get(g.learner_id)) or default_scale(),
-            settings.get(school_of.get(g.learner_id)),
-            versions.get(g.id),
-        )
-        for g in goals
-    ]
+    schools = for_schools(set(school_of.values()), site_stamp)
+    fallback = None  # the default levels, built once for the schools without a scale
+    out = []
+    for g in goals:
+        school = schools.get(school_of.get(g.learner_id))
+        scale = school.scale if school else None
+        if scale is None:
+            scale = fallback = fallback or default_scale()
+        progress = school.progress if school else None
+        out.append(_build(g, summaries.get(g.id), scale, progress, versions.get(g.id)))
+    return out
 
 
 def tracker_for(goal: Goal, version: GoalVersion | None = None) -> Tracker:
