@@ -123,12 +123,6 @@ def test_cold_family_page_statements_do_not_grow_with_the_data(
     assert len(more) == len(some), _listing(more)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 budget not reached yet: 30 statements cold (see the branch report); the "
-    "trackers (progress), the profile sections (profiles) and the conference card's signing "
-    "state (conferences) each load their own rows",
-)
 def test_cold_family_page_within_the_statement_budget(app, client, auth, make, count_queries):
     """The cold guardian home in at most COLD_FAMILY_PAGE_BUDGET statements."""
     _some, more = _cold_home(app, client, auth, make, count_queries)

@@ -21,11 +21,20 @@ from portal.family.forms import (
     RevokeInviteForm,
 )
 from portal.family.models import Cheer, FamilyInvite
+from portal.family.page import family_page
 from portal.goals.models import Goal
-from portal.policy import Action, can, family_view, load_entry, load_goal, load_learner, roles
+from portal.policy import (
+    Action,
+    can,
+    family_view,
+    guardian_children,
+    load_entry,
+    load_goal,
+    load_learner,
+    roles,
+)
 from portal.progress.forms import new_token
 from portal.progress.models import ProgressEntry
-from portal.roster import queries
 
 bp = Blueprint("family", __name__, url_prefix="/family")
 
@@ -35,9 +44,13 @@ FAMILY_PAGE = "home/family.html"
 # --- The family page -------------------------------------------------------------------
 
 
-def family_context(guardian, selected=None, cheer_forms=None) -> dict:
-    """The guardian home's data: the children, and the chosen one's view (the first by default)."""
-    children = queries.children_of(guardian)
+def family_context(guardian, selected=None, cheer_forms=None, children=None) -> dict:
+    """The guardian home's data: the children, and the chosen one's view (the first by default).
+
+    `children` is `policy.guardian_children(guardian)` when the route has it already.
+    """
+    if children is None:
+        children = guardian_children(guardian)
     if selected is None and children:
         selected = children[0]
     context = {"children": children, "child": None, "cheer_forms": dict(cheer_forms or {})}
@@ -45,16 +58,16 @@ def family_context(guardian, selected=None, cheer_forms=None) -> dict:
         return context
     # The guardian's own children, or a child load_learner let through: the access is
     # decided; what follows only gathers the cards' data.
-    view = services.child_view(selected)
-    for gv in view.goals:
+    page = family_page(selected)
+    for gv in page.child.goals:
         for key in [_prefix(gv.goal, None)] + [_prefix(gv.goal, e) for e in gv.shared]:
             context["cheer_forms"].setdefault(key, CheerForm(formdata=None, prefix=key))
     context.update(
-        child=view,
+        child=page.child,
         learner=selected,
-        shared_sections=cards.shared_sections(selected),
-        family_conferences=cards.family_conferences(
-            selected,
+        shared_sections=page.sections,
+        family_conferences=cards.FamilyConferences(
+            page.conferences,
             may_acknowledge=can(Action.ACKNOWLEDGE, selected),
             may_mark=conference_services.may_mark(selected),
         ),
@@ -71,8 +84,10 @@ def family_home():
 @roles(Role.GUARDIAN)
 def child(learner_id: int):
     """Show one of my children: goals and trackers, shared work, cheers, shared profile."""
+    children = guardian_children(current_user)  # my own children: load_learner asks no more
     learner = load_learner(learner_id)
-    return render(FAMILY_PAGE, "family_main", **family_context(current_user, learner))
+    context = family_context(current_user, learner, children=children)
+    return render(FAMILY_PAGE, "family_main", **context)
 
 
 def _entry_of(goal: Goal, entry_id: int | None) -> ProgressEntry | None:

@@ -1,4 +1,4 @@
-"""Family invites and their throttle, cheers, and the family page's data.
+"""Family invites and their throttle, cheers (the family page is in page.py).
 
 Services change state and at most flush(); the route commits.
 """
@@ -10,7 +10,7 @@ import hmac
 import math
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -21,18 +21,14 @@ from sqlalchemy.orm import selectinload
 
 from portal.auth.models import User
 from portal.core.extensions import db
-from portal.core.i18n import reading_spanish
 from portal.core.timeutil import utcnow
 from portal.family.models import Cheer, FamilyInvite, InviteThrottle
-from portal.goals.models import Goal, GoalStatus, GoalVersion, GoalVersionStrategy, Strategy
+from portal.goals.models import Goal, GoalVersion
 from portal.policy import (
-    family_entry_condition,
-    family_feedback_condition,
     family_goal_condition,
     family_version_id,
 )
-from portal.progress.models import Feedback, ProgressEntry
-from portal.progress.tracker import load_goals, trackers_for
+from portal.progress.models import ProgressEntry
 from portal.roster.models import GuardianLink
 
 # --- Invite codes ----------------------------------------------------------------------
@@ -339,114 +335,3 @@ def cheers_for_learner(
     if not include_hidden:
         query = query.where(Cheer.hidden_at.is_(None))
     return list(db.session.execute(query).tuples())
-
-
-# --- The family page ------------------------------------------------------------------
-
-RECENT_DAYS = 21
-STARTERS = 3
-STARTER_ENTRIES = 20  # the newest shared entries the starters are drawn from
-
-
-@dataclass
-class GoalView:
-    goal: Goal
-    version: GoalVersion  # the agreed wording (portal.policy.shown_version)
-    tracker: object | None
-    feedback: list[Feedback] = field(default_factory=list)
-    shared: list[ProgressEntry] = field(default_factory=list)
-    cheers: list[Cheer] = field(default_factory=list)
-    # Shared entries' strategies in the reader's language, by entry id (Spanish pages only).
-    strategy_names: dict[int, str] = field(default_factory=dict)
-
-    def strategy_of(self, entry: ProgressEntry) -> str:
-        return self.strategy_names.get(entry.id, entry.strategy_text)
-
-    @property
-    def family_targets(self) -> list[str]:
-        """The goal's targets in plain words for families, never a bare code."""
-        return [vt.target.family_wording for vt in self.version.targets]
-
-
-@dataclass
-class ChildView:
-    learner: User
-    goals: list[GoalView]
-    reached: list[Goal]
-    starters: list[str]
-
-
-def _newest_per_goal(views: dict, attr: str, keep: int, model, visible) -> list:
-    """Put each goal's newest `keep` family-visible rows of `model` on its view, in one query;
-    return every row, newest first."""
-    found = list(
-        db.session.scalars(
-            select(model)
-            .where(model.goal_id.in_(list(views)), visible)
-            .order_by(model.created_at.desc(), model.id.desc())
-        )
-    )
-    for row in found:
-        rows = getattr(views[row.goal_id], attr)
-        if len(rows) < keep:
-            rows.append(row)
-    return found
-
-
-def child_view(learner: User) -> ChildView:
-    """Everything the family page shows of one child, in a fixed number of queries."""
-    goals = load_goals([learner.id], status=None, targets=True, family=True)
-    active = [g for g in goals if g.status is GoalStatus.ACTIVE]
-    reached = [g for g in goals if g.status is GoalStatus.MET]
-    shown = {g.id: g.agreed_version or g.current_version for g in active}
-    trackers = {t.goal.id: t for t in trackers_for(active, versions=shown)}
-    views = {g.id: GoalView(g, shown[g.id], trackers.get(g.id)) for g in active}
-    shared: list[ProgressEntry] = []
-    if views:
-        _newest_per_goal(views, "feedback", 3, Feedback, family_feedback_condition())
-        shared = _newest_per_goal(views, "shared", 3, ProgressEntry, family_entry_condition())
-        _newest_per_goal(views, "cheers", 5, Cheer, Cheer.hidden_at.is_(None))
-    # The active goals' shared entries are all here: the starters come from them too, and
-    # the bank's Spanish names for both in one query.
-    since = utcnow() - timedelta(days=RECENT_DAYS)
-    recent = [e for e in shared if e.created_at >= since][:STARTER_ENTRIES]
-    names = bank_names([*recent, *(e for view in views.values() for e in view.shared)])
-    for view in views.values():
-        view.strategy_names = {e.id: names[e.id] for e in view.shared if e.id in names}
-    starters = _starters(recent, names)
-    for view in views.values():  # too few recent entries: what the goals are about
-        for wording in view.family_targets:
-            if len(starters) < STARTERS and wording not in starters:
-                starters.append(wording)
-    return ChildView(learner, list(views.values()), reached, starters)
-
-
-def bank_names(entries: list[ProgressEntry]) -> dict[int, str]:
-    """The Spanish name of each entry's strategy, when it came unchanged from the school's
-    bank and the bank has one; asked only on a Spanish page (one query, or none)."""
-    linked = {e.id: e.strategy_id for e in entries if e.strategy_id is not None}
-    if not linked or not reading_spanish():
-        return {}
-    rows = db.session.execute(
-        select(GoalVersionStrategy.id, Strategy.text, Strategy.text_es)
-        .join(Strategy, Strategy.id == GoalVersionStrategy.strategy_id)
-        .where(GoalVersionStrategy.id.in_(set(linked.values())), Strategy.text_es.is_not(None))
-    )
-    names = {vs_id: (text, text_es) for vs_id, text, text_es in rows}
-    out = {}
-    for entry in entries:
-        text, text_es = names.get(entry.strategy_id, (None, None))
-        if text_es and text == entry.strategy_text:
-            out[entry.id] = text_es
-    return out
-
-
-def _starters(entries: list[ProgressEntry], names: dict[int, str]) -> list[str]:
-    """What the child tried lately in the entries they shared (newest first, on active
-    goals): things to ask about at home."""
-    seen: dict[str, str] = {}
-    for text in (names.get(e.id, e.strategy_text) for e in entries):
-        key = text.strip().lower()
-        if key and key not in seen:
-            seen[key] = text.strip()
-    return list(seen.values())[:STARTERS]
