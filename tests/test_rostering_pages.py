@@ -10,18 +10,24 @@ import re
 import signal
 import time
 import zipfile
+from datetime import date
 from pathlib import Path
 
 import pytest
+from flask import request, request_finished
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from portal import create_app
 from portal.auth.models import User
 from portal.core import jobs
 from portal.core.extensions import db
 from portal.core.jobs import Job
+from portal.demo.district import PASSWORD, PIN, YOUNG_CLASS_CODE
 from portal.rostering.apply import apply_import
-from portal.rostering.models import RosterImport
+from portal.rostering.models import Demographics, RosterImport
+from tests.conftest import TEST_CONFIG
+from tests.crawl import ROLES, USERNAMES, crawl_role
 from tests.rostering_kit import Kit, district_and_admin, org
 from tests.sql_guard import sql_while_rendering
 
@@ -446,3 +452,67 @@ def test_the_dry_run_shows_no_demographic_values(app, client, auth, make, kit, w
     summary = finished_page(client, run_id)
     assert "Demographics" in summary  # counted ...
     assert "Zyxwvutown" not in summary and "Columbus" not in summary  # ... never shown
+
+
+# --- No page shows demographics, to any role ---------------------------------------------
+
+QWZX = "Qwzx"  # in every seeded demographic text value, found on no page of the demo
+
+
+@pytest.mark.sqlite_only("a crawl of every role (minutes); what pages show is not the database's")
+def test_no_page_shows_demographics_to_any_role(backend, database_url, tmp_path):
+    """Seed a learner's demographics with distinctive values, crawl the demo as every role
+    (every page and its htmx block, the roster import pages with a dry run included): the
+    values never appear."""
+    app = create_app(
+        {**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, "UPLOAD_FOLDER": str(tmp_path)}
+    )
+    assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
+    with app.app_context():
+        maya = db.session.scalar(select(User).where(User.username == USERNAMES["learner"]))
+        supt = db.session.scalar(select(User).where(User.username == USERNAMES["district_admin"]))
+        db.session.add(
+            Demographics(
+                user_id=maya.id,
+                birth_date=date(1911, 11, 11),
+                sex="Qwzx-sex",
+                city_of_birth="Qwzxville",
+                state_of_birth_abbreviation="QWZX",
+                public_school_residence_status="Qwzx-resident",
+                programs={"ell": "Qwzx-program"},
+            )
+        )
+        plan = {"fingerprint": "0" * 64, "error_count": 0, "file_name": "sis.zip"}
+        plan["entities"] = {"demographics": {"counts": {"changed": 1}, "samples": {}}}
+        db.session.add(
+            Job(
+                kind="roster.dry_run",
+                owner_id=supt.id,
+                state="done",
+                params={"path": "/nowhere.zip", "scope_id": supt.org_id, "file_name": "sis.zip"},
+                result={"import_id": None, "plan": plan},
+            )
+        )
+        db.session.commit()
+        db.session.remove()
+    shown: list[str] = []
+    seen_maya: list[str] = []  # the check sees the bodies: the learner's name is found
+
+    def check(sender, response, **extra):
+        body = response.get_data(as_text=True) if not response.direct_passthrough else ""
+        if QWZX.lower() in body.lower() or "1911" in body:
+            shown.append(request.full_path)
+        if "Maya" in body:
+            seen_maya.append(request.full_path)
+
+    try:
+        with request_finished.connected_to(check, app):
+            for role in ROLES:
+                result = crawl_role(app, role, PASSWORD, PIN, YOUNG_CLASS_CODE)
+                assert not result.server_errors, result.server_errors[:3]
+                assert result.visited
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+    assert seen_maya
+    assert not shown, f"demographic values shown on {shown[:10]}"
