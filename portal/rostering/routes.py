@@ -315,7 +315,7 @@ def _upload_page(form: UploadForm, status: int = 200):
 def _stored_name(filename: str | None) -> str:
     """What the admin called the file, for the history (never used as a path)."""
     name = (filename or "").replace("\\", "/")
-    return scrub(PurePosixPath(name).name or _("roster.zip"))[:255]
+    return scrub(PurePosixPath(name).name or "roster.zip")[:255]
 
 
 def upload_folder() -> Path:
