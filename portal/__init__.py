@@ -26,6 +26,8 @@ from portal.profiles.routes import bp as profiles_bp
 from portal.progress.routes import bp as progress_bp
 from portal.roster.routes import bp as roster_bp
 from portal.rostering import jobs as rostering_jobs  # noqa: F401 (registers the job kinds)
+from portal.rostering.cli import roster_cli
+from portal.rostering.routes import bp as rostering_bp
 from portal.targets.cli import targets_cli
 from portal.targets.routes import bp as targets_bp
 
@@ -81,6 +83,7 @@ def _register_blueprints(app: Flask) -> None:
         family_bp,
         conferences_bp,
         jobs_bp,
+        rostering_bp,
     ):
         app.register_blueprint(bp)
 
@@ -89,3 +92,4 @@ def _register_commands(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(targets_cli)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(roster_cli)

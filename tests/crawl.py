@@ -156,6 +156,7 @@ def _samples(user, rule_args: set[str], visible: bool, limit: int = 2) -> list[d
     from portal.profiles.models import ProfileEntry, ProfileSection
     from portal.progress.models import ProgressEntry
     from portal.roster.models import Enrollment, Org, OrgType, SchoolClass
+    from portal.rostering.models import RosterImport
     from portal.targets.models import Framework, Target
 
     def pick(column, condition, *columns):
@@ -247,6 +248,13 @@ def _samples(user, rule_args: set[str], visible: bool, limit: int = 2) -> list[d
         ),
         "code": (SchoolClass.class_code, SchoolClass.class_code.is_not(None)),
         "job_id": (Job.id, Job.owner_id == user.id),
+        "import_id": (
+            RosterImport.id,
+            RosterImport.scope_org_id.in_(list(db.session.scalars(policy.roster_scope_ids(user)))),
+        ),
+        # Roster runs the user started (those of a colleague of the same scope are theirs
+        # to see too, but the demo has none).
+        "run_id": (Job.id, Job.kind.startswith("roster.") & (Job.owner_id == user.id)),
     }
     if arg not in by_arg:
         return []

@@ -190,6 +190,32 @@ def _job_id(outside: Outside) -> int:
     return outside.make._add(job).id
 
 
+def _import_id(outside: Outside) -> int:
+    """A roster import of a school of the district: its admins see it, nobody else."""
+    from portal.rostering.models import RosterImport
+
+    record = RosterImport(
+        scope_org_id=outside.school.id,
+        file_name="sis.zip",
+        sha256="0" * 64,
+        errors_csv="file,row,column,value,message\r\n",
+        error_count=1,
+    )
+    return outside.make._add(record).id
+
+
+def _run_id(outside: Outside) -> int:
+    """A finished roster dry run for a school of the district (any of its admins follow it)."""
+    job = Job(
+        kind="roster.dry_run",
+        owner_id=outside.teacher.id,
+        state="done",
+        params={"path": "/nowhere.zip", "scope_id": outside.school.id, "file_name": "sis.zip"},
+        result={"import_id": None, "plan": {"fingerprint": "0" * 64, "error_count": 0}},
+    )
+    return outside.make._add(job).id
+
+
 # One small factory per kind of object id in a URL: build an object out of every
 # caller's reach and return its id.
 OUT_OF_REACH: dict[str, Callable[[Outside], int]] = {
@@ -213,6 +239,8 @@ OUT_OF_REACH: dict[str, Callable[[Outside], int]] = {
     "invite_id": _invite_id,
     "progress_entry_id": _progress_entry_id,
     "job_id": _job_id,
+    "import_id": _import_id,
+    "run_id": _run_id,
 }
 
 # Values for URL arguments that are not object ids, by name; otherwise by converter.

@@ -95,6 +95,10 @@ def load(instance_path: str) -> dict:
         # entity and outcome in a dry run.
         "ROSTER_DEACTIVATION_GUARD": float(os.environ.get("ROSTER_DEACTIVATION_GUARD", 0.10)),
         "ROSTER_SAMPLES": _int("ROSTER_SAMPLES", 10),
+        # A OneRoster zip of a large district is far bigger than an evidence photo: the
+        # roster upload page alone accepts files up to ROSTER_UPLOAD_MB (kept in
+        # UPLOAD_FOLDER/roster under a random name until it is imported).
+        "ROSTER_UPLOAD_MB": _int("ROSTER_UPLOAD_MB", 200),
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("WAYPOINT_TIMEZONE", "America/New_York"),
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parents[1] / "translations"),

@@ -11,7 +11,7 @@ not do what they asked. Templates call `can()` to hide what a user may not do.
   profile sections) as SQL conditions, used by every page and download;
 - schools.py: schools, classes and frameworks (`can_view_class` and its SQL twin);
 - loaders.py: load_learner, load_goal, load_entry, load_conference, load_school,
-  load_job, ...;
+  load_job, load_roster_import, load_roster_run, ...;
 - templating.py: what templates may call.
 
 Callers import everything from `portal.policy`.
@@ -50,11 +50,15 @@ from portal.policy.loaders import (
     load_own_template,
     load_profile_entry,
     load_review_request,
+    load_roster_import,
+    load_roster_run,
+    load_roster_scope,
     load_school,
     load_section_def,
     load_strategy,
     load_target,
     load_user_for_admin,
+    roster_scope_ids,
 )
 from portal.policy.markers import public, roles
 from portal.policy.relations import (
@@ -130,6 +134,9 @@ __all__ = [
     "load_own_template",
     "load_profile_entry",
     "load_review_request",
+    "load_roster_import",
+    "load_roster_run",
+    "load_roster_scope",
     "load_school",
     "load_section_def",
     "load_strategy",
@@ -139,6 +146,7 @@ __all__ = [
     "public",
     "relation",
     "roles",
+    "roster_scope_ids",
     "section_condition",
     "shown_version",
     "teacher_learner_ids",

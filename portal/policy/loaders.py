@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import exists, literal, select
+from sqlalchemy import Select, exists, literal, select
 
 from portal.audit.services import record_read
 from portal.auth.models import ADMIN_ROLES, Role, User
@@ -47,7 +47,8 @@ from portal.profiles.models import (
     ProfileSectionDef,
 )
 from portal.progress.models import ProgressEntry
-from portal.roster.models import GuardianLink, Org, SchoolClass
+from portal.roster.models import GuardianLink, Org, OrgType, SchoolClass
+from portal.rostering.models import RosterImport
 from portal.targets.models import Framework, Target
 
 # --- A learner's records ----------------------------------------------------------------
@@ -267,6 +268,62 @@ def load_job(job_id: int) -> Job:
     a job's messages may name files and people of its owner's work)."""
     found = db.session.get(Job, job_id)
     if found is None or found.owner_id != current_user.id:
+        abort(404)
+    return found
+
+
+# --- Rostering: OneRoster imports -------------------------------------------------------------
+
+ROSTER_JOB_KINDS = ("roster.dry_run", "roster.apply")
+
+
+def roster_scope_ids(user: User) -> Select:
+    """The orgs whose roster files this user may import and whose imports they see: a
+    district admin their district and its schools, a school admin their school."""
+    if user.role is Role.DISTRICT_ADMIN and user.org_id is not None:
+        return select(Org.id).where((Org.id == user.org_id) | (Org.parent_id == user.org_id))
+    if user.role is Role.SCHOOL_ADMIN and user.org_id is not None:
+        return select(Org.id).where(Org.id == user.org_id, Org.type == OrgType.SCHOOL)
+    return select(literal(None)).where(literal(False))
+
+
+def _in_roster_scope(org_id) -> bool:
+    wanted = parse_id(org_id)
+    if wanted is None or current_user.role not in ADMIN_ROLES:
+        return False
+    return bool(
+        db.session.scalar(
+            select(exists().where(Org.id == wanted, Org.id.in_(roster_scope_ids(current_user))))
+        )
+    )
+
+
+def load_roster_scope(org_id) -> Org:
+    """The district or school an admin may import a roster file for, or 404."""
+    if not _in_roster_scope(org_id):
+        abort(404)
+    return db.session.get(Org, parse_id(org_id))
+
+
+def load_roster_import(import_id: int) -> RosterImport:
+    """An import (dry run, applied or failed) of the admin's district or school, or 404:
+    a school admin sees their school's imports, never the district's or a sibling's."""
+    found = db.session.get(RosterImport, import_id)
+    if found is None or not _in_roster_scope(found.scope_org_id):
+        abort(404)
+    return found
+
+
+def load_roster_run(run_id: int) -> Job:
+    """A roster dry run or apply job of the admin's district or school, or 404.
+
+    Unlike other jobs (load_job: the owner only), every admin of the scope may follow and
+    confirm one: what it shows (the file's people and counts) is what the import history
+    shows them anyway, and a colleague may finish what another started."""
+    found = db.session.get(Job, run_id)
+    if found is None or found.kind not in ROSTER_JOB_KINDS:
+        abort(404)
+    if not _in_roster_scope((found.params or {}).get("scope_id")):
         abort(404)
     return found
 
