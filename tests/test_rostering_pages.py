@@ -25,6 +25,7 @@ from portal.core.extensions import db
 from portal.core.jobs import Job
 from portal.demo.district import PASSWORD, PIN, YOUNG_CLASS_CODE
 from portal.rostering.apply import apply_import
+from portal.rostering.jobs import remove_abandoned_uploads, uploads_folder
 from portal.rostering.models import Demographics, RosterImport
 from tests.conftest import TEST_CONFIG
 from tests.crawl import ROLES, USERNAMES, crawl_role
@@ -516,3 +517,38 @@ def test_no_page_shows_demographics_to_any_role(backend, database_url, tmp_path)
             db.engine.dispose()
     assert seen_maya
     assert not shown, f"demographic values shown on {shown[:10]}"
+
+
+# --- The uploaded file holds personal data: it does not outlive its import ---------------
+
+
+def _uploads(app) -> list:
+    with app.app_context():
+        folder = uploads_folder()
+        return sorted(folder.glob("*.zip")) if folder.is_dir() else []
+
+
+def test_an_applied_upload_is_deleted(app, client, auth, make, kit, worker):
+    district, admin = district_and_admin(make)
+    auth.login(admin)
+    run_id = run_id_of(upload(client, zipped(kit), scope_id=district.id))
+    summary = finished_page(client, run_id)
+    assert len(_uploads(app)) == 1  # kept while the dry run waits for a confirmation
+    confirmed = client.post(
+        f"/admin/roster/runs/{run_id}/confirm", data={"fingerprint": fingerprint_in(summary)}
+    )
+    assert "Imported" in finished_page(client, run_id_of(confirmed))
+    assert _uploads(app) == []
+
+
+def test_an_abandoned_upload_is_deleted_after_the_keep_period(app, client, auth, make, kit):
+    district, admin = district_and_admin(make)
+    auth.login(admin)
+    upload(client, zipped(kit), scope_id=district.id)
+    (kept,) = _uploads(app)
+    hours = app.config["ROSTER_UPLOAD_KEEP_HOURS"]
+    with app.app_context():
+        assert remove_abandoned_uploads(now=time.time() + (hours - 1) * 3600) == 0
+        assert remove_abandoned_uploads(now=time.time() + (hours + 1) * 3600) == 1
+    assert not kept.exists()
+    assert remove_abandoned_uploads in jobs._SWEEPERS  # the worker runs it every minute

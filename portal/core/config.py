@@ -99,6 +99,8 @@ def load(instance_path: str) -> dict:
         # roster upload page alone accepts files up to ROSTER_UPLOAD_MB (kept in
         # UPLOAD_FOLDER/roster under a random name until it is imported).
         "ROSTER_UPLOAD_MB": _int("ROSTER_UPLOAD_MB", 200),
+        # Hours an uploaded roster file is kept while its dry run waits for a confirmation.
+        "ROSTER_UPLOAD_KEEP_HOURS": _int("ROSTER_UPLOAD_KEEP_HOURS", 72),
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("WAYPOINT_TIMEZONE", "America/New_York"),
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parents[1] / "translations"),

@@ -392,6 +392,16 @@ def storage_for(url: str) -> tuple[type[Huey], dict]:
     )
 
 
+# Housekeeping the worker runs every minute, registered by features (core imports none).
+_SWEEPERS: list[Callable[[], object]] = []
+
+
+def every_minute(tidy: Callable[[], object]) -> Callable[[], object]:
+    """Register housekeeping for the worker's minute sweep (it runs in an app context)."""
+    _SWEEPERS.append(tidy)
+    return tidy
+
+
 def _build(app: Flask) -> Huey:
     cls, options = storage_for(app.config["JOBS_URL"])
     huey = cls(app.config["JOBS_NAME"], results=False, utc=True, **options)
@@ -404,6 +414,8 @@ def _build(app: Flask) -> Huey:
     def sweep() -> None:
         with app.app_context():
             fail_stale()
+            for tidy in _SWEEPERS:
+                tidy()
 
     app.extensions[_HUEY + ".task"] = run
     return huey

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from portal.auth.models import User
@@ -10,6 +14,30 @@ from portal.core.extensions import db
 from portal.roster.models import Org
 from portal.rostering.apply import ImportRefused, apply_import, dry_run
 from portal.rostering.plan import say
+
+
+def remove_upload(path: str) -> None:
+    """Delete an uploaded roster file kept under the upload folder (nothing else)."""
+    file = Path(path)
+    if file.parent.resolve() == uploads_folder().resolve():
+        file.unlink(missing_ok=True)
+
+
+def uploads_folder() -> Path:
+    return Path(current_app.config["UPLOAD_FOLDER"]) / "roster"
+
+
+@jobs.every_minute
+def remove_abandoned_uploads(now: float | None = None) -> int:
+    """Uploads whose dry run was never confirmed are deleted after ROSTER_UPLOAD_KEEP_HOURS."""
+    folder = uploads_folder()
+    if not folder.is_dir():
+        return 0
+    cutoff = (now or time.time()) - current_app.config["ROSTER_UPLOAD_KEEP_HOURS"] * 3600
+    old = [f for f in folder.glob("*.zip") if f.stat().st_mtime < cutoff]
+    for file in old:
+        file.unlink(missing_ok=True)
+    return len(old)
 
 
 def _load(scope_id: int, actor_id: int) -> tuple[Org, User]:
@@ -54,6 +82,9 @@ def roster_apply(
         )
     except ImportRefused as refused:
         raise jobs.JobError(say(refused.message)) from None
+    finally:
+        # The upload holds a district's personal data: once applied (or refused), it goes.
+        remove_upload(path)
     return {
         "import_id": result.import_id,
         "written": result.written,

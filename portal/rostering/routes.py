@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from flask import Blueprint, Response, abort, current_app, request, url_for
+from flask import Blueprint, Response, abort, request, url_for
 from flask_babel import format_decimal, format_percent, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -39,6 +39,7 @@ from portal.policy import (
 )
 from portal.roster.models import Org, OrgType
 from portal.rostering.forms import ConfirmForm, UploadForm, too_large, upload_limit_mb
+from portal.rostering.jobs import uploads_folder
 from portal.rostering.models import APPLIED, DRY_RUN, RosterImport
 
 bp = Blueprint("rostering", __name__, url_prefix="/admin/roster")
@@ -319,7 +320,7 @@ def _stored_name(filename: str | None) -> str:
 
 
 def upload_folder() -> Path:
-    folder = Path(current_app.config["UPLOAD_FOLDER"]) / "roster"
+    folder = uploads_folder()
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
