@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this worktree
 
 import benchapp  # noqa: E402
 import world  # noqa: E402
-from driver_sql import driver_statements  # noqa: E402
 from sqlalchemy import select, update  # noqa: E402
 
+from devtools.driver_sql import driver_statements  # noqa: E402
 from portal.core.extensions import db  # noqa: E402
 from portal.core.stamps import LEARNER_SCOPE, bump  # noqa: E402
 from portal.goals.models import Goal  # noqa: E402

@@ -10,11 +10,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import insert, update
 
+from devtools.driver_sql import driver_statements
 from portal.core.extensions import db
 from portal.core.timeutil import utcnow
 from portal.goals.models import Goal, GoalStatus, GoalVersion, GoalVersionStrategy, Voice
 from portal.progress.models import GoalProgress, ProgressEntry
-from tests.driver_sql import driver_statements
 from tests.fixtures import progress as build
 
 POLL = {"HX-Request": "true", "X-Waypoint-Poll": "1"}

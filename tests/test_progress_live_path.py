@@ -11,6 +11,7 @@ import pytest
 from flask import session
 from sqlalchemy import delete, text, update
 
+from devtools.driver_sql import driver_statements
 from portal.auth import services as auth_services
 from portal.auth.models import LoginSession, User
 from portal.auth.services import SessionState, session_state
@@ -19,7 +20,6 @@ from portal.core.timeutil import utcnow
 from portal.goals.models import Goal, GoalStatus
 from portal.progress import live, tracker
 from portal.progress.models import GoalProgress
-from tests.driver_sql import driver_statements
 from tests.fixtures import progress as build
 from tests.sql_guard import sql_while_rendering
 from tests.test_progress_live import _fill_class

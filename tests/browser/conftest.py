@@ -197,7 +197,7 @@ def pristine_server(live_server, live_db, demo_accounts, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def live_server_postgresql(request, demo_accounts):
-    """The same, on a database of the throwaway PostgreSQL server (tests/pg.py)."""
+    """The same, on a database of the throwaway PostgreSQL server (devtools/pgserver.py)."""
     pool = request.getfixturevalue("pg_pool")
     name = pool.acquire()
     try:
