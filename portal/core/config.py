@@ -95,6 +95,9 @@ def load(instance_path: str) -> dict:
         # entity and outcome in a dry run.
         "ROSTER_DEACTIVATION_GUARD": float(os.environ.get("ROSTER_DEACTIVATION_GUARD", 0.10)),
         "ROSTER_SAMPLES": _int("ROSTER_SAMPLES", 10),
+        # Year rollover: a teacher still reads (never changes) the records of a class's
+        # learners for this many days after the class's term ended.
+        "ROSTER_TEACHER_GRACE_DAYS": _int("ROSTER_TEACHER_GRACE_DAYS", 60),
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("WAYPOINT_TIMEZONE", "America/New_York"),
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parents[1] / "translations"),
