@@ -181,6 +181,8 @@ def district_school_ids(district_id: int) -> Select:
 
 def visible_learner_ids(user: User) -> Select:
     """A SELECT of the ids of every learner this user may see; use it in WHERE ... IN."""
+    if not user.is_active:  # as relation(): a deactivated account relates to no one
+        return select(literal(None)).where(literal(False))
     match user.role:
         case Role.LEARNER:
             return select(literal(user.id))
