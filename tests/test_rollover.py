@@ -366,3 +366,23 @@ def test_last_years_class_code_signs_no_one_in(app, client, make, tmp_path):
     response = client.get(f"/signin/class/{old.class_code}", follow_redirects=True)
     assert "its code no longer signs in" in response.get_data(as_text=True)
     assert client.post("/signin/class", data={"code": new.class_code}).status_code == 303
+
+
+def test_class_views_hide_a_deactivated_learner_from_admins_too(app, client, make, tmp_path):
+    """Lea left the district: her goal is kept, and no class view lists her or it; the
+    people pages, where the admin manages her account, do."""
+    years = build_years(make, tmp_path, ended_days_ago=10)
+    lea = person("u-l3")
+    prog.goal(make, lea, statement="Lea's kept goal about unit rates.")
+    make.commit()
+    assert db.session.scalar(
+        select(func.count()).select_from(Goal).where(Goal.learner_id == lea.id)
+    )
+    _sign_in(client, years.admin)
+    old = klass("c-2")
+    for url in (f"/classes/{old.id}", f"/classes/{old.id}/goals", f"/classes/{old.id}/progress"):
+        page = client.get(url)
+        assert page.status_code == 200, url
+        text = page.get_data(as_text=True)
+        assert lea.display_name not in text and "kept goal" not in text, url
+    assert lea.display_name in client.get(f"/admin/people/{lea.id}").get_data(as_text=True)
