@@ -1,17 +1,39 @@
-"""Who may see and change goals: the permission matrix for every goal route."""
+"""Who may see and change goals: the permission matrix for every goal route.
+
+`former_teacher` taught the learner last year, in a class whose term ended 10 days ago
+(within the 60-day grace): they read what a teacher reads and change nothing.
+"""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pytest
 
 from portal.core.extensions import db
+from portal.core.timeutil import today
 from portal.goals.models import GoalStatus, GoalTemplate
+from portal.roster.models import Term
 from tests.fixtures.goals import build_world, form_data, fresh, make_goal, versions
 
 
 @pytest.fixture
 def world(make):
-    return build_world(make)
+    world = build_world(make)
+    last_year = make._add(
+        Term(
+            org_id=make.default_district().id,
+            title="Last year",
+            start_date=today() - timedelta(days=300),
+            end_date=today() - timedelta(days=10),
+        )
+    )
+    world.former_teacher = make.teacher()
+    world.last_year_class = make.school_class(
+        teacher=world.former_teacher, learners=[world.learner], term=last_year, title="Math 6"
+    )
+    make.commit()
+    return world
 
 
 PEOPLE = [
@@ -19,6 +41,7 @@ PEOPLE = [
     "classmate",
     "teacher",
     "other_teacher",
+    "former_teacher",
     "guardian",
     "other_guardian",
     "admin",
@@ -50,6 +73,7 @@ READ = {
     "classmate": 404,
     "teacher": 200,
     "other_teacher": 404,
+    "former_teacher": 200,
     "guardian": 200,
     "other_guardian": 404,
     "admin": 200,
@@ -68,6 +92,7 @@ EDIT = {
     "classmate": 404,
     "teacher": 200,
     "other_teacher": 404,
+    "former_teacher": 403,  # reads, never changes
     "guardian": 403,
     "other_guardian": 403,
     "admin": 403,
@@ -131,6 +156,7 @@ CLASS = {
     "classmate": 403,
     "teacher": 200,
     "other_teacher": 404,
+    "former_teacher": 404,  # this year's class is not theirs
     "guardian": 403,
     "other_guardian": 403,
     "admin": 200,
@@ -167,6 +193,36 @@ def test_retiring_a_template(client, auth, world):
     assert _matrix(client, auth, world, "POST", [url]) == RETIRE
 
 
+def test_last_years_class_goals_and_templates_are_read_only(client, auth, world):
+    """The former teacher reads last year's class pages; its templates change no more."""
+    old = world.last_year_class
+    template = GoalTemplate(
+        teacher_id=world.former_teacher.id, class_id=old.id, title="Old", statement="S"
+    )
+    db.session.add(template)
+    db.session.commit()
+    auth.login(world.former_teacher)
+    for url in (f"/classes/{old.id}/goals", f"/classes/{old.id}/goal-templates"):
+        page = client.get(url)
+        assert page.status_code == 200, url
+        assert "Last year (ended)" in page.get_data(as_text=True), url
+    assert "Stop offering" not in client.get(f"/classes/{old.id}/goal-templates").get_data(
+        as_text=True
+    )
+    for url, data in [
+        (f"/goal-templates/{template.id}/retire", {}),
+        (f"/goal-templates/{template.id}/edit", {"title": "New", "statement": "S2"}),
+        (f"/classes/{old.id}/goal-templates", {"title": "N", "statement": "S"}),
+    ]:
+        response = client.post(url, data=data)
+        assert response.status_code == 303, url
+        assert response.headers["Location"].endswith(f"/classes/{old.id}/goal-templates")
+    db.session.expire_all()
+    kept = db.session.get(GoalTemplate, template.id)
+    assert (kept.active, kept.title) == (True, "Old")
+    assert db.session.query(GoalTemplate).count() == 1
+
+
 def test_learner_only_pages(client, auth, world):
     urls = ["/goals", "/goals/new", "/goals/templates"]
     expected = {who: 200 if who in ("learner", "classmate") else 403 for who in PEOPLE}
@@ -180,13 +236,14 @@ VIEWERS = [
     "teacher",
     "classmate",
     "other_teacher",
+    "former_teacher",
     "guardian",
     "paused_guardian",
     "other_guardian",
     "admin",
     "other_admin",
 ]
-SEES_ALL = {"learner", "teacher", "admin"}
+SEES_ALL = {"learner", "teacher", "former_teacher", "admin"}
 FAMILY_SEES = {GoalStatus.ACTIVE, GoalStatus.MET}  # agreed goals only
 
 

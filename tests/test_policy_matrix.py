@@ -36,7 +36,7 @@ from portal.core.extensions import db
 from portal.core.jobs import Job
 from portal.core.timeutil import today, utcnow
 from portal.policy import RULES, Action, Relation
-from portal.roster.models import GuardianLink, Org, SchoolClass
+from portal.roster.models import GuardianLink, Org, SchoolClass, Term
 from tests.fixtures.factories import Factory
 
 # --- The world outside the callers' reach ------------------------------------------
@@ -437,11 +437,20 @@ def build_world(make: Factory) -> World:
     far_district = make.district("Far District")
     far_school = make.school("Far School", far_district)
     past_term = make.term(current=False)
+    last_year = make._add(  # ended 10 days ago: within the teachers' 60-day grace
+        Term(
+            org_id=district.id,
+            title="Last year",
+            start_date=today() - timedelta(days=300),
+            end_date=today() - timedelta(days=10),
+        )
+    )
 
     p = {
         "maya": make.learner(school),
         "ben": make.learner(school),  # Maya's classmate
         "former": make.learner(school),  # in the teacher's class last term only
+        "recent": make.learner(school),  # in the teacher's class of a year that just ended
         "zoe": make.learner(school),  # in another teacher's class
         "lena": make.learner(sibling),
         "far": make.learner(far_school),
@@ -460,6 +469,10 @@ def build_world(make: Factory) -> World:
         ),
         "old_class": make.school_class(
             teacher=p["teacher"], learners=[p["former"]], school=school, term=past_term
+        ),
+        # Maya too was the teacher's last year: this year's class decides (TEACHER).
+        "last_year_class": make.school_class(
+            teacher=p["teacher"], learners=[p["recent"], p["maya"]], school=school, term=last_year
         ),
         "other_class": make.school_class(
             teacher=p["other_teacher"], learners=[p["zoe"]], school=school
@@ -490,9 +503,12 @@ CASES = [
     ("learner", "person", "maya", "teacher", False),
     ("teacher", "learner", "teacher", "maya", Relation.TEACHER),
     ("teacher", "learner", "teacher", "former", Relation.NONE),  # a past term's class
+    ("teacher", "learner", "teacher", "recent", Relation.FORMER_TEACHER),  # ended 10 days ago
     ("teacher", "learner", "teacher", "zoe", Relation.NONE),  # another teacher's class
     ("teacher", "class", "teacher", "klass", True),
     ("teacher", "class", "teacher", "old_class", False),  # a past term's class
+    ("teacher", "class", "teacher", "last_year_class", True),  # within the grace: read it
+    ("teacher", "class", "other_teacher", "last_year_class", False),
     ("teacher", "class", "teacher", "other_class", False),
     ("teacher", "person", "teacher", "guardian", False),  # a guardian of their learner
     ("teacher", "person", "teacher", "other_teacher", False),
@@ -505,6 +521,7 @@ CASES = [
     ("school_admin", "learner", "school_admin", "lena", Relation.NONE),  # a sibling school
     ("school_admin", "learner", "school_admin", "teacher", Relation.NONE),  # not a learner
     ("school_admin", "class", "school_admin", "other_class", True),
+    ("school_admin", "class", "school_admin", "old_class", True),  # history stays readable
     ("school_admin", "class", "school_admin", "sibling_class", False),
     ("school_admin", "person", "school_admin", "teacher", True),
     ("school_admin", "person", "school_admin", "guardian", True),  # linked to their learner
@@ -583,11 +600,11 @@ def test_matrix_has_every_role_and_kind_out_of_reach():
 # Exactly whom each caller sees: visible_learner_ids is what list pages filter on.
 VISIBLE = {
     "learner": {"maya": {"maya"}},
-    "teacher": {"teacher": {"maya", "ben"}, "other_teacher": {"zoe"}},
+    "teacher": {"teacher": {"maya", "ben", "recent"}, "other_teacher": {"zoe"}},
     "guardian": {"guardian": {"maya"}},
-    "school_admin": {"school_admin": {"maya", "ben", "former", "zoe"}},
+    "school_admin": {"school_admin": {"maya", "ben", "former", "recent", "zoe"}},
     "district_admin": {
-        "district_admin": {"maya", "ben", "former", "zoe", "lena"},
+        "district_admin": {"maya", "ben", "former", "recent", "zoe", "lena"},
         "far_district_admin": {"far"},
     },
 }
@@ -640,16 +657,34 @@ def test_deactivated_guardian_link_takes_effect_on_the_next_request(app, client,
     assert world.people["maya"].display_name not in client.get("/").get_data(as_text=True)
 
 
-def test_term_ending_takes_the_class_away_from_the_teacher(app, client, make):
+def test_term_ending_takes_the_class_away_from_the_teacher_after_the_grace(app, client, make):
     world = build_world(make)
     _sign_in(client, world.people["teacher"])
-    url = f"/learners/{world.people['maya'].id}"
+    url = f"/learners/{world.people['ben'].id}"
+    class_url = f"/classes/{world.classes['klass'].id}"
     assert client.get(url).status_code == 200
     term = world.classes["klass"].term
-    term.end_date = today() - timedelta(days=1)
+    term.end_date = today() - timedelta(days=1)  # the term just ended: read-only
+    db.session.commit()
+    assert client.get(url).status_code == 200
+    assert client.get(class_url).status_code == 200
+    with app.test_request_context():
+        ben = db.session.get(User, world.people["ben"].id)
+        teacher = db.session.get(User, world.people["teacher"].id)
+        assert policy.relation(teacher, ben) is Relation.FORMER_TEACHER
+    term.end_date = today() - timedelta(days=61)  # the 60-day grace is over
     db.session.commit()
     assert client.get(url).status_code == 404
-    assert client.get(f"/classes/{world.classes['klass'].id}").status_code == 404
+    assert client.get(class_url).status_code == 404
+
+
+def test_the_grace_is_configurable(app, make):
+    world = build_world(make)
+    teacher, recent = world.people["teacher"], world.people["recent"]
+    app.config["ROSTER_TEACHER_GRACE_DAYS"] = 5  # the class ended 10 days ago
+    with app.test_request_context():
+        assert policy.relation(teacher, recent) is Relation.NONE
+    assert not policy.can_view_class(world.classes["last_year_class"], teacher)
 
 
 @pytest.mark.parametrize(
@@ -660,6 +695,7 @@ def test_term_ending_takes_the_class_away_from_the_teacher(app, client, make):
         ("teacher", "maya", 200),
         ("teacher", "zoe", 404),
         ("teacher", "former", 404),
+        ("teacher", "recent", 200),  # read-only, within the grace
         ("guardian", "maya", 200),
         ("guardian", "zoe", 404),
         ("school_admin", "zoe", 200),

@@ -9,7 +9,7 @@ from portal.core.extensions import db
 from portal.core.web import is_background_request
 
 # Reads by the learner themself or by their own family are not staff reads.
-_LOGGED = {"teacher", "school_admin", "district_admin"}
+_LOGGED = {"teacher", "former_teacher", "school_admin", "district_admin"}
 
 
 def record_read(actor: User, learner: User, relation: str, record: str) -> None:

@@ -106,7 +106,11 @@ def class_code():
     """Young learners: start signing in with the class code."""
     form = ClassCodeForm()
     if form.validate_on_submit():
-        school_class = services.class_by_code(form.code.data)
+        try:
+            school_class = services.class_by_code(form.code.data)
+        except services.ClassEnded as ended:
+            form.code.errors = [_ended_class_message(ended.school_class)]
+            return render_invalid("auth/class_code.html", "code_form", form=form)
         if school_class is not None:
             return redirect_to(url_for("auth.pick_name", code=school_class.class_code))
         form.code.errors = [
@@ -117,11 +121,31 @@ def class_code():
     return render("auth/class_code.html", "code_form", status=status, form=form)
 
 
+def _ended_class_message(school_class) -> str:
+    return _(
+        "The class %(title)s ended with %(term)s: its code no longer signs in. Ask your "
+        "teacher for this year's class code.",
+        title=school_class.title,
+        term=school_class.term.title,
+    )
+
+
+def _open_class(code: str):
+    """The class a sign-in URL names; last year's sends the learner back to the code step."""
+    try:
+        return services.class_by_code(code) or abort(404), None
+    except services.ClassEnded as ended:
+        flash(_ended_class_message(ended.school_class), "error")
+        return None, redirect_to(url_for("auth.class_code"))
+
+
 @bp.route("/signin/class/<code>")
 @public
 def pick_name(code: str):
     """Show the learners of a class (first name, last initial) to pick from."""
-    school_class = services.class_by_code(code) or abort(404)
+    school_class, refused = _open_class(code)
+    if refused:
+        return refused
     learners = services.pin_learners(school_class)
     return render("auth/pick_name.html", school_class=school_class, learners=learners)
 
@@ -130,7 +154,9 @@ def pick_name(code: str):
 @public
 def pin(code: str, learner_id: int):
     """Finish a class-code sign-in with the learner's PIN."""
-    school_class = services.class_by_code(code) or abort(404)
+    school_class, refused = _open_class(code)
+    if refused:
+        return refused
     learner = _learner_in_class(school_class.id, learner_id)
     form = PinForm()
     if not form.validate_on_submit():

@@ -18,7 +18,7 @@ from portal.auth.passwords import verify_secret
 from portal.core.database import reads_first, writing
 from portal.core.extensions import db
 from portal.core.i18n import LOCALE_KEY
-from portal.core.timeutil import utcnow
+from portal.core.timeutil import today, utcnow
 from portal.roster.models import Enrollment, EnrollmentRole, SchoolClass
 
 SESSION_KEY = "sid"
@@ -336,10 +336,22 @@ def forget_devices(user: User) -> None:
     db.session.execute(delete(TrustedDevice).where(TrustedDevice.user_id == user.id))
 
 
+class ClassEnded(Exception):
+    """The class's term is over: its code stays on record but signs no one in."""
+
+    def __init__(self, school_class: SchoolClass):
+        super().__init__(school_class.class_code)
+        self.school_class = school_class
+
+
 def class_by_code(code: str) -> SchoolClass | None:
-    return db.session.scalar(
+    """The class this sign-in code names, or None; ClassEnded for last year's class."""
+    found = db.session.scalar(
         select(SchoolClass).where(func.upper(SchoolClass.class_code) == code.strip().upper())
     )
+    if found is not None and found.term.has_ended(today()):
+        raise ClassEnded(found)
+    return found
 
 
 def pin_learners(school_class: SchoolClass) -> list[User]:

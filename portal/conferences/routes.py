@@ -38,6 +38,7 @@ from portal.goals.services import GoalContent
 from portal.policy import (
     Action,
     can,
+    class_has_ended,
     goal_condition,
     load_class,
     load_conference,
@@ -113,6 +114,17 @@ def class_due(class_id: int):
 def schedule(class_id: int):
     """Schedule a conference, or a series every few weeks, with a learner of my class."""
     school_class = load_class(class_id)
+    if class_has_ended(school_class):
+        flash(
+            _(
+                "%(title)s ended with %(term)s: conferences are scheduled in this year's "
+                "classes.",
+                title=school_class.title,
+                term=school_class.term.title,
+            ),
+            "error",
+        )
+        return redirect_to(url_for("conferences.class_due", class_id=class_id))
     learners = learners_in_class(class_id)
     if request.method == "GET":
         form = ScheduleForm(formdata=None).bind(learners)

@@ -101,6 +101,9 @@ def load(instance_path: str) -> dict:
         "ROSTER_UPLOAD_MB": _int("ROSTER_UPLOAD_MB", 200),
         # Hours an uploaded roster file is kept while its dry run waits for a confirmation.
         "ROSTER_UPLOAD_KEEP_HOURS": _int("ROSTER_UPLOAD_KEEP_HOURS", 72),
+        # Year rollover: a teacher still reads (never changes) the records of a class's
+        # learners for this many days after the class's term ended.
+        "ROSTER_TEACHER_GRACE_DAYS": _int("ROSTER_TEACHER_GRACE_DAYS", 60),
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("WAYPOINT_TIMEZONE", "America/New_York"),
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parents[1] / "translations"),

@@ -273,7 +273,11 @@ def class_goals(
         select(Goal)
         .join(Goal.current_version)
         .join(Goal.learner)
-        .where(Goal.learner_id.in_(in_class), Goal.learner_id.in_(visible_learner_ids(user)))
+        .where(
+            Goal.learner_id.in_(in_class),
+            Goal.learner_id.in_(visible_learner_ids(user)),
+            User.active.is_(True),  # a deactivated learner's goals are kept, not listed
+        )
         .options(
             contains_eager(Goal.current_version).joinedload(GoalVersion.targets),
             contains_eager(Goal.learner),

@@ -31,6 +31,7 @@ from portal.policy import (
     Action,
     authorize,
     can,
+    class_has_ended,
     family_sees_goal,
     family_view,
     goal_condition,
@@ -619,6 +620,8 @@ def class_templates(class_id: int):
     """Keep the goal templates I offer to a class, and add new ones."""
     school_class = load_class(class_id)
     form = _class_template_form(school_class)
+    if request.method == "POST" and (refused := _refuse_if_ended(school_class)):
+        return refused
     # A page from before the search button had its own endpoint posts action=search.
     if request.method == "GET" or request.form.get("action") == "search":
         return _class_templates_page(school_class, form)
@@ -644,7 +647,29 @@ def class_templates(class_id: int):
 def class_template_search_targets(class_id: int):
     """Search targets for a new template (the search button); nothing is saved."""
     school_class = load_class(class_id)
+    if refused := _refuse_if_ended(school_class):
+        return refused
     return _class_templates_page(school_class, _class_template_form(school_class))
+
+
+def _refuse_if_ended(school_class: SchoolClass | None):
+    """Last year's class offers nothing new: say so and change nothing (None if running)."""
+    if school_class is None or not class_has_ended(school_class):
+        return None
+    flash(
+        _(
+            "%(title)s ended with %(term)s: its templates are kept as history and cannot "
+            "be changed.",
+            title=school_class.title,
+            term=school_class.term.title,
+        ),
+        "error",
+    )
+    return redirect_to(url_for("goals.class_templates", class_id=school_class.id))
+
+
+def _template_class(template) -> SchoolClass | None:
+    return db.session.get(SchoolClass, template.class_id) if template.class_id else None
 
 
 def _class_template_form(school_class: SchoolClass) -> TemplateForm:
@@ -693,6 +718,8 @@ def template_target_options(class_id: int):
 def retire_template(template_id: int):
     """Stop offering one of my templates."""
     template = load_own_template(template_id)
+    if refused := _refuse_if_ended(_template_class(template)):
+        return refused
     services.retire_template(template)
     db.session.commit()
     flash(_("Template no longer offered."))
@@ -721,6 +748,8 @@ def _can_edit_goal(goal: Goal) -> bool:
 def edit_template(template_id: int):
     """Change one of my goal templates; goals already started from it keep their wording."""
     template = load_own_template(template_id)
+    if refused := _refuse_if_ended(_template_class(template)):
+        return refused
     if request.method == "GET":
         form = _template_form(template, formdata=None)
         form.fill_from_template(template)

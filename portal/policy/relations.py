@@ -2,13 +2,22 @@
 
 `relation()` is the Python answer for one learner; `visible_learner_ids()` the same
 answer as SQL for lists. tests/test_class_access_agreement.py checks they agree.
+
+Terms decide "this year": a class belongs to the term its imported academicSession
+gives it, and the term's dates decide whether it is current (today within them), ended
+or yet to start. A teacher relates to the learners of the classes they teach this term
+(TEACHER) and, for `ROSTER_TEACHER_GRACE_DAYS` (default 60) after a class's term ended,
+to the learners of that class read-only (FORMER_TEACHER: see what a teacher sees, change
+nothing). Teachers do not relate to deactivated learners: their records are kept, and
+only the admins who manage people still reach them.
 """
 
 from __future__ import annotations
 
 import enum
+from datetime import date, timedelta
 
-from flask import abort, has_request_context, request
+from flask import abort, current_app, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import Select, and_, literal, select
 from sqlalchemy.orm import aliased
@@ -24,6 +33,7 @@ class Relation(enum.StrEnum):
 
     SELF = "self"
     TEACHER = "teacher"
+    FORMER_TEACHER = "former_teacher"  # taught them in a term that ended within the grace
     GUARDIAN = "guardian"
     SCHOOL_ADMIN = "school_admin"
     DISTRICT_ADMIN = "district_admin"
@@ -31,6 +41,8 @@ class Relation(enum.StrEnum):
 
 
 STAFF_RELATIONS = frozenset({Relation.TEACHER, Relation.SCHOOL_ADMIN, Relation.DISTRICT_ADMIN})
+# Staff who may read as staff do and do nothing else: last year's teacher in the grace.
+READ_ONLY_RELATIONS = frozenset({Relation.FORMER_TEACHER})
 ANYONE_RELATED = frozenset(Relation) - {Relation.NONE}
 LEARNER_AND_TEACHER = frozenset({Relation.SELF, Relation.TEACHER})
 ADMIN_RELATIONS = frozenset({Relation.SCHOOL_ADMIN, Relation.DISTRICT_ADMIN})
@@ -63,7 +75,7 @@ class Action(enum.StrEnum):
 
 RULES: dict[Action, frozenset[Relation]] = {
     Action.VIEW: ANYONE_RELATED,
-    Action.VIEW_STAFF_ONLY: frozenset({Relation.SELF}) | STAFF_RELATIONS,
+    Action.VIEW_STAFF_ONLY: frozenset({Relation.SELF}) | STAFF_RELATIONS | READ_ONLY_RELATIONS,
     Action.EDIT_GOAL: LEARNER_AND_TEACHER,
     Action.PROPOSE_GOAL: frozenset({Relation.TEACHER}),
     Action.LOG_PROGRESS: frozenset({Relation.SELF}),
@@ -85,27 +97,67 @@ RULES: dict[Action, frozenset[Relation]] = {
 }
 
 
-# --- Which learners a user can see -------------------------------------------------
+# --- Terms: this term, and the teacher's grace after a term ended ------------------
+
+
+def grace_days() -> int:
+    """How long after a class's term ended its teachers still read its learners' records."""
+    return int(current_app.config.get("ROSTER_TEACHER_GRACE_DAYS", 60))
+
+
+def grace_start(on: date | None = None) -> date:
+    """The earliest term end still within the grace period on day `on` (default today)."""
+    return (on or today()) - timedelta(days=grace_days())
 
 
 def current_term_filter():
+    """Terms running today, as a SQL condition on Term."""
     on = today()
     return and_(Term.start_date <= on, Term.end_date >= on)
 
 
-def teacher_learner_ids(teacher_id: int) -> Select:
-    """Learners enrolled with this teacher in a class of the current term."""
+def taught_term_filter():
+    """Terms whose classes' teachers still reach their learners: running today, or ended
+    within the grace period (a term yet to start is not one), as a SQL condition on Term."""
+    on = today()
+    return and_(Term.start_date <= on, Term.end_date >= grace_start(on))
+
+
+def class_has_ended(school_class: SchoolClass, on: date | None = None) -> bool:
+    """Is this class last year's (its term is over)? Its roster, templates and conferences
+    are then history: readable, never changed."""
+    return school_class.term.has_ended(on or today())
+
+
+def ended_class_ids() -> Select:
+    """The classes whose term is over, as a SELECT of ids (their enrollments are history)."""
+    return (
+        select(SchoolClass.id)
+        .join(Term, Term.id == SchoolClass.term_id)
+        .where(Term.end_date < today())
+    )
+
+
+# --- Which learners a user can see -------------------------------------------------
+
+
+def teacher_learner_ids(teacher_id: int, *, current_only: bool = False) -> Select:
+    """Active learners enrolled with this teacher in a class of the current term or, unless
+    `current_only`, of a term that ended within the grace period (read-only for them)."""
     mine, theirs = aliased(Enrollment), aliased(Enrollment)
     return (
         select(theirs.user_id)
         .join(mine, and_(mine.class_id == theirs.class_id, mine.user_id == teacher_id))
         .join(SchoolClass, SchoolClass.id == theirs.class_id)
         .join(Term, Term.id == SchoolClass.term_id)
+        .join(User, User.id == theirs.user_id)
         .where(
             mine.role == EnrollmentRole.TEACHER,
             theirs.role == EnrollmentRole.LEARNER,
-            current_term_filter(),
+            User.active.is_(True),
+            current_term_filter() if current_only else taught_term_filter(),
         )
+        .distinct()
     )
 
 
@@ -129,6 +181,8 @@ def district_school_ids(district_id: int) -> Select:
 
 def visible_learner_ids(user: User) -> Select:
     """A SELECT of the ids of every learner this user may see; use it in WHERE ... IN."""
+    if not user.is_active:  # as relation(): a deactivated account relates to no one
+        return select(literal(None)).where(literal(False))
     match user.role:
         case Role.LEARNER:
             return select(literal(user.id))
@@ -160,6 +214,18 @@ def _compute_relation(user: User, learner: User) -> Relation:
     }.get(user.role)
     if role_relation is None:
         return Relation.NONE
+    if user.role is Role.TEACHER:
+        if not learner.active:
+            return Relation.NONE
+        current, taught = db.session.execute(
+            select(
+                literal(learner.id).in_(teacher_learner_ids(user.id, current_only=True)),
+                literal(learner.id).in_(teacher_learner_ids(user.id)),
+            )
+        ).one()
+        if current:
+            return Relation.TEACHER
+        return Relation.FORMER_TEACHER if taught else Relation.NONE
     visible = db.session.scalar(select(literal(learner.id).in_(visible_learner_ids(user))))
     return role_relation if visible else Relation.NONE
 

@@ -12,7 +12,7 @@ from sqlalchemy import Select, and_, bindparam, exists, false, literal, select
 from portal.auth.models import ADMIN_ROLES, Role, User
 from portal.core.extensions import db
 from portal.core.timeutil import today
-from portal.policy.relations import district_school_ids
+from portal.policy.relations import district_school_ids, grace_start
 from portal.roster.models import Enrollment, EnrollmentRole, Org, SchoolClass, Term
 
 
@@ -46,7 +46,8 @@ def can_keep_strategies(school_id: int | None, user: User | None = None) -> bool
     return can_manage_school(school_id, user)
 
 
-# can_view_class for a teacher, as a condition on SchoolClass (parameters: viewer_id, today).
+# can_view_class for a teacher, as a condition on SchoolClass (parameters: viewer_id, today,
+# since = the grace start: a class whose term ended since then is still theirs to read).
 # Correlated to SchoolClass only: the queries this goes into join enrollments themselves.
 TEACHER_CLASS_ACCESS = and_(
     select(Enrollment.id)
@@ -61,7 +62,7 @@ TEACHER_CLASS_ACCESS = and_(
     .where(
         Term.id == SchoolClass.term_id,
         Term.start_date <= bindparam("today"),
-        Term.end_date >= bindparam("today"),
+        Term.end_date >= bindparam("since"),
     )
     .correlate(SchoolClass)
     .exists(),
@@ -73,18 +74,22 @@ def class_access_sql(user: User) -> tuple:
     query; the teacher's condition is one fixed expression, so statements built on it can
     be built once."""
     if user.role is Role.TEACHER:
-        return TEACHER_CLASS_ACCESS, {"viewer_id": user.id, "today": today()}
+        on = today()
+        return TEACHER_CLASS_ACCESS, {"viewer_id": user.id, "today": on, "since": grace_start(on)}
     if user.role in ADMIN_ROLES:
         return SchoolClass.school_id.in_(manageable_school_ids(user)), {}
     return false(), {}
 
 
 def can_view_class(school_class: SchoolClass, user: User | None = None) -> bool:
-    """Teachers see the classes they teach this term; admins see their schools' classes."""
+    """Teachers see the classes they teach this term, and (read-only) those whose term ended
+    within the grace period; admins see all their schools' classes, past ones included."""
     user = user if user is not None else current_user
     if user.role is Role.TEACHER:
-        # A past term's class would list learners the teacher no longer relates to.
-        return school_class.term.is_current(today()) and db.session.scalar(
+        # An older class would list learners the teacher no longer relates to; a class
+        # yet to start, learners they do not teach yet.
+        on, term = today(), school_class.term
+        return term.start_date <= on and term.end_date >= grace_start(on) and db.session.scalar(
             select(
                 exists().where(
                     Enrollment.class_id == school_class.id,

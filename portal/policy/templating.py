@@ -33,6 +33,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.add_extension(DropIndentation)
     app.jinja_env.globals.update(
         can=policy.can,
+        class_has_ended=policy.class_has_ended,
         family_view=policy.family_view,
         shown_version=policy.shown_version,
         Action=policy.Action,

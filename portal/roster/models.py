@@ -51,6 +51,10 @@ class Term(db.Model):
     def is_current(self, on: date) -> bool:
         return self.start_date <= on <= self.end_date
 
+    def has_ended(self, on: date) -> bool:
+        """Over: its classes are history (read-only) from the day after its end date."""
+        return self.end_date < on
+
 
 class Course(db.Model):
     __tablename__ = "courses"

@@ -12,7 +12,7 @@ from portal.roster.models import Enrollment, EnrollmentRole, GuardianLink, Org, 
 
 
 def classes_taught_by(teacher: User) -> list[tuple[SchoolClass, int]]:
-    """The teacher's classes this term, each with its number of learners.
+    """The teacher's classes this term, each with its number of (active) learners.
 
     The class's term (eagerly loaded with every class) comes from the term join the
     filter already needs, so every selected column is grouped: PostgreSQL refuses a
@@ -20,6 +20,7 @@ def classes_taught_by(teacher: User) -> list[tuple[SchoolClass, int]]:
     on both databases.
     """
     learners = aliased(Enrollment)
+    active = select(User.id).where(User.id == learners.user_id, User.active.is_(True)).exists()
     return list(
         db.session.execute(
             select(SchoolClass, func.count(learners.id))
@@ -27,7 +28,9 @@ def classes_taught_by(teacher: User) -> list[tuple[SchoolClass, int]]:
             .join(Term, Term.id == SchoolClass.term_id)
             .outerjoin(
                 learners,
-                (learners.class_id == SchoolClass.id) & (learners.role == EnrollmentRole.LEARNER),
+                (learners.class_id == SchoolClass.id)
+                & (learners.role == EnrollmentRole.LEARNER)
+                & active,
             )
             .where(
                 Enrollment.user_id == teacher.id,
@@ -42,11 +45,17 @@ def classes_taught_by(teacher: User) -> list[tuple[SchoolClass, int]]:
 
 
 def learners_in_class(class_id: int) -> list[User]:
+    """The class's active learners: a deactivated learner's records are kept, not listed
+    (the admin's class roster, roster/services.class_members, shows them marked)."""
     return list(
         db.session.scalars(
             select(User)
             .join(Enrollment, Enrollment.user_id == User.id)
-            .where(Enrollment.class_id == class_id, Enrollment.role == EnrollmentRole.LEARNER)
+            .where(
+                Enrollment.class_id == class_id,
+                Enrollment.role == EnrollmentRole.LEARNER,
+                User.active.is_(True),
+            )
             .order_by(User.family_name, User.given_name)
         )
     )

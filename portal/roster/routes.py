@@ -16,6 +16,7 @@ from portal.auth.models import ADMIN_ROLES, Role, User
 from portal.core.extensions import db
 from portal.core.web import redirect_to, render, render_invalid
 from portal.policy import (
+    class_has_ended,
     load_class,
     load_learner_for_admin,
     load_school,
@@ -64,6 +65,21 @@ def _show_errors(form, errors: dict[str, str]) -> None:
     for name, message in errors.items():
         field = form[name]
         field.errors = [*field.errors, message]
+
+
+def _refuse_if_ended(school_class: SchoolClass):
+    """Last year's class is history: say so and change nothing (None if it is running)."""
+    if not class_has_ended(school_class):
+        return None
+    flash(
+        _(
+            "%(title)s ended with %(term)s: it is kept as history and can no longer be changed.",
+            title=school_class.title,
+            term=school_class.term.title,
+        ),
+        "error",
+    )
+    return redirect_to(url_for("roster.class_detail", class_id=school_class.id))
 
 
 def _status_from(form: StatusForm) -> bool:
@@ -355,6 +371,8 @@ def new_class():
 def edit_class(class_id: int):
     """Edit a class's title, period, course and term."""
     school_class = load_class(class_id)
+    if refused := _refuse_if_ended(school_class):
+        return refused
     form = ClassForm(
         obj=school_class,
         course_title=school_class.course.title if school_class.course else None,
@@ -408,6 +426,7 @@ def _class_page(
         "teachers": [e for e in members if e.role is EnrollmentRole.TEACHER],
         "learners": [e for e in members if e.role is EnrollmentRole.LEARNER],
         "candidates": [],
+        "ended": class_has_ended(school_class),
     }
     context.update(extra)
     return render("roster/class.html", block, status=status, **context)
@@ -427,7 +446,8 @@ def class_candidates(class_id: int):
     """Suggest learners and teachers of the class's school for the enrollment picker."""
     school_class = load_class(class_id)
     q = request.args.get("username", "").strip()
-    candidates = services.enrollment_candidates(school_class, q) if q else []
+    ended = class_has_ended(school_class)  # no one joins a class that ended
+    candidates = services.enrollment_candidates(school_class, q) if q and not ended else []
     return _class_page(
         school_class,
         _enroll_form(school_class, formdata=request.args),
@@ -441,6 +461,8 @@ def class_candidates(class_id: int):
 def regenerate_code(class_id: int):
     """Give the class a new sign-in code."""
     school_class = load_class(class_id)
+    if refused := _refuse_if_ended(school_class):
+        return refused
     if not ConfirmForm().validate_on_submit():
         abort(400)
     code = services.regenerate_code(school_class)
@@ -454,6 +476,8 @@ def regenerate_code(class_id: int):
 def add_enrollment(class_id: int):
     """Enroll a learner or teacher of the class's school."""
     school_class = load_class(class_id)
+    if refused := _refuse_if_ended(school_class):
+        return refused
     form = _enroll_form(school_class)
     if form.validate_on_submit():
         try:
@@ -479,6 +503,8 @@ def add_enrollment(class_id: int):
 def remove_enrollment(class_id: int, enrollment_id: int):
     """Ask to confirm, then remove someone from a class."""
     school_class = load_class(class_id)
+    if refused := _refuse_if_ended(school_class):
+        return refused
     enrollment = db.session.get(Enrollment, enrollment_id, options=[joinedload(Enrollment.user)])
     if enrollment is None or enrollment.class_id != school_class.id:
         abort(404)

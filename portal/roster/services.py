@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload
 from portal.auth.models import LoginSession, Role, User
 from portal.auth.passwords import hash_secret
 from portal.core.extensions import db
-from portal.core.timeutil import utcnow
+from portal.core.timeutil import today, utcnow
 from portal.policy import can_manage_school, manageable_school_ids, visible_learner_ids
 from portal.roster.models import (
     Course,
@@ -83,13 +83,17 @@ def manageable_schools(admin: User) -> list[Org]:
 
 
 def terms_for(admin: User) -> list[Term]:
-    """Terms of the admin's schools and of their districts, newest first."""
+    """Terms of the admin's schools and of their districts that have not ended (a class
+    is not put into history by hand), newest first."""
     schools = manageable_school_ids(admin)
     districts = select(Org.parent_id).where(Org.id.in_(schools))
     return list(
         db.session.scalars(
             select(Term)
-            .where(or_(Term.org_id.in_(schools), Term.org_id.in_(districts)))
+            .where(
+                or_(Term.org_id.in_(schools), Term.org_id.in_(districts)),
+                Term.end_date >= today(),
+            )
             .order_by(Term.start_date.desc(), Term.title)
         )
     )
@@ -456,11 +460,12 @@ def _term_for_school(term_id: int | None, school_id: int, errors: dict[str, str]
             exists().where(
                 Term.id == term_id,
                 or_(Term.org_id == school_id, Term.org_id.in_(district_of_school)),
+                Term.end_date >= today(),
             )
         )
     )
     if not fits:
-        errors["term"] = _("Choose a term of this school's district.")
+        errors["term"] = _("Choose a term of this school's district that has not ended.")
 
 
 @dataclass

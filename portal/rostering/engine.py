@@ -17,7 +17,8 @@ The rules (docs/oneroster.md "Import"):
   person missing from users.csv is deactivated (users.active = False), a guardian link
   missing from every agentSourcedIds is deactivated (active = False, deactivated_at), an
   enrollment missing from enrollments.csv is removed (an enrollment holds nothing of the
-  learner's: goals and progress belong to the learner), demographics missing from
+  learner's: goals and progress belong to the learner) unless its class's term has ended
+  (last year's classes are history: kept), demographics missing from
   demographics.csv are removed. Orgs, sessions, courses and classes are never removed:
   missing ones are reported as kept. A record that comes back is reactivated.
 - Delta: each row says active or tobedeleted; tobedeleted deactivates (or removes) as
@@ -41,6 +42,7 @@ from portal.core.timeutil import utcnow
 from portal.oneroster import Package
 from portal.oneroster.problems import Problems
 from portal.oneroster.records import role_group
+from portal.policy import ended_class_ids
 from portal.roster.models import (
     Course,
     Enrollment,
@@ -1138,8 +1140,14 @@ class Run:
             if writer and outcome != UNCHANGED:
                 writer.update(row_id, {"role": role, "source_id": sid})
         if mode == "bulk":
+            # Last year's classes are history: a new year's export no longer lists their
+            # enrollments, and they keep them (their teachers' grace read access hangs on them).
+            ended = set(db.session.scalars(ended_class_ids()))
             for pair, (row_id, _role, sid) in existing.items():
                 if pair not in seen and sid and self.in_scope(self.class_schools.get(pair[0])):
+                    if pair[0] in ended:
+                        tally.add(KEPT, sid, sid)
+                        continue
                     tally.add(DEACTIVATED, sid, sid, ["removed"])
                     if writer:
                         writer.delete(row_id)
