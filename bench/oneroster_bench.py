@@ -691,9 +691,12 @@ def step(url: str, name: str, package: str, heap: bool, profile: str | None) -> 
         seconds = time.perf_counter() - started
         if profiler:
             profiler.disable()
-            stats = pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative")
-            stats.print_stats(45)
-            stats.sort_stats("tottime").print_stats(30)
+            out = Path(package).parent / f"profile-{name.replace(' ', '-')}.txt"
+            with out.open("w") as handle:
+                stats = pstats.Stats(profiler, stream=handle).sort_stats("cumulative")
+                stats.print_stats(60)
+                stats.sort_stats("tottime").print_stats(40)
+            print(f"cProfile of {name}: {out}", file=sys.stderr)
         peak_heap = tracemalloc.get_traced_memory()[1] if heap else None
         counts = {e: {k: v for k, v in p.counts.items() if v} for e, p in plan.entities.items()}
         db.engine.dispose()
