@@ -197,9 +197,7 @@ def _failed_plan(path, scope_id: int, file_name: str | None) -> ImportPlan | Non
         return None
 
 
-def _refuse(
-    message, plan: ImportPlan | None, scope_id: int, actor_id: int | None
-) -> ImportRefused:
+def _refuse(message, plan: ImportPlan | None, scope_id: int, actor_id: int | None) -> ImportRefused:
     """Record the failed import in a transaction of its own and return the exception."""
     if plan is None:
         return ImportRefused(message, None, None)
