@@ -27,7 +27,7 @@ The rules (docs/oneroster.md "Import"):
 from __future__ import annotations
 
 from collections import defaultdict, namedtuple
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -175,14 +175,17 @@ def _changes(fields, old: tuple, new: tuple) -> list[str]:
     ]
 
 
-def _fetch(statement) -> list[tuple]:
+def _fetch(statement) -> Iterator[tuple]:
     """Every row of a Core select of columns as plain tuples, read from the DBAPI cursor:
     SQLAlchemy's Row objects and type processing cost more than the comparison itself
     on a district's 400,000 enrollments. Values are as the driver gives them (an enum
     as its name, on SQLite a boolean as 0/1): the caller converts what it compares."""
     result = db.session.connection().execute(statement)
     try:
-        return result.cursor.fetchall()
+        # Streamed from the cursor: the caller's map is built without a list of every
+        # row beside it (400,000 enrollments' tuples twice would cost 60 MB more).
+        while batch := result.cursor.fetchmany(10_000):
+            yield from batch
     finally:
         result.close()
 
