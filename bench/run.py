@@ -10,6 +10,8 @@
 3. A class period (class_period.py): 35 learners sign in, load home, poll, open a goal, log an
    entry, while their teacher's class view polls; hello world on the same server; the page
    cache's hit rate per kind of page.
+4. With `--only roster`: the OneRoster import (oneroster_bench.py) of a district of
+   --roster-learners (5,000; the issue's 50,000 with oneroster_bench.py itself).
 
 Defaults are short (this machine is shared); `--pre-ping` measures main's pool ping per
 checkout (BENCH_PRE_PING=1, see benchapp.py) with everything else the same.
@@ -26,6 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this worktree's portal
 
 import class_period  # noqa: E402
+import oneroster_bench  # noqa: E402
 import page_costs  # noqa: E402
 import pg  # noqa: E402
 import progress_bench  # noqa: E402
@@ -41,12 +44,22 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2)
-    parser.add_argument("--only", choices=("costs", "server", "class"), action="append")
+    parser.add_argument("--only", choices=("costs", "server", "class", "roster"), action="append")
+    parser.add_argument(
+        "--roster-learners", type=int, default=5000, help="--only roster: the district's size"
+    )
     parser.add_argument("--pre-ping", action="store_true", help="the pool pings each checkout")
     args = parser.parse_args()
     if args.pre_ping:
         os.environ["BENCH_PRE_PING"] = "1"
-    only = set(args.only or ("costs", "server", "class"))
+    only = set(args.only or ("costs", "server", "class"))  # roster: on its own (it is long)
+    if "roster" in only:
+        print("\n== the OneRoster import (oneroster_bench.py)", flush=True)
+        roster = ["--learners", str(args.roster_learners)]
+        oneroster_bench.main([*roster, "--postgresql"] if args.postgresql else roster)
+        only.discard("roster")
+        if not only:
+            return
     server = pg.PostgresServer().start() if args.postgresql else None
     try:
         if server is not None:

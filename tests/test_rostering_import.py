@@ -345,3 +345,43 @@ def test_a_fingerprint_from_another_dry_run_is_refused(app, make, kit):
             fingerprint=plan.fingerprint,
         )
     assert _count(User) == 1
+
+
+def test_an_unchanged_reimport_writes_no_roster_row_and_records_its_history(app, make, kit):
+    """Apply is one pass: a file that changes nothing compares, writes nothing (not even
+    the site stamp) and still leaves an applied history row."""
+    district, admin = district_and_admin(make)
+    first = apply_import(kit.path, scope=district, actor=admin, confirmed_guard=False)
+    writes, stop = count_roster_writes()
+    try:
+        again = apply_import(kit.path, scope=district, actor=admin, confirmed_guard=False)
+    finally:
+        stop()
+    assert writes == [] and again.written == 0
+    rows = db.session.scalars(select(RosterImport).order_by(RosterImport.id)).all()
+    assert [(r.id, r.state) for r in rows] == [
+        (first.import_id, APPLIED),
+        (again.import_id, APPLIED),
+    ]
+    assert rows[1].sha256 == rows[0].sha256 and rows[1].fingerprint == again.plan.fingerprint
+
+
+def test_a_refusal_found_after_the_pass_rolls_back_what_it_wrote(app, make, kit):
+    """The guard is only known once the pass has compared (and, applying, written)
+    everything: the removals it made are rolled back with the rest."""
+    district, admin = district_and_admin(make)
+    apply_import(kit.path, scope=district, actor=admin, confirmed_guard=False)
+    enrollments = _count(Enrollment)
+    kit.drop("users.csv", "u-l2")
+    kit.drop("roles.csv", "r-l2")
+    kit.drop("enrollments.csv", "e-4")
+    kit.drop("demographics.csv", "u-l2")
+    kit.edit("users.csv", "u-t1", givenName="Anita")
+    with pytest.raises(ImportRefused, match="second confirmation") as refused:
+        apply_import(kit.path, scope=district, actor=admin, confirmed_guard=False)
+    assert _user("u-t1").given_name == "Ana"
+    assert _count(Enrollment) == enrollments
+    assert db.session.get(Demographics, _user("u-l2").id) is not None
+    failed = db.session.get(RosterImport, refused.value.import_id)
+    assert failed.state == "failed"
+    assert failed.counts["entities"]["learners"]["deactivated"] == 1

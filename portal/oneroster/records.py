@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
+from functools import lru_cache
 
 from flask_babel import lazy_gettext as _l
 
@@ -210,6 +211,7 @@ _DATETIME = re.compile(
 _USER_ID = re.compile(r"\{\s*([^{}:]+?)\s*:\s*([^{}]*?)\s*\}")
 
 
+@lru_cache(maxsize=4096)  # exports repeat the same few dates on every row
 def parse_date(text: str) -> tuple[date, bool]:
     """A date, and whether it was written as a date-time (drift)."""
     match = _DATE.fullmatch(text)
@@ -231,6 +233,7 @@ def parse_date(text: str) -> tuple[date, bool]:
         raise Bad(_l("'%(value)s' is an impossible date.", value=text)) from None
 
 
+@lru_cache(maxsize=4096)  # dateLastModified is often one moment for a whole export
 def parse_datetime(text: str) -> datetime:
     """A moment as naive UTC (how Waypoint stores datetimes)."""
     match = _DATETIME.fullmatch(text)
@@ -276,6 +279,9 @@ def parse_bool(text: str) -> bool:
 
 
 def split_list(text: str) -> tuple[str, ...]:
+    if "," not in text:  # one value (or none): most lists in a real export
+        stripped = text.strip()
+        return (stripped,) if stripped else ()
     return tuple(part for part in (p.strip() for p in text.split(",")) if part)
 
 
@@ -337,6 +343,12 @@ class RowReader:
         self.problems = problems
         self.mode = mode
         self.index = header.understood()
+        # The spec name of each position ("" + position for a column not understood).
+        names = [f"\0{at}" for at in range(len(header.columns))]
+        for name, at in self.index.items():
+            names[at] = name
+        self._names = tuple(names)
+        self.values: dict[str, str] = {}
         self.meta = header.metadata()
         self.width = len(header.columns)
         self.row = 0
@@ -345,6 +357,9 @@ class RowReader:
 
     def start(self, row: int, fields: list[str]) -> None:
         self.row, self.fields, self.bad = row, fields, False
+        # Each column's value, trimmed, once per row: the builders ask for a dozen of
+        # them, and this is the reader's hot loop. A short row leaves the rest out ("").
+        self.values = dict(zip(self._names, map(str.strip, fields), strict=False))
 
     def error(self, column: str | None, value: str | None, message) -> None:
         self.bad = True
@@ -355,13 +370,10 @@ class RowReader:
 
     # Raw access -----------------------------------------------------------------------
     def raw(self, name: str) -> str:
-        at = self.index.get(name)
-        if at is None or at >= len(self.fields):
-            return ""
-        return self.fields[at].strip()
+        return self.values.get(name, "")
 
     def text(self, name: str, required: bool = False) -> str | None:
-        value = self.raw(name)
+        value = self.values.get(name)
         if value:
             return value
         if required:

@@ -27,8 +27,8 @@ The rules (docs/oneroster.md "Import"):
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable
+from collections import defaultdict, namedtuple
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -177,6 +177,29 @@ def _changes(fields, old: tuple, new: tuple) -> list[str]:
     ]
 
 
+def _fetch(statement) -> Iterator[tuple]:
+    """Every row of a Core select of columns as plain tuples, read from the DBAPI cursor:
+    SQLAlchemy's Row objects and type processing cost more than the comparison itself
+    on a district's 400,000 enrollments. Values are as the driver gives them (an enum
+    as its name, on SQLite a boolean as 0/1): the caller converts what it compares."""
+    result = db.session.connection().execute(statement)
+    try:
+        # Streamed from the cursor: the caller's map is built without a list of every
+        # row beside it (400,000 enrollments' tuples twice would cost 60 MB more).
+        while batch := result.cursor.fetchmany(10_000):
+            yield from batch
+    finally:
+        result.close()
+
+
+def _fetch_in(statement, column, values: list, size: int = 500) -> list[tuple]:
+    """`_fetch` of the rows whose `column` is one of `values`, in chunks."""
+    rows: list[tuple] = []
+    for start in range(0, len(values), size):
+        rows.extend(_fetch(statement.where(column.in_(values[start : start + size]))))
+    return rows
+
+
 class _Writer:
     """Batches of inserts, updates by id and deletes by id for one table (write mode)."""
 
@@ -229,6 +252,8 @@ class _Writer:
             self.written += len(self.deletes)
             self.deletes = []
 
+
+_UserRow = namedtuple("_UserRow", ("id", "source_id", *USER_FIELDS))
 
 ProgressFn = Callable[[int, int | None, object], None]
 
@@ -678,13 +703,25 @@ class Run:
         mode = package.mode("users")
         roles = self._roles()
         writer = self._writer(User)
-        rows = db.session.execute(
-            select(
-                User.id,
-                User.source_id,
-                *(getattr(User, f) for f in USER_FIELDS),
+        roles_by_name = {r.name: r for r in Role}
+        rows = [
+            _UserRow(
+                i,
+                sid,
+                roles_by_name.get(role, role),
+                org,
+                name,
+                mail,
+                given,
+                family,
+                preferred,
+                grade,
+                bool(active),
             )
-        ).all()
+            for i, sid, role, org, name, mail, given, family, preferred, grade, active in _fetch(
+                select(User.id, User.source_id, *(getattr(User, f) for f in USER_FIELDS))
+            )
+        ]
         existing = {r.source_id: r for r in rows if r.source_id}
         hand_by_name = {r.username.lower(): r for r in rows if not r.source_id}
         hand_by_email = {r.email.lower(): r for r in rows if not r.source_id and r.email}
@@ -1058,17 +1095,27 @@ class Run:
         if mode == "absent":
             return
         writer = self._writer(Enrollment)
+        query = select(
+            Enrollment.id,
+            Enrollment.class_id,
+            Enrollment.user_id,
+            Enrollment.role,
+            Enrollment.source_id,
+        )
+        if mode == "delta":
+            # Only the enrollments of the people this file names: a 500-row delta need
+            # not load a district's 400,000 enrollments.
+            wanted = {
+                uid
+                for e in package.enrollments()
+                if (uid := self.user_ids.get(e.user_sourced_id)) is not None and uid > 0
+            }
+            rows = _fetch_in(query, Enrollment.user_id, sorted(wanted))
+        else:
+            rows = _fetch(query)
+        roles = {r.name: r for r in EnrollmentRole}
         existing: dict[tuple[int, int], tuple] = {
-            (c, u): (i, role, sid)
-            for i, c, u, role, sid in db.session.execute(
-                select(
-                    Enrollment.id,
-                    Enrollment.class_id,
-                    Enrollment.user_id,
-                    Enrollment.role,
-                    Enrollment.source_id,
-                )
-            )
+            (c, u): (i, roles.get(role, role), sid) for i, c, u, role, sid in rows
         }
         seen: set[tuple[int, int]] = set()
         for enrollment in package.enrollments():
