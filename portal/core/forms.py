@@ -9,13 +9,18 @@ see it. Declare forms as `class SomethingForm(PortalForm)`; nested forms (`FormF
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 
+from babel import support
+from flask import current_app
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from werkzeug.datastructures import FileStorage
 from wtforms import Field, FieldList, FormField
+from wtforms.i18n import messages_path
 
 from portal.core.inputs import INT_MAX, INT_MIN, has_forbidden_character, scrub
 
@@ -24,8 +29,24 @@ NOT_TEXT = _l("This field takes text, not a file.")
 TOO_BIG = _l("That number is too large.")
 
 
+@functools.cache
+def _wtforms_translations(locale: str) -> support.Translations:
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
 class PortalForm(FlaskForm):
     """A FlaskForm (CSRF included) that refuses values no column can store."""
+
+    class Meta(FlaskForm.Meta):
+        def get_translations(self, form):
+            """WTForms' own messages in the page's language, loaded once per process.
+
+            Flask-WTF reads WTForms' catalog from disk again on every request that builds
+            a form (about as long as a whole hello-world request); the catalog never
+            changes while the process runs."""
+            if not current_app.config.get("WTF_I18N_ENABLED", True):
+                return super().get_translations(form)
+            return _wtforms_translations(str(get_locale() or "en"))
 
     def process(self, formdata=None, obj=None, data=None, extra_filters=None, **kwargs):
         super().process(formdata, obj, data=data, extra_filters=extra_filters, **kwargs)
