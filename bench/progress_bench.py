@@ -59,10 +59,11 @@ def _median_round(results: list[dict], hellos: list[dict]) -> dict:
     }
 
 
-def prepare(url: str, info: dict, threads: int, workers: int, warm: int, root=None):
+def prepare(url: str, info: dict, threads: int, workers: int, warm: int, root=None, only=()):
     """Start gunicorn on one district, sign its clients in, warm every path up.
 
-    `root`: serve that checkout's code instead of this one's (see --against).
+    `root`: serve that checkout's code instead of this one's (see --against); `only`: the
+    scenarios whose names contain one of these words (hello world is always measured).
     Returns the server process and the scenarios as (name, jobs, expected status).
     """
     proc, port = start_server(url, workers, *([root] if root else []))
@@ -92,6 +93,10 @@ def prepare(url: str, info: dict, threads: int, workers: int, warm: int, root=No
             ("learner home", [(c, "/", {}) for c, _, _ in learners], 200),
             ("teacher class view", [(teacher, f"/classes/{info['class_id']}/progress", {})], 200),
         ]
+        if only:
+            scenarios = [
+                s for i, s in enumerate(scenarios) if i == 0 or any(w in s[0] for w in only)
+            ]
         for name, jobs, expect in scenarios:  # every worker, every path
             measure(name, jobs, warm, threads, expect)
         return proc, scenarios
@@ -150,6 +155,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2)
     parser.add_argument(
+        "--scenario",
+        action="append",
+        default=[],
+        help="only the scenarios whose names contain this (repeatable; hello world always)",
+    )
+    parser.add_argument(
         "--against",
         type=Path,
         help="another checkout (e.g. main's): serve its code too, on the same districts; "
@@ -179,7 +190,7 @@ def main(argv: list[str] | None = None) -> None:
                 for code in codes:
                     root = args.against if code == "against" else None
                     servers[code, size] = prepare(
-                        url, info, args.threads, args.workers, warm, root
+                        url, info, args.threads, args.workers, warm, root, args.scenario
                     )
             # Rounds go over every size (and both checkouts) and every scenario in turn: a
             # slow minute on the machine lands in one round of each, not in all of one.
