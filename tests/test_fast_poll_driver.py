@@ -68,11 +68,10 @@ def test_after_a_poll_the_pool_lends_a_transactional_connection(app, client, pol
 def test_a_failure_in_the_block_drops_the_connection(app):
     with app.app_context():
         engine = db.engine
-        with pytest.raises(ZeroDivisionError):
-            with read_session.driver_cursor(engine) as cursor:
-                cursor.execute("SELECT 1")
-                borrowed = cursor.connection
-                1 / 0  # noqa: B018 (anything at all going wrong inside the block)
+        with pytest.raises(ZeroDivisionError), read_session.driver_cursor(engine) as cursor:
+            cursor.execute("SELECT 1")
+            borrowed = cursor.connection
+            1 / 0  # noqa: B018 (anything at all going wrong inside the block)
         raw = engine.raw_connection()
         try:
             assert raw.driver_connection is not borrowed  # that one was not pooled again
