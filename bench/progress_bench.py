@@ -5,13 +5,18 @@
     .venv/bin/python bench/progress_bench.py --compare          # 1,000 and 50,000: p95 ratio
     .venv/bin/python bench/progress_bench.py --postgres --compare   # a throwaway PostgreSQL
     DATABASE_URL=postgresql://... bench/progress_bench.py --small   # your PostgreSQL (COPY)
+    DATABASE_URL='postgresql://.../bench_{learners}' bench/progress_bench.py --compare
+    .venv/bin/python bench/progress_bench.py --small --against /tmp/main-copy   # two codes
 
 Builds a synthetic district once per size (SQLite: /tmp/waypoint-bench-<n>.sqlite; PostgreSQL:
 the database in DATABASE_URL, which must be empty or hold a previous bench district), starts
 gunicorn on 127.0.0.1 serving bench/benchapp.py (the app plus its @public /bench/hello),
 signs a few learners and a teacher in, and measures each scenario with a bounded number of
 requests from a pool of client threads. With --compare both districts are served at once
-and the rounds alternate between them, so the machine's drift lands on both sizes alike.
+and the rounds alternate between them, so the machine's drift lands on both sizes alike;
+--against serves another checkout's code on the same districts, alternating likewise
+(a before/after comparison on a shared machine). A DATABASE_URL with `{learners}` in it
+names one database per size.
 Each ratio to hello world is taken within a round; the tables show medians over the
 rounds and the range of the ratio. Prints the tables; stops gunicorn.
 """
@@ -54,12 +59,14 @@ def _median_round(results: list[dict], hellos: list[dict]) -> dict:
     }
 
 
-def prepare(url: str, info: dict, threads: int, workers: int, warm: int):
+def prepare(url: str, info: dict, threads: int, workers: int, warm: int, root=None, only=()):
     """Start gunicorn on one district, sign its clients in, warm every path up.
 
+    `root`: serve that checkout's code instead of this one's (see --against); `only`: the
+    scenarios whose names contain one of these words (hello world is always measured).
     Returns the server process and the scenarios as (name, jobs, expected status).
     """
-    proc, port = start_server(url, workers)
+    proc, port = start_server(url, workers, *([root] if root else []))
     try:
         learners = []
         for login, goal_id in info["learners"]:
@@ -86,6 +93,10 @@ def prepare(url: str, info: dict, threads: int, workers: int, warm: int):
             ("learner home", [(c, "/", {}) for c, _, _ in learners], 200),
             ("teacher class view", [(teacher, f"/classes/{info['class_id']}/progress", {})], 200),
         ]
+        if only:
+            scenarios = [
+                s for i, s in enumerate(scenarios) if i == 0 or any(w in s[0] for w in only)
+            ]
         for name, jobs, expect in scenarios:  # every worker, every path
             measure(name, jobs, warm, threads, expect)
         return proc, scenarios
@@ -144,6 +155,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2)
     parser.add_argument(
+        "--scenario",
+        action="append",
+        default=[],
+        help="only the scenarios whose names contain this (repeatable; hello world always)",
+    )
+    parser.add_argument(
+        "--against",
+        type=Path,
+        help="another checkout (e.g. main's): serve its code too, on the same districts; "
+        "the rounds alternate between the two, and the tables show both",
+    )
+    parser.add_argument(
         "--postgres",
         action="store_true",
         help="start a throwaway PostgreSQL server (as the tests do) with a database per size",
@@ -151,40 +174,49 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     sizes = [1000] if args.small else ([1000, args.learners] if args.compare else [args.learners])
     base_url = os.environ.get("DATABASE_URL")
-    if base_url and len(sizes) > 1:
-        sys.exit("--compare with DATABASE_URL: run each size against its own database.")
+    if base_url and len(sizes) > 1 and "{learners}" not in base_url:
+        sys.exit("--compare with DATABASE_URL: name a database per size with {learners}.")
+    codes = ("this", "against") if args.against else ("this",)
     with _postgres(args.postgres) as server:
         servers = {}
         try:
             for size in sizes:
                 url = _database_for(size, server) if server else base_url
+                url = url and url.replace("{learners}", str(size))
                 url = url or world.sqlite_url(size)
                 print(f"district of {size:,} learners on {url.split(':')[0]}", flush=True)
                 info = build(url, size, size * args.entries_per_learner)
                 warm = max(50, args.requests // 10)
-                servers[size] = prepare(url, info, args.threads, args.workers, warm)
-            # Rounds go over every size and every scenario in turn: a slow minute on the
-            # machine lands in one round of each, not in all of one; medians count.
-            rounds: dict[int, list] = {size: [] for size in sizes}
+                for code in codes:
+                    root = args.against if code == "against" else None
+                    servers[code, size] = prepare(
+                        url, info, args.threads, args.workers, warm, root, args.scenario
+                    )
+            # Rounds go over every size (and both checkouts) and every scenario in turn: a
+            # slow minute on the machine lands in one round of each, not in all of one.
+            rounds: dict[tuple, list] = {key: [] for key in servers}
             for _ in range(args.rounds):
-                for size in sizes:
-                    scenarios = servers[size][1]
-                    rounds[size].append(one_round(scenarios, args.requests, args.threads))
+                for key, (_, scenarios) in servers.items():
+                    rounds[key].append(one_round(scenarios, args.requests, args.threads))
         finally:
             for proc, _ in servers.values():
                 stop(proc)
-    runs = {size: summarise(rounds[size]) for size in sizes}
-    for size in sizes:
+    runs = {key: summarise(found) for key, found in rounds.items()}
+    for code, size in runs:
+        which = f" ({args.against})" if code == "against" else ""
         print_table(
-            f"{size:,} learners, median of {args.rounds} rounds of {args.requests} "
+            f"{size:,} learners{which}, median of {args.rounds} rounds of {args.requests} "
             f"requests, {args.threads} threads, {args.workers} gunicorn workers",
-            runs[size],
+            runs[code, size],
         )
-    if len(runs) == 2:
-        small, large = runs[sizes[0]], runs[sizes[1]]
-        print(f"\np95 at {sizes[1]:,} vs {sizes[0]:,} learners")
-        for a, b in zip(small, large, strict=True):
-            print(f"{a['name']:<26} {a['p95']:>8.2f} {b['p95']:>8.2f} {b['p95'] / a['p95']:>7.2f}x")
+    for code in codes:
+        if len(sizes) == 2:
+            small, large = runs[code, sizes[0]], runs[code, sizes[1]]
+            which = f" ({args.against})" if code == "against" else ""
+            print(f"\np95 at {sizes[1]:,} vs {sizes[0]:,} learners{which}")
+            for a, b in zip(small, large, strict=True):
+                ratio = b["p95"] / a["p95"]
+                print(f"{a['name']:<26} {a['p95']:>8.2f} {b['p95']:>8.2f} {ratio:>7.2f}x")
 
 
 if __name__ == "__main__":

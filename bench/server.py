@@ -28,15 +28,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(url: str, workers: int) -> tuple[subprocess.Popen, int]:
-    """gunicorn serving the bench app on a free loopback port."""
+def start_server(url: str, workers: int, root: Path = ROOT) -> tuple[subprocess.Popen, int]:
+    """gunicorn serving the bench app on a free loopback port.
+
+    `root` is the checkout whose portal (and bench app) is served: this worktree's by
+    default, another one's to compare two versions of the code on the same machine.
+    """
     port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": url,
         "SECRET_KEY": "bench-secret",
-        # This worktree's portal and bench, whatever the virtualenv has installed.
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(BENCH)]),
+        # That checkout's portal and bench, whatever the virtualenv has installed.
+        "PYTHONPATH": os.pathsep.join([str(root), str(root / "bench")]),
     }
     env.pop("WAYPOINT_BENCH", None)
     proc = subprocess.Popen(
@@ -52,7 +56,7 @@ def start_server(url: str, workers: int) -> tuple[subprocess.Popen, int]:
             "warning",
             "benchapp:create_app()",
         ],
-        cwd=ROOT,
+        cwd=root,
         env=env,
         start_new_session=True,
     )

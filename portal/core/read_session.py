@@ -11,6 +11,9 @@ so its writes get a real transaction from the plain engine.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from flask import current_app, g, has_request_context, request
 from flask_sqlalchemy.session import Session
 from sqlalchemy import event
@@ -44,6 +47,38 @@ def _reading_engine(engine: Engine) -> Engine:
             options["isolation_level"] = "AUTOCOMMIT"
         made[engine] = engine.execution_options(**options)
     return made[engine]
+
+
+@contextmanager
+def driver_cursor(engine: Engine) -> Iterator:
+    """A driver (DBAPI) cursor on a pooled connection that reads outside a transaction.
+
+    For the one statement of the hottest path (the idle tracker poll, progress/live.py),
+    where SQLAlchemy's execution (connection object, characteristics, execution context,
+    result metadata) costs more than the query itself. PostgreSQL: the connection reads
+    in autocommit for the block (no BEGIN, no ROLLBACK: the statement's one round trip)
+    and goes back to the pool as it was lent. SQLite's connections never run the
+    driver's own transactions (`database.py`), so a SELECT there is its own snapshot.
+
+    Whatever goes wrong in the block, the connection is dropped, never pooled again
+    (its state is unknown; it could be left in autocommit), and the error propagates.
+    """
+    raw = engine.raw_connection()
+    driver = raw.driver_connection
+    autocommit = engine.dialect.name == "postgresql"
+    try:
+        if autocommit:
+            driver.autocommit = True
+        cursor = raw.cursor()
+        yield cursor
+        cursor.close()
+        if autocommit:
+            driver.autocommit = False
+    except BaseException as error:
+        raw.invalidate(error)
+        raise
+    finally:
+        raw.close()
 
 
 class ReadSession(Session):
