@@ -13,6 +13,7 @@ from portal.core.extensions import db
 from portal.core.timeutil import utcnow
 from portal.core.web import redirect_to, render, render_invalid, wants_fragment
 from portal.family import cards, services
+from portal.family.cheer_forms import CheerForms, cheer_key
 from portal.family.forms import (
     CheerForm,
     HideCheerForm,
@@ -47,21 +48,19 @@ FAMILY_PAGE = "home/family.html"
 def family_context(guardian, selected=None, cheer_forms=None, children=None) -> dict:
     """The guardian home's data: the children, and the chosen one's view (the first by default).
 
-    `children` is `policy.guardian_children(guardian)` when the route has it already.
+    `children` is `policy.guardian_children(guardian)` when the route has it already;
+    `cheer_forms` the form a failed post brings back, by key (the others render blank).
     """
     if children is None:
         children = guardian_children(guardian)
     if selected is None and children:
         selected = children[0]
-    context = {"children": children, "child": None, "cheer_forms": dict(cheer_forms or {})}
+    context = {"children": children, "child": None, "cheer_forms": CheerForms(cheer_forms)}
     if selected is None:
         return context
     # The guardian's own children, or a child load_learner let through: the access is
     # decided; what follows only gathers the cards' data.
     page = family_page(selected)
-    for gv in page.child.goals:
-        for key in [_prefix(gv.goal, None)] + [_prefix(gv.goal, e) for e in gv.shared]:
-            context["cheer_forms"].setdefault(key, CheerForm(formdata=None, prefix=key))
     context.update(
         child=page.child,
         learner=selected,
@@ -100,7 +99,7 @@ def _entry_of(goal: Goal, entry_id: int | None) -> ProgressEntry | None:
 
 def _prefix(goal: Goal, entry: ProgressEntry | None) -> str:
     """Each cheer form on the page has its own field names and ids."""
-    return f"e{entry.id}" if entry is not None else f"g{goal.id}"
+    return cheer_key(goal.id, entry.id if entry is not None else None)
 
 
 @bp.post("/goals/<int:goal_id>/cheers")
