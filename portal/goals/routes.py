@@ -16,7 +16,7 @@ import portal.goals.bank_routes  # noqa: F401
 import portal.goals.drafting  # noqa: F401
 import portal.goals.template_routes  # noqa: F401
 from portal.auth.models import STAFF_ROLES, Role, User
-from portal.conferences import services as conference_services
+from portal.conferences import signing as conference_signing
 from portal.core.extensions import db
 from portal.core.web import redirect_to, render
 from portal.goals import diff, queries, services
@@ -93,7 +93,7 @@ def _detail(goal: Goal, status: int = 200, error: str | None = None):
         else []
     )
     # The signing state loads the current and agreed versions with targets and strategies.
-    agreement = conference_services.agreement(goal)
+    agreement = conference_signing.agreement(goal)
     version = shown_version(goal)
     return render(
         "goals/detail.html",
