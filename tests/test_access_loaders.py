@@ -18,7 +18,7 @@ from werkzeug.exceptions import Forbidden, NotFound
 
 from portal import policy
 from portal.auth.models import Role
-from portal.conferences import services as conferences
+from portal.conferences import scheduling
 from portal.core.extensions import db
 from portal.core.timeutil import utcnow
 from portal.goals.models import GoalStatus, GoalTemplate, Strategy
@@ -232,7 +232,7 @@ def test_load_entry(app, make, world):
 
 def test_load_conference(app, world):
     w = world
-    conference = conferences.schedule(
+    conference = scheduling.schedule(
         w["learner"], w["teacher"], utcnow() + timedelta(days=1), class_id=w["class"].id
     )[0]
     db.session.commit()

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from portal.conferences import services as conferences
+from portal.conferences import notes, scheduling, signing
 from portal.conferences.models import ConferenceStatus, StepOwner
 from portal.core.extensions import db
 from portal.core.timeutil import utcnow
@@ -67,13 +67,13 @@ def _rich_family(make):
         shared = profiles.find_spec(child, "strengths")
         profiles.add_entry(child, shared, child, f"{child.given_name} is kind.")
         profiles.set_audience(child, shared, Audience.FAMILY)
-        held = conferences.schedule(
+        held = scheduling.schedule(
             child, family.teacher, utcnow() - timedelta(days=2), class_id=None
         )[0]
-        conferences.add_note(held, family.teacher, f"{child.given_name} did well.", False)
-        conferences.add_note(held, family.teacher, "Private to staff.", True)
-        conferences.add_step(held, family.teacher, "Read at home", StepOwner.LEARNER, None)
-        conferences.set_status(held, ConferenceStatus.DONE)
+        notes.add_note(held, family.teacher, f"{child.given_name} did well.", False)
+        notes.add_note(held, family.teacher, "Private to staff.", True)
+        notes.add_step(held, family.teacher, "Read at home", StepOwner.LEARNER, None)
+        scheduling.set_status(held, ConferenceStatus.DONE)
     make.commit()
     return family
 
@@ -143,12 +143,12 @@ def _rich_family_more(make, family):
         shared = profiles.find_spec(child, "strengths")
         profiles.add_entry(child, shared, child, f"{child.given_name} is kind.")
         profiles.set_audience(child, shared, Audience.FAMILY)
-        held = conferences.schedule(
+        held = scheduling.schedule(
             child, family.teacher, utcnow() - timedelta(days=2), class_id=None
         )[0]
-        conferences.add_note(held, family.teacher, f"{child.given_name} did well.", False)
-        conferences.add_step(held, family.teacher, "Read at home", StepOwner.LEARNER, None)
-        conferences.set_status(held, ConferenceStatus.DONE)
+        notes.add_note(held, family.teacher, f"{child.given_name} did well.", False)
+        notes.add_step(held, family.teacher, "Read at home", StepOwner.LEARNER, None)
+        scheduling.set_status(held, ConferenceStatus.DONE)
     make.commit()
 
 
@@ -165,11 +165,11 @@ def _conference_world(world):
     agreed = conf.sign_both(conf.make_goal(world), world)
     open_goal = conf.make_goal(world)
     conference = conf.conference_for(world)
-    conferences.add_note(conference, world.teacher, "Shared note", False)
-    conferences.add_note(conference, world.teacher, "Private note", True)
-    conferences.add_step(conference, world.teacher, "Practise", StepOwner.LEARNER, None)
-    conferences.add_step(conference, world.teacher, "Send a sheet", StepOwner.TEACHER, None)
-    conferences.acknowledge(agreed, world.guardian)
+    notes.add_note(conference, world.teacher, "Shared note", False)
+    notes.add_note(conference, world.teacher, "Private note", True)
+    notes.add_step(conference, world.teacher, "Practise", StepOwner.LEARNER, None)
+    notes.add_step(conference, world.teacher, "Send a sheet", StepOwner.TEACHER, None)
+    signing.acknowledge(agreed, world.guardian)
     db.session.commit()
     return agreed, open_goal, conference
 

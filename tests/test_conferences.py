@@ -8,14 +8,18 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from portal.conferences import services
+from portal.conferences import cycles, scheduling, signing
+from portal.conferences import history as conference_history
+from portal.conferences import notes as conference_notes
 from portal.conferences.models import (
     Conference,
     ConferenceNote,
     ConferenceRequest,
     ConferenceStatus,
     GoalReflection,
+    GoalSignature,
     NextStep,
+    StepOwner,
 )
 from portal.core.extensions import db
 from portal.core.timeutil import today, utcnow
@@ -59,7 +63,7 @@ def _schedule_data(world, **overrides):
 
 
 def test_teacher_schedules_a_recurring_series_and_the_request_is_resolved(client, auth, world):
-    services.request_conference(world.learner, "I am stuck on percents")
+    scheduling.request_conference(world.learner, "I am stuck on percents")
     db.session.commit()
     auth.login(world.teacher)
     url = f"/classes/{world.school_class.id}/conferences/new"
@@ -71,7 +75,7 @@ def test_teacher_schedules_a_recurring_series_and_the_request_is_resolved(client
     assert made[1].scheduled_at - made[0].scheduled_at == timedelta(weeks=2)
     # 09:30 in New York is stored as UTC (13:30 or 14:30 depending on daylight saving).
     assert made[0].scheduled_at.hour in (13, 14) and made[0].scheduled_at.minute == 30
-    assert services.open_request(world.learner.id) is None
+    assert scheduling.open_request(world.learner.id) is None
 
 
 @pytest.mark.parametrize(
@@ -108,7 +112,7 @@ def test_schedule_is_for_my_classes_only(client, auth, world):
 
 def test_due_list_says_why(client, auth, world, make):
     # Maya: asked, and a goal is overdue. Omar: held a conference yesterday, stuck on a goal.
-    services.request_conference(world.learner, "Percents again")
+    scheduling.request_conference(world.learner, "Percents again")
     overdue = make_goal(world, status=GoalStatus.ACTIVE)
     overdue.current_version.due_date = today() - timedelta(days=2)
     conference_for(world, learner=world.classmate, days=-1, status=ConferenceStatus.DONE)
@@ -127,7 +131,7 @@ def test_due_list_says_why(client, auth, world, make):
     db.session.commit()
     rows = {
         r.learner.id: r
-        for r in services.due_for_class(world.school_class.id, world.school.id, world.teacher)
+        for r in cycles.due_for_class(world.school_class.id, world.school.id, world.teacher)
     }
     assert rows[world.learner.id].reasons == ["asked", "cycle", "overdue"]
     assert rows[world.classmate.id].reasons == ["stuck"]
@@ -136,14 +140,14 @@ def test_due_list_says_why(client, auth, world, make):
     page = client.get(f"/classes/{world.school_class.id}/conferences").get_data(as_text=True)
     assert "asked for one" in page and "Percents again" in page and "stuck" in page
     # The other teacher's class, or admins of another school: out of reach.
-    assert services.due_for_class(world.school_class.id, world.school.id, world.other_teacher) == []
+    assert cycles.due_for_class(world.school_class.id, world.school.id, world.other_teacher) == []
 
 
 def test_school_cycle_setting_changes_who_is_due(client, auth, world):
     conference_for(world, days=-10, status=ConferenceStatus.DONE)
 
     def due():
-        rows = services.due_for_class(world.school_class.id, world.school.id, world.teacher)
+        rows = cycles.due_for_class(world.school_class.id, world.school.id, world.teacher)
         return {r.learner.id for r in rows if "cycle" in r.reasons}
 
     assert world.learner.id not in due()
@@ -155,7 +159,7 @@ def test_school_cycle_setting_changes_who_is_due(client, auth, world):
     response = client.post(url, data={"cycle_days": "3"}, headers=HTMX)
     assert response.status_code == 422 and "<html" not in response.get_data(as_text=True)
     assert client.post(url, data={"cycle_days": "7"}).status_code == 303
-    assert services.cycle_days(world.school.id) == 7
+    assert cycles.cycle_days(world.school.id) == 7
     assert world.learner.id in due()
 
 
@@ -201,7 +205,7 @@ def test_private_notes_stay_with_teachers(client, auth, world):
     assert "Check hearing screening" in client.get(f"/conferences/{conference.id}").get_data(
         as_text=True
     )
-    services.set_status(db.session.get(Conference, conference.id), ConferenceStatus.DONE)
+    scheduling.set_status(db.session.get(Conference, conference.id), ConferenceStatus.DONE)
     db.session.commit()
     for who in ("learner", "guardian"):
         auth.logout()
@@ -416,7 +420,7 @@ def test_end_of_cycle_prompts_met_keep_going_or_revise(client, auth, world):
     auth.login(world.learner)
     assert "Time to reflect" not in client.get("/").get_data(as_text=True)
     past = utcnow() - timedelta(days=31)
-    for sig in db.session.scalars(select(services.GoalSignature)):
+    for sig in db.session.scalars(select(GoalSignature)):
         sig.signed_at = past
     db.session.commit()
     assert "Time to reflect" in client.get("/").get_data(as_text=True)
@@ -431,7 +435,7 @@ def test_end_of_cycle_prompts_met_keep_going_or_revise(client, auth, world):
     response = client.post(url.format(revise.id), data={f"r{revise.id}-choice": "revise"})
     assert response.headers["Location"].endswith(f"/goals/{revise.id}/edit")
     assert _count(GoalReflection) == 3
-    due, next_due_at = services.reflections_due(world.learner)
+    due, next_due_at = cycles.reflections_due(world.learner)
     assert [g.id for g in due] == []
     assert next_due_at > utcnow()  # "keep going" started a new cycle
     auth.logout()
@@ -445,14 +449,14 @@ def test_end_of_cycle_prompts_met_keep_going_or_revise(client, auth, world):
 def test_history_and_family_view(client, auth, world):
     conference = conference_for(world, days=-1)
     goal = proposed_goal(world)
-    services.sign(goal, goal.current_version_id, world.learner, conference=conference)
-    services.sign(goal, goal.current_version_id, world.teacher, conference=conference)
-    services.add_note(conference, world.teacher, "Great focus today.", private=False)
-    services.add_note(conference, world.teacher, "Talk to the counselor.", private=True)
-    services.add_step(conference, world.learner, "Redo quiz 3", services.StepOwner.LEARNER, None)
-    services.set_status(conference, ConferenceStatus.DONE)
+    signing.sign(goal, goal.current_version_id, world.learner, conference=conference)
+    signing.sign(goal, goal.current_version_id, world.teacher, conference=conference)
+    conference_notes.add_note(conference, world.teacher, "Great focus today.", private=False)
+    conference_notes.add_note(conference, world.teacher, "Talk to the counselor.", private=True)
+    conference_notes.add_step(conference, world.learner, "Redo quiz 3", StepOwner.LEARNER, None)
+    scheduling.set_status(conference, ConferenceStatus.DONE)
     db.session.commit()
-    notes = services.family_notes(world.learner)
+    notes = conference_history.family_notes(world.learner)
     assert [a.goal.id for a in notes.agreed] == [goal.id]
     assert [n.body for n in notes.conferences[0].notes] == ["Great focus today."]
     auth.login(world.guardian)

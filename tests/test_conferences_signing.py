@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select, update
 
 from portal.auth.services import recent_failures
-from portal.conferences import services
+from portal.conferences import signing
 from portal.conferences.models import GoalAcknowledgement, GoalSignature, SignerRole, SignMethod
 from portal.core.extensions import db
 from portal.goals import services as goal_services
@@ -44,9 +44,9 @@ def _sign_post(client, goal, version_id=None, **extra):
 
 def test_agreed_only_when_learner_and_teacher_sign_the_same_version(world):
     goal = proposed_goal(world)
-    _, activated = services.sign(goal, goal.current_version_id, world.learner)
+    _, activated = signing.sign(goal, goal.current_version_id, world.learner)
     assert not activated and goal.status is GoalStatus.PROPOSED
-    _, activated = services.sign(goal, goal.current_version_id, world.teacher)
+    _, activated = signing.sign(goal, goal.current_version_id, world.teacher)
     assert activated and goal.status is GoalStatus.ACTIVE
     assert goal.agreed_version_id == goal.current_version_id
     sigs = {s.role: s for s in _signatures(goal.id)}
@@ -60,8 +60,8 @@ def test_two_teachers_do_not_make_an_agreement(world, make):
     second = make.teacher()
     make.enroll(second, world.school_class, EnrollmentRole.TEACHER)
     db.session.commit()
-    services.sign(goal, goal.current_version_id, world.teacher)
-    services.sign(goal, goal.current_version_id, second)
+    signing.sign(goal, goal.current_version_id, world.teacher)
+    signing.sign(goal, goal.current_version_id, second)
     assert goal.status is GoalStatus.PROPOSED
     with pytest.raises(GoalError):
         goal_services.activate(goal, world.teacher)
@@ -84,13 +84,13 @@ def test_tampering_with_signed_content_is_detected(client, auth, world):
     )
     db.session.commit()
     goal = fresh(goal.id)
-    assert not services.version_is_intact(goal.current_version)
-    assert not services.is_co_signed(goal, goal.current_version)
+    assert not goal_services.version_is_intact(goal.current_version)
+    assert not goal_services.is_co_signed(goal, goal.current_version)
     assert not any(
-        services.signature_is_valid(s, goal.current_version) for s in _signatures(goal.id)
+        goal_services.signature_is_valid(s, goal.current_version) for s in _signatures(goal.id)
     )
-    with pytest.raises(services.SignError, match="tampered"):
-        services.sign(goal, version_id, world.learner)
+    with pytest.raises(signing.SignError, match="tampered"):
+        signing.sign(goal, version_id, world.learner)
     auth.login(world.teacher)
     page = client.get(f"/goals/{goal.id}").get_data(as_text=True)
     assert "no longer matches the content" in page
@@ -101,13 +101,13 @@ def test_a_stored_hash_that_differs_from_the_signature_is_not_valid(world):
     sig = _signatures(goal.id)[0]
     sig.content_hash = "0" * 64
     db.session.commit()
-    assert not services.signature_is_valid(sig, fresh(goal.id).current_version)
-    assert not services.is_co_signed(fresh(goal.id), fresh(goal.id).current_version)
+    assert not goal_services.signature_is_valid(sig, fresh(goal.id).current_version)
+    assert not goal_services.is_co_signed(fresh(goal.id), fresh(goal.id).current_version)
 
 
 def test_an_edit_makes_a_version_without_signatures(client, auth, world):
     goal = proposed_goal(world)
-    services.sign(goal, goal.current_version_id, world.learner)
+    signing.sign(goal, goal.current_version_id, world.learner)
     db.session.commit()
     first = goal.current_version_id
     auth.login(world.teacher)
@@ -115,7 +115,7 @@ def test_an_edit_makes_a_version_without_signatures(client, auth, world):
     assert client.post(f"/goals/{goal.id}/edit", data=data).status_code == 303
     goal = fresh(goal.id)
     assert goal.current_version_id != first
-    assert services.signatures_for([goal.current_version_id])[goal.current_version_id] == []
+    assert goal_services.signatures_for([goal.current_version_id])[goal.current_version_id] == []
     # The teacher signing the new version alone does not agree it ...
     assert _sign_post(client, goal).status_code == 303
     assert fresh(goal.id).status is GoalStatus.PROPOSED
@@ -146,14 +146,14 @@ def test_a_change_after_agreeing_needs_both_signatures_again(client, auth, world
     auth.login(world.guardian)
     page = client.get(f"/goals/{goal.id}").get_data(as_text=True)
     assert "Changed since signed" in page and "practising with Omar" in page  # the signed words
-    services.sign(goal, goal.current_version_id, world.learner)
+    signing.sign(goal, goal.current_version_id, world.learner)
     assert fresh(goal.id).agreed_version_id == agreed
-    services.sign(fresh(goal.id), goal.current_version_id, world.teacher)
+    signing.sign(fresh(goal.id), goal.current_version_id, world.teacher)
     db.session.commit()
     goal = fresh(goal.id)
     assert goal.agreed_version_id == goal.current_version_id and not goal.changed_since_signed
     # The earlier agreement stays on record with its signatures.
-    assert len(services.signatures_for([agreed])[agreed]) == 2
+    assert len(goal_services.signatures_for([agreed])[agreed]) == 2
 
 
 # --- Who may sign ------------------------------------------------------------------------
@@ -246,4 +246,4 @@ def test_guardian_acknowledges_an_agreed_goal(client, auth, world):
     acks = list(db.session.scalars(select(GoalAcknowledgement)))
     assert [a.guardian_id for a in acks] == [world.guardian.id]
     assert len(_signatures(goal.id)) == 2  # not a signature
-    assert services.is_co_signed(fresh(goal.id), fresh(goal.id).current_version)
+    assert goal_services.is_co_signed(fresh(goal.id), fresh(goal.id).current_version)

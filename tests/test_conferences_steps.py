@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from portal.conferences import agenda, services
+from portal.conferences import agenda, notes, scheduling
 from portal.conferences.models import ConferenceStatus, NextStep, StepOwner
 from portal.core.extensions import db
 from portal.core.timeutil import today
@@ -19,7 +19,7 @@ def world(make):
 
 
 def _step(conference, world, owner=StepOwner.LEARNER, text="Redo quiz 3", due=None):
-    step = services.add_step(conference, world.teacher, text, owner, due)
+    step = notes.add_step(conference, world.teacher, text, owner, due)
     db.session.commit()
     return step
 
@@ -98,7 +98,7 @@ def test_only_the_owner_side_sees_the_buttons(client, auth, world):
     conference = conference_for(world, days=-1)
     _step(conference, world, text="Bring the ratio table")
     _step(conference, world, owner=StepOwner.TEACHER, text="Find a harder problem set")
-    services.set_status(conference, ConferenceStatus.DONE)
+    scheduling.set_status(conference, ConferenceStatus.DONE)
     db.session.commit()
     url = f"/learners/{world.learner.id}/conferences"
     auth.login(world.learner)
@@ -119,11 +119,11 @@ def test_agenda_and_history_put_open_steps_of_earlier_conferences_first(client, 
     later_due = _step(earlier, world, text="Practise unit rates", due=today() + timedelta(5))
     soon_due = _step(earlier, world, text="Redo quiz 3", due=today() + timedelta(1))
     finished = _step(earlier, world, text="Read chapter 2")
-    services.set_step_done(finished, world.learner, True)
-    services.set_status(earlier, ConferenceStatus.DONE)
+    notes.set_step_done(finished, world.learner, True)
+    scheduling.set_status(earlier, ConferenceStatus.DONE)
     cancelled = conference_for(world, days=-10)
     _step(cancelled, world, text="Never happened")
-    services.set_status(cancelled, ConferenceStatus.CANCELLED)
+    scheduling.set_status(cancelled, ConferenceStatus.CANCELLED)
     current = conference_for(world, days=1)
     _step(current, world, text="Agreed today")
     db.session.commit()

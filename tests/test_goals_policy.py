@@ -253,11 +253,11 @@ def _sees(who: str, status: GoalStatus) -> bool:
 
 def _agreed_goal(world, statement: str):
     """A goal the learner and their teacher co-signed (ACTIVE on its first version)."""
-    from portal.conferences import services as conferences
+    from portal.conferences import signing
 
     goal = make_goal(world, status=GoalStatus.PROPOSED, statement=statement)
-    conferences.sign(goal, goal.current_version_id, world.learner)
-    conferences.sign(goal, goal.current_version_id, world.teacher)
+    signing.sign(goal, goal.current_version_id, world.learner)
+    signing.sign(goal, goal.current_version_id, world.teacher)
     db.session.commit()
     return fresh(goal.id)
 
@@ -339,7 +339,7 @@ def test_each_goal_state_for_each_viewer(client, auth, world, every_state, who, 
 
 
 def test_a_guardian_reads_the_agreed_wording_not_a_later_unsigned_edit(client, auth, world):
-    from portal.conferences import services as conferences
+    from portal.conferences import signing
     from portal.goals import services as goal_services
     from tests.fixtures.goals import content
 
@@ -375,8 +375,8 @@ def test_a_guardian_reads_the_agreed_wording_not_a_later_unsigned_edit(client, a
     auth.logout()
 
     # Once both sign version 2, the family reads it, and both versions in the history.
-    conferences.sign(goal, goal.current_version_id, world.learner)
-    conferences.sign(goal, goal.current_version_id, world.teacher)
+    signing.sign(goal, goal.current_version_id, world.learner)
+    signing.sign(goal, goal.current_version_id, world.teacher)
     db.session.commit()
     auth.login(world.guardian)
     assert edited_words in client.get(f"/goals/{goal.id}").get_data(as_text=True)
@@ -387,7 +387,7 @@ def test_a_guardian_reads_the_agreed_wording_not_a_later_unsigned_edit(client, a
 def test_an_unsigned_draft_between_two_agreements_stays_out_of_the_family_history(
     client, auth, world
 ):
-    from portal.conferences import services as conferences
+    from portal.conferences import signing
     from portal.goals import services as goal_services
     from tests.fixtures.goals import content
 
@@ -396,8 +396,8 @@ def test_an_unsigned_draft_between_two_agreements_stays_out_of_the_family_histor
         goal_services.save_content(goal, world.learner, content(world, statement=words))
         db.session.commit()
         goal = fresh(goal.id)
-    conferences.sign(goal, goal.current_version_id, world.learner)
-    conferences.sign(goal, goal.current_version_id, world.teacher)
+    signing.sign(goal, goal.current_version_id, world.learner)
+    signing.sign(goal, goal.current_version_id, world.teacher)
     db.session.commit()
     auth.login(world.guardian)
     history = client.get(f"/goals/{goal.id}/history").get_data(as_text=True)
@@ -450,13 +450,13 @@ def test_a_guardian_cannot_cheer_an_entry_not_shared_with_them(client, auth, wor
 def test_a_goal_signed_in_a_conference_then_archived_is_not_in_the_family_history(
     client, auth, world
 ):
-    from portal.conferences import services as conferences
+    from portal.conferences import signing
     from tests.fixtures.conferences import conference_for
 
     conference = conference_for(world)
     goal = make_goal(world, status=GoalStatus.PROPOSED, statement="I will try the archived plan.")
     for signer in (world.learner, world.teacher):
-        conferences.sign(goal, goal.current_version_id, signer, conference=conference)
+        signing.sign(goal, goal.current_version_id, signer, conference=conference)
     db.session.commit()
     fresh(goal.id).status = GoalStatus.ARCHIVED
     db.session.commit()

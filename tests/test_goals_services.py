@@ -130,7 +130,7 @@ def test_status_machine_allows_only_listed_transitions(start):
 
 
 def test_transition_refuses_a_jump(world):
-    from portal.conferences import services as conferences
+    from portal.conferences import signing
 
     goal = make_goal(world)
     with pytest.raises(GoalError):
@@ -138,9 +138,9 @@ def test_transition_refuses_a_jump(world):
     services.transition(goal, GoalStatus.PROPOSED, world.learner)
     with pytest.raises(GoalError):
         services.activate(goal, world.teacher)  # agreeing needs both signatures
-    conferences.sign(goal, goal.current_version_id, world.learner)
+    signing.sign(goal, goal.current_version_id, world.learner)
     assert goal.status is GoalStatus.PROPOSED
-    conferences.sign(goal, goal.current_version_id, world.teacher)  # activates
+    signing.sign(goal, goal.current_version_id, world.teacher)  # activates
     assert goal.status is GoalStatus.ACTIVE and goal.agreed_version_id == goal.current_version_id
 
 

@@ -665,14 +665,14 @@ def test_no_query_string_produces_a_500(app, make, backend, capsys):
 def test_the_live_panel_opened_directly_shows_the_whole_workspace(client, auth, make):
     """Found by the sweep (and the crawl): outside htmx, /live rendered the page without
     its forms (500). Opened directly it now sends to the workspace, which renders."""
-    from portal.conferences import services
+    from portal.conferences import scheduling
     from portal.core.timeutil import utcnow
 
     teacher = make.teacher()
     learner = make.learner()
     make.school_class(teacher=teacher, learners=[learner])
     progress.scale(make, make.default_school())
-    conference = services.schedule(learner, teacher, utcnow())[0]
+    conference = scheduling.schedule(learner, teacher, utcnow())[0]
     make.commit()
     auth.login(teacher)
     response = send(client, "GET", f"/conferences/{conference.id}/live")

@@ -431,7 +431,7 @@ def all_english_ui_strings(catalog) -> list[str]:
 
 
 def _spanish_world(make):
-    from portal.conferences import services as conferences
+    from portal.conferences import scheduling
     from portal.core.timeutil import utcnow
     from portal.roster.models import Enrollment, SchoolClass
 
@@ -443,7 +443,7 @@ def _spanish_world(make):
         .join(Enrollment, Enrollment.class_id == SchoolClass.id)
         .where(Enrollment.user_id == family.teacher.id)
     )
-    (conference,) = conferences.schedule(
+    (conference,) = scheduling.schedule(
         family.maya, family.teacher, utcnow(), class_id=school_class.id
     )
     db.session.commit()

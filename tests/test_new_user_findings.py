@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from portal.conferences import services
+from portal.conferences import signing
 from portal.core.extensions import db
 from portal.core.timeutil import utcnow
 from portal.goals import services as goal_services
@@ -55,8 +55,8 @@ def test_settings_pages_are_linked_from_nav_and_the_schools_table(backend, make,
 def test_family_history_shows_the_wording_that_was_signed(backend, world, client, auth):
     goal = proposed_goal(world, statement="I will compute unit rates: version one.")
     conference = conference_for(world)
-    services.sign(goal, goal.current_version_id, world.learner, conference=conference)
-    services.sign(goal, goal.current_version_id, world.teacher, conference=conference)
+    signing.sign(goal, goal.current_version_id, world.learner, conference=conference)
+    signing.sign(goal, goal.current_version_id, world.teacher, conference=conference)
     db.session.commit()
     goal = fresh(goal.id)
     goal_services.save_content(

@@ -165,17 +165,17 @@ def _progress_entry_id(outside: Outside) -> int:
 
 
 def _conference_id(outside: Outside) -> int:
-    from portal.conferences import services
+    from portal.conferences import scheduling
 
-    return services.schedule(outside.learner, outside.teacher, utcnow())[0].id
+    return scheduling.schedule(outside.learner, outside.teacher, utcnow())[0].id
 
 
 def _step_id(outside: Outside) -> int:
-    from portal.conferences import services
-    from portal.conferences.models import StepOwner
+    from portal.conferences import notes
+    from portal.conferences.models import Conference, StepOwner
 
-    conference = db.session.get(services.Conference, _conference_id(outside))
-    return services.add_step(conference, outside.teacher, "Redo quiz 3", StepOwner.LEARNER, None).id
+    conference = db.session.get(Conference, _conference_id(outside))
+    return notes.add_step(conference, outside.teacher, "Redo quiz 3", StepOwner.LEARNER, None).id
 
 
 def _invite_id(outside: Outside) -> int:

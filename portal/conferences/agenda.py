@@ -20,7 +20,7 @@ from portal.profiles.services import open_review_requests
 from portal.progress.models import ProgressEntry
 from portal.progress.tracker import learner_trackers
 
-from . import services
+from . import cycles, notes, scheduling
 from .models import Conference
 
 EVIDENCE_SHOWN = 6
@@ -61,14 +61,14 @@ class Agenda:
 
 def build(conference: Conference) -> Agenda:
     learner = conference.learner
-    previous = services.previous_held(conference)
+    previous = scheduling.previous_held(conference)
     since = (
         previous.held_at or previous.scheduled_at
         if previous
-        else utcnow() - timedelta(days=services.cycle_days(learner.org_id))
+        else utcnow() - timedelta(days=cycles.cycle_days(learner.org_id))
     )
     agenda = Agenda(since=since, previous=previous)
-    agenda.still_to_do = services.open_steps(learner.id, before=conference)
+    agenda.still_to_do = notes.open_steps(learner.id, before=conference)
 
     entries = list(
         db.session.scalars(
@@ -97,7 +97,7 @@ def build(conference: Conference) -> Agenda:
             )
         )
 
-    soon = today() + timedelta(days=services.DUE_SOON_DAYS)
+    soon = today() + timedelta(days=cycles.DUE_SOON_DAYS)
     for goal in db.session.scalars(
         select(Goal)
         .join(GoalVersion, GoalVersion.id == Goal.current_version_id)

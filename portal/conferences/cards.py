@@ -10,7 +10,7 @@ from __future__ import annotations
 from portal.auth.models import User
 from portal.goals.models import Goal
 
-from . import services
+from . import cycles, scheduling
 from .forms import ReflectForm, RequestForm
 from .models import Conference
 
@@ -20,7 +20,7 @@ UPCOMING_ON_HOME = 5
 def conference_home(
     learner: User,
     active_goals: list[Goal],
-    state: services.LearnerCardState | None = None,
+    state: scheduling.LearnerCardState | None = None,
     *,
     started: dict[int, object] | None = None,
     cycle_days: int | None = None,
@@ -28,13 +28,13 @@ def conference_home(
     """The learner home's conference card: next meeting, ask for one, end-of-cycle prompts.
 
     `active_goals` are the learner's active goals with their current versions, which the
-    home has loaded already for its trackers; `state` (`services.learner_card_state`),
-    `started` (each goal's `services.cycle_start()`) and `cycle_days` (the school's cycle)
+    home has loaded already for its trackers; `state` (`scheduling.learner_card_state`),
+    `started` (each goal's `cycles.cycle_start()`) and `cycle_days` (the school's cycle)
     likewise when the home read them with its other statements; else they are read here.
     """
     if state is None:
-        state = services.learner_card_state(learner.id)
-    due, _next_due_at = services.reflections_due(
+        state = scheduling.learner_card_state(learner.id)
+    due, _next_due_at = cycles.reflections_due(
         learner, active_goals, started=started, days=cycle_days
     )
     return {
@@ -53,10 +53,10 @@ def ask_card(learner: User, form: RequestForm | None = None, asked=_UNREAD) -> d
     (`asked`, when the caller read it already)."""
     return {
         "ask_form": form or RequestForm(formdata=None, prefix="ask"),
-        "asked": services.open_request(learner.id) if asked is _UNREAD else asked,
+        "asked": scheduling.open_request(learner.id) if asked is _UNREAD else asked,
     }
 
 
 def upcoming_conferences(teacher: User, limit: int = UPCOMING_ON_HOME) -> list[Conference]:
     """The teacher home's list: my next conferences, each with its learner loaded."""
-    return services.upcoming_for_teacher(teacher, limit)
+    return scheduling.upcoming_for_teacher(teacher, limit)

@@ -50,7 +50,8 @@ from portal.policy import (
 from portal.roster.queries import learners_in_class
 
 from . import agenda as agenda_module
-from . import cards, services
+from . import cards, cycles, notes, polling, scheduling, signing
+from . import history as history_module
 from .forms import (
     AcknowledgeForm,
     ConferenceStatusForm,
@@ -95,7 +96,7 @@ def _partial(template: str, status: int = 200, **context):
 def class_due(class_id: int):
     """Show who in a class is due for a conference, and why."""
     school_class = load_class(class_id)
-    rows = services.due_for_class(class_id, school_class.school_id, current_user)
+    rows = cycles.due_for_class(class_id, school_class.school_id, current_user)
     show = "all" if request.args.get("show") == "all" else "due"
     due = [r for r in rows if r.is_due]
     return render(
@@ -105,7 +106,7 @@ def class_due(class_id: int):
         due_count=len(due),
         total=len(rows),
         show=show,
-        cycle_days=services.cycle_days(school_class.school_id),
+        cycle_days=cycles.cycle_days(school_class.school_id),
     )
 
 
@@ -134,7 +135,7 @@ def schedule(class_id: int):
     if not form.validate():
         return _schedule_page(school_class, form, status=422)
     learner = load_learner(form.learner.data, Action.SCHEDULE_CONFERENCE)
-    made = services.schedule(
+    made = scheduling.schedule(
         learner,
         current_user,
         to_utc(datetime.combine(form.day.data, form.time.data)),
@@ -165,12 +166,14 @@ def _schedule_page(school_class, form, status: int = 200):
 def mine():
     """List my upcoming conferences; a learner also sees past ones and can ask for one."""
     if current_user.role is Role.TEACHER:
-        return render("conferences/mine.html", upcoming=services.upcoming_for_teacher(current_user))
+        return render(
+            "conferences/mine.html", upcoming=scheduling.upcoming_for_teacher(current_user)
+        )
     learner = load_learner(current_user.id, Action.PREPARE_CONFERENCE)
     return render(
         "conferences/mine.html",
-        upcoming=[c for c in [services.next_conference(learner.id)] if c],
-        items=services.history(learner.id, include_private=False),
+        upcoming=[c for c in [scheduling.next_conference(learner.id)] if c],
+        items=history_module.history(learner.id, include_private=False),
         learner=learner,
     )
 
@@ -183,7 +186,7 @@ def ask():
     form = RequestForm(prefix="ask")
     if not form.validate():
         return _partial("conferences/_ask.html", 422, **cards.ask_card(learner, form))
-    services.request_conference(learner, form.note.data)
+    scheduling.request_conference(learner, form.note.data)
     db.session.commit()
     if wants_fragment():
         return _partial("conferences/_ask.html", **cards.ask_card(learner))
@@ -215,11 +218,7 @@ def live(conference_id: int):
         load_conference(conference_id, Action.RUN_CONFERENCE)  # 404 or 403 first
         return redirect(url_for("conferences.workspace", conference_id=conference_id), 303)
     seen = request.args.get("v")
-    if (
-        seen
-        and is_background_request()
-        and services.poll_token(conference_id, current_user) == seen
-    ):
+    if seen and is_background_request() and polling.poll_token(conference_id, current_user) == seen:
         return unchanged()
     conference = load_conference(conference_id, Action.RUN_CONFERENCE)
     status = 200 if conference.is_open else 286
@@ -234,14 +233,14 @@ def _workspace(conference: Conference, forms: bool = True, **override) -> dict:
         "conference": conference,
         "learner": learner,
         "goals": goals,
-        "agreements": services.agreements(goals),
-        "notes": services.notes_for([conference.id], private)[conference.id],
-        "steps": services.steps_for([conference.id])[conference.id],
-        "token": services.token_for(conference),
+        "agreements": signing.agreements(goals),
+        "notes": notes.notes_for([conference.id], private)[conference.id],
+        "steps": notes.steps_for([conference.id])[conference.id],
+        "token": polling.token_for(conference),
         "is_teacher": can(Action.SCHEDULE_CONFERENCE, learner),
         "is_learner": can(Action.PREPARE_CONFERENCE, learner),
         "may_private": private,
-        "may_mark": services.may_mark(learner),
+        "may_mark": notes.may_mark(learner),
         "may_edit": {g.id: _may_edit(g) for g in goals},
     }
     if forms:
@@ -296,7 +295,7 @@ def _goal_work(goal: Goal, conference: Conference | None, status: int = 200, **e
         status,
         goal=goal,
         conference=conference,
-        agreement=services.agreement(goal),
+        agreement=signing.agreement(goal),
         may_edit={goal.id: _may_edit(goal)},
         forms=_goal_forms(goal, conference, **extra.pop("forms", {})),
         **extra,
@@ -320,7 +319,7 @@ def prep(conference_id: int):
     form = PrepForm()
     if not form.validate():
         return render_invalid(WORKSPACE, "prep_block", **_workspace(conference, prep_form=form))
-    services.save_prep(conference, form.working.data, form.hard.data, form.help_wanted.data)
+    notes.save_prep(conference, form.working.data, form.hard.data, form.help_wanted.data)
     return _done(conference, "prep_block", prep_saved=True)
 
 
@@ -334,7 +333,7 @@ def add_note(conference_id: int):
         abort(403)
     if not form.validate():
         return render_invalid(WORKSPACE, "note_block", **_workspace(conference, note_form=form))
-    services.add_note(conference, current_user, form.body.data, bool(form.private.data))
+    notes.add_note(conference, current_user, form.body.data, bool(form.private.data))
     return _done(conference, "note_block")
 
 
@@ -346,7 +345,7 @@ def add_step(conference_id: int):
     form = StepForm()
     if not form.validate():
         return render_invalid(WORKSPACE, "step_block", **_workspace(conference, step_form=form))
-    services.add_step(
+    notes.add_step(
         conference, current_user, form.text.data, StepOwner(form.owner.data), form.due_date.data
     )
     return _done(conference, "step_block")
@@ -354,7 +353,7 @@ def add_step(conference_id: int):
 
 def _step_action(step: NextStep) -> Action:
     """The learner marks their own steps; a teacher of the learner marks any step."""
-    return services.STEP_ACTION[step.owner]
+    return notes.STEP_ACTION[step.owner]
 
 
 @bp.post("/conferences/steps/<int:step_id>/done")
@@ -368,7 +367,7 @@ def mark_step(step_id: int):
     form = StepDoneForm()
     if not form.validate():
         abort(400)
-    services.set_step_done(step, current_user, bool(form.done.data))
+    notes.set_step_done(step, current_user, bool(form.done.data))
     db.session.commit()
     if wants_fragment():
         response = _partial(
@@ -376,7 +375,7 @@ def mark_step(step_id: int):
             step=step,
             learner=learner,
             back=form.back.data,
-            may_mark=services.may_mark(learner),
+            may_mark=notes.may_mark(learner),
         )
         return trigger(response, CHANGED)
     flash(_("Marked as done.") if step.is_done else _("Marked as not done."), "info")
@@ -396,7 +395,7 @@ def set_status(conference_id: int):
     wanted = form.status.data if form.validate() else None
     if wanted not in (ConferenceStatus.DONE.value, ConferenceStatus.CANCELLED.value):
         abort(400)
-    services.set_status(conference, ConferenceStatus(wanted))
+    scheduling.set_status(conference, ConferenceStatus(wanted))
     db.session.commit()
     flash(_("Conference marked as held.") if wanted == "done" else _("Conference cancelled."))
     return redirect_to(url_for("conferences.workspace", conference_id=conference.id))
@@ -477,7 +476,7 @@ def sign_for_learner(goal_id: int):
     if not form.validate() or form.version() is None:
         return _goal_work(goal, conference, 422, forms={"learner_sign": form})
     learner = goal.learner
-    checked = services.verify_learner(learner, form.secret.data)
+    checked = signing.verify_learner(learner, form.secret.data)
     if checked.user is None:
         db.session.commit()  # the failure counts towards the lock, as at sign-in
         form.secret.errors = [
@@ -493,10 +492,10 @@ def sign_for_learner(goal_id: int):
 
 def _sign(goal, conference, signer, method, witness, version_id):
     try:
-        _signature, activated = services.sign(
+        _signature, activated = signing.sign(
             goal, version_id, signer, method=method, witness=witness, conference=conference
         )
-    except services.SignError as error:
+    except signing.SignError as error:
         db.session.rollback()
         goal = load_goal(goal.id, Action.SIGN_GOAL)
         message = (
@@ -524,12 +523,12 @@ def acknowledge(goal_id: int):
     """Say our family has seen this agreed goal (this is not a signature)."""
     goal = load_goal(goal_id, Action.ACKNOWLEDGE)
     AcknowledgeForm().validate()  # CSRF only
-    done = services.acknowledge(goal, current_user)
+    done = signing.acknowledge(goal, current_user)
     db.session.commit()
     if wants_fragment():
         return _partial(
             "conferences/_acknowledge.html",
-            agreement=services.agreement(goal),
+            agreement=signing.agreement(goal),
             goal=goal,
             may_acknowledge=True,  # load_goal allowed Action.ACKNOWLEDGE
         )
@@ -552,7 +551,7 @@ def reflect(goal_id: int):
     if not form.validate():
         return _partial("conferences/_reflect.html", 422, goal=goal, form=form)
     choice = ReflectionChoice(form.choice.data)
-    services.reflect(goal, current_user, choice, form.note.data)
+    cycles.reflect(goal, current_user, choice, form.note.data)
     db.session.commit()
     if choice is ReflectionChoice.REVISE:
         flash(_("Change what needs changing; then you and your teacher sign the new version."))
@@ -572,14 +571,14 @@ def history(learner_id: int):
     return render(
         "conferences/history.html",
         learner=learner,
-        items=services.history(
+        items=history_module.history(
             learner.id,
             include_private=can(Action.PRIVATE_NOTES, learner),
             goals=goal_condition(learner),
         ),
-        still_to_do=services.open_steps(learner.id),
-        next_conference=services.next_conference(learner.id),
-        may_mark=services.may_mark(learner),
+        still_to_do=notes.open_steps(learner.id),
+        next_conference=scheduling.next_conference(learner.id),
+        may_mark=notes.may_mark(learner),
         may_open=can(Action.RUN_CONFERENCE, learner),
     )
 
@@ -592,9 +591,9 @@ def settings(school_id: int):
     form = SettingsForm()
     if request.method == "GET":
         form = SettingsForm(formdata=None)
-        form.cycle_days.data = services.cycle_days(school_id)
+        form.cycle_days.data = cycles.cycle_days(school_id)
     elif form.validate():
-        services.save_settings(school_id, form.cycle_days.data, current_user)
+        cycles.save_settings(school_id, form.cycle_days.data, current_user)
         db.session.commit()
         flash(_("Conference cycle saved."))
         return redirect_to(url_for("conferences.settings", school_id=school_id))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from portal.auth.models import User
-from portal.conferences import services as conferences
+from portal.conferences import history as conference_history
 from portal.family import services
 from portal.family.models import Cheer
 from portal.profiles import services as profiles
@@ -47,7 +47,7 @@ class FamilyConferences:
     """The family's conference card: agreed goals, shared notes, and whether the reader
     may say "we have seen this goal" (decided by the route through portal.policy)."""
 
-    notes: conferences.FamilyNotes
+    notes: conference_history.FamilyNotes
     may_acknowledge: bool
     may_mark: dict  # StepOwner -> may the reader mark such a step done
 
@@ -56,4 +56,4 @@ def family_conferences(
     learner: User, *, may_acknowledge: bool, may_mark: dict
 ) -> FamilyConferences:
     """The conference card on the family page and on a guardian's learner overview."""
-    return FamilyConferences(conferences.family_notes(learner), may_acknowledge, may_mark)
+    return FamilyConferences(conference_history.family_notes(learner), may_acknowledge, may_mark)

@@ -29,6 +29,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.auth.models import User
+from portal.conferences.history import FamilyNotes, HistoryItem
 from portal.conferences.models import (
     Conference,
     ConferenceNote,
@@ -37,7 +38,7 @@ from portal.conferences.models import (
     GoalSignature,
     NextStep,
 )
-from portal.conferences.services import Agreement, FamilyNotes, HistoryItem, VersionSigning
+from portal.conferences.signing import Agreement, VersionSigning
 from portal.core.extensions import db
 from portal.core.i18n import reading_spanish
 from portal.core.timeutil import utcnow
@@ -223,7 +224,7 @@ def _load_parts(goals: list[Goal]) -> dict[int, tuple[list, list]]:
 
 
 def _agreement(goal: Goal, parts: dict[int, tuple[list, list]]) -> Agreement:
-    """The goal's signing state (as `conferences.services.agreements`), from loaded parts."""
+    """The goal's signing state (as `conferences.signing.agreements`), from loaded parts."""
 
     def signing(version):
         if version is None:

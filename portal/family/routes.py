@@ -8,7 +8,7 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from portal.auth.models import STAFF_ROLES, Role
-from portal.conferences import services as conference_services
+from portal.conferences import notes as conference_notes
 from portal.core.extensions import db
 from portal.core.timeutil import utcnow
 from portal.core.web import redirect_to, render, render_invalid, wants_fragment
@@ -68,7 +68,7 @@ def family_context(guardian, selected=None, cheer_forms=None, children=None) -> 
         family_conferences=cards.FamilyConferences(
             page.conferences,
             may_acknowledge=can(Action.ACKNOWLEDGE, selected),
-            may_mark=conference_services.may_mark(selected),
+            may_mark=conference_notes.may_mark(selected),
         ),
     )
     return context

@@ -11,7 +11,9 @@ from flask_login import current_user
 from portal import school_settings
 from portal.auth.models import Role
 from portal.conferences import cards as conference_cards
-from portal.conferences import services as conference_services
+from portal.conferences import cycles as conference_cycles
+from portal.conferences import notes as conference_notes
+from portal.conferences import scheduling as conference_scheduling
 from portal.core.stamps import site_stamp_column
 from portal.core.web import render
 from portal.family import cards as family_cards
@@ -56,11 +58,11 @@ def _learner_context() -> dict:
     conference cycle, extra profile sections) usually need no query: `school_settings`.
     """
     learner = current_user
-    open_goals, summaries, extra = home_goals(learner.id, conference_services.cycle_start())
+    open_goals, summaries, extra = home_goals(learner.id, conference_cycles.cycle_start())
     active = sorted(
         (g for g in open_goals if g.status is GoalStatus.ACTIVE), key=lambda g: (g.created_at, g.id)
     )
-    card = conference_services.learner_card_state(learner.id, site_stamp_column())
+    card = conference_scheduling.learner_card_state(learner.id, site_stamp_column())
     (stamp,) = card.extra
     stamp = stamp or 0
     settings = school_settings.for_schools({learner.org_id}, stamp).get(learner.org_id)
@@ -123,7 +125,7 @@ def learner(learner_id: int):
             "family_conferences": family_cards.family_conferences(
                 person,
                 may_acknowledge=can(Action.ACKNOWLEDGE, person),
-                may_mark=conference_services.may_mark(person),
+                may_mark=conference_notes.may_mark(person),
             ),
         }
     return render(
