@@ -364,6 +364,7 @@ def untranslated_flashes(source: str, filename: str) -> list[str]:
     """flash() calls whose message is not a gettext call or a name assigned only from one."""
     problems = []
     tree = ast.parse(source)
+    translating = _functions_returning_gettext(tree)
     for function in ast.walk(tree):
         if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
             continue
@@ -379,9 +380,25 @@ def untranslated_flashes(source: str, filename: str) -> list[str]:
                 and isinstance(node.func, ast.Name)
                 and node.func.id == "flash"
                 and not (node.args and _is_gettext(node.args[0], assigned))
+                and not (node.args and _calls_one_of(node.args[0], translating))
             ):
                 problems.append(f"{filename}:{node.lineno}: {ast.unparse(node)[:100]}")
     return problems
+
+
+def _functions_returning_gettext(tree) -> set[str]:
+    """Module functions whose every return is a gettext call (a message built in one place)."""
+    found = set()
+    for function in tree.body:
+        if isinstance(function, ast.FunctionDef):
+            returns = [n for n in ast.walk(function) if isinstance(n, ast.Return)]
+            if returns and all(r.value is not None and _is_gettext(r.value, {}) for r in returns):
+                found.add(function.name)
+    return found
+
+
+def _calls_one_of(node, names: set[str]) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in names
 
 
 def test_the_flash_check_catches_plain_strings():
@@ -395,6 +412,19 @@ def test_the_flash_check_catches_plain_strings():
         "    flash(text)\n"
     )
     assert [p.split(":")[1] for p in untranslated_flashes(source, "x.py")] == ["5", "7"]
+
+
+def test_the_flash_check_follows_a_function_that_returns_a_message():
+    source = (
+        "def ended(c):\n"
+        "    return _('%(c)s ended.', c=c)\n"
+        "def plain(c):\n"
+        "    return f'{c} ended.'\n"
+        "def view(c):\n"
+        "    flash(ended(c))\n"
+        "    flash(plain(c))\n"
+    )
+    assert [p.split(":")[1] for p in untranslated_flashes(source, "x.py")] == ["7"]
 
 
 def test_every_flash_is_translated():
