@@ -107,6 +107,7 @@ DEMOGRAPHIC_FIELDS = (
     "public_school_residence_status",
     "programs",
 )
+CLASS_FIELDS = ("school_id", "course_id", "term_id", "title", "period")
 USER_FIELDS = (
     "role",
     "org_id",
@@ -270,6 +271,17 @@ def _user_rows(rows) -> list[_UserRow]:
     ]
 
 
+def _owners(people) -> tuple[dict[str, int], dict[str, int]]:
+    """(lowered username -> user id, lowered e-mail -> user id) of (id, username, email)."""
+    names: dict[str, int] = {}
+    emails: dict[str, int] = {}
+    for user_id, name, mail in people:
+        names[name.lower()] = user_id
+        if mail:
+            emails[mail.lower()] = user_id
+    return names, emails
+
+
 @dataclass
 class _People:
     """The people a users pass compares with (by sourcedId; typed in by hand, by
@@ -384,55 +396,14 @@ class Run:
         package, tally, file = self.package, self.tallies["orgs"], "orgs.csv"
         writer = self._writer(Org)
         district = self.org_rows.get(self.district_id)
-        district_sid = district.source_id if district else None
+        self._district_sid = district.source_id if district else None
         seen: set[int] = set()
         for org in package.orgs():
             self._tick("orgs", _l("Reading orgs.csv"))
             if org.type == "district":
-                if district is None or district_sid not in (None, org.sourced_id):
-                    self.error(
-                        file,
-                        org.row,
-                        "sourcedId",
-                        org.sourced_id,
-                        _l(
-                            "district '%(id)s' (%(name)s) is not %(scope)s: this file is "
-                            "another district's.",
-                            id=org.sourced_id,
-                            name=org.name,
-                            scope=district.name if district else "",
-                        ),
-                    )
-                    continue
-                self.org_ids[org.sourced_id] = district.id
-                seen.add(district.id)
-                if self.school_scope:
-                    continue  # a school admin's file names its district; it changes nothing
-                self._org_row(org, district, None, writer, tally)
-                district_sid = org.sourced_id
+                self._district_org(org, district, seen, tally, writer)
             elif org.type == "school":
-                existing_id = self.org_ids.get(org.sourced_id)
-                existing = self.org_rows.get(existing_id) if existing_id else None
-                if self.school_scope:
-                    school = self.org_rows[self.school_scope]
-                    if org.sourced_id != school.source_id and not (
-                        school.source_id is None and existing is None
-                    ):
-                        self._outside(file, org.row, "sourcedId", org.sourced_id)
-                        continue
-                    existing = school
-                elif existing is not None and existing.parent_id != self.district_id:
-                    self._outside(file, org.row, "sourcedId", org.sourced_id)
-                    continue
-                if org.parent_sourced_id and self.org_ids.get(org.parent_sourced_id) not in (
-                    self.district_id,
-                    None,
-                ):
-                    self._outside(file, org.row, "parentSourcedId", org.parent_sourced_id)
-                    continue
-                if existing is not None:
-                    seen.add(existing.id)
-                self._org_row(org, existing, self.district_id, writer, tally)
+                self._school_org(org, seen, tally, writer)
             else:
                 self.warn(
                     file,
@@ -453,6 +424,56 @@ class Run:
                 row = self.org_rows.get(org_id)
                 if row is not None and row.source_id:
                     tally.add(KEPT, row.source_id, row.name)
+
+    def _district_org(self, org, district, seen: set, tally: Tally, writer) -> None:
+        """The district row is the scope's district (typed in by hand, or this file's)."""
+        if district is None or self._district_sid not in (None, org.sourced_id):
+            self.error(
+                "orgs.csv",
+                org.row,
+                "sourcedId",
+                org.sourced_id,
+                _l(
+                    "district '%(id)s' (%(name)s) is not %(scope)s: this file is "
+                    "another district's.",
+                    id=org.sourced_id,
+                    name=org.name,
+                    scope=district.name if district else "",
+                ),
+            )
+            return
+        self.org_ids[org.sourced_id] = district.id
+        seen.add(district.id)
+        if self.school_scope:
+            return  # a school admin's file names its district; it changes nothing
+        self._org_row(org, district, None, writer, tally)
+        self._district_sid = org.sourced_id
+
+    def _school_org(self, org, seen: set, tally: Tally, writer) -> None:
+        """A school of the scope's district (a school admin's file: their school only)."""
+        file = "orgs.csv"
+        existing_id = self.org_ids.get(org.sourced_id)
+        existing = self.org_rows.get(existing_id) if existing_id else None
+        if self.school_scope:
+            school = self.org_rows[self.school_scope]
+            if org.sourced_id != school.source_id and not (
+                school.source_id is None and existing is None
+            ):
+                self._outside(file, org.row, "sourcedId", org.sourced_id)
+                return
+            existing = school
+        elif existing is not None and existing.parent_id != self.district_id:
+            self._outside(file, org.row, "sourcedId", org.sourced_id)
+            return
+        if org.parent_sourced_id and self.org_ids.get(org.parent_sourced_id) not in (
+            self.district_id,
+            None,
+        ):
+            self._outside(file, org.row, "parentSourcedId", org.parent_sourced_id)
+            return
+        if existing is not None:
+            seen.add(existing.id)
+        self._org_row(org, existing, self.district_id, writer, tally)
 
     def _outside(self, file: str, row: int, column: str, value: str) -> None:
         self.error(
@@ -627,59 +648,15 @@ class Run:
         self.class_ids = {sid: r.id for sid, r in existing.items()}
         self.class_schools = {r.id: r.school_id for r in rows}
         taken = {r.class_code for r in rows}
-        fields = ("school_id", "course_id", "term_id", "title", "period")
         seen: set[str] = set()
         for cls in package.classes():
             self._tick("classes", _l("Reading classes.csv"))
-            school_id = self.org_ids.get(cls.school_sourced_id)
             row = existing.get(cls.sourced_id)
-            if not self._org_ok(school_id) or (row and not self.in_scope(row.school_id)):
-                self._outside(file, cls.row, "schoolSourcedId", cls.school_sourced_id)
+            new = self._class_values(cls, row, file)
+            if new is None:
                 continue
-            term_sid = self._class_term(cls.term_sourced_ids)
-            term_id = self.term_ids.get(term_sid)
-            if term_id is None:
-                self.error(
-                    file,
-                    cls.row,
-                    "termSourcedIds",
-                    term_sid,
-                    _l(
-                        "term '%(id)s' is not in academicSessions.csv nor already in Waypoint.",
-                        id=term_sid,
-                    ),
-                )
-                continue
-            period = ",".join(cls.periods)[:40] or None
-            new = (
-                school_id,
-                self.course_ids.get(cls.course_sourced_id),
-                term_id,
-                cls.title[:160],
-                period,
-            )
             seen.add(cls.sourced_id)
-            if row is None:
-                tally.add(NEW, cls.sourced_id, cls.title)
-                self.class_ids[cls.sourced_id] = self._placeholder()
-                if writer:
-                    code = new_class_code(taken)
-                    taken.add(code)
-                    writer.insert(
-                        {
-                            "source_id": cls.sourced_id,
-                            "class_code": code,
-                            **dict(zip(fields, new, strict=True)),
-                        }
-                    )
-                continue
-            old = (row.school_id, row.course_id, row.term_id, row.title, row.period)
-            if old == new:
-                tally.add(UNCHANGED, cls.sourced_id, cls.title)
-                continue
-            tally.add(CHANGED, cls.sourced_id, cls.title, _changes(fields, old, new))
-            if writer:
-                writer.update(row.id, dict(zip(fields, new, strict=True)))
+            self._compare_class(cls, row, new, taken, tally, writer)
         self._done(writer)
         if writer:
             rows = db.session.execute(
@@ -691,6 +668,53 @@ class Run:
             for sid, row in existing.items():
                 if sid not in seen and self.in_scope(row.school_id):
                     tally.add(KEPT, sid, row.title)
+
+    def _class_values(self, cls, row, file: str) -> tuple | None:
+        """CLASS_FIELDS of a classes.csv row, or None (outside the scope, unknown term)."""
+        school_id = self.org_ids.get(cls.school_sourced_id)
+        if not self._org_ok(school_id) or (row and not self.in_scope(row.school_id)):
+            self._outside(file, cls.row, "schoolSourcedId", cls.school_sourced_id)
+            return None
+        term_sid = self._class_term(cls.term_sourced_ids)
+        term_id = self.term_ids.get(term_sid)
+        if term_id is None:
+            self.error(
+                file,
+                cls.row,
+                "termSourcedIds",
+                term_sid,
+                _l(
+                    "term '%(id)s' is not in academicSessions.csv nor already in Waypoint.",
+                    id=term_sid,
+                ),
+            )
+            return None
+        period = ",".join(cls.periods)[:40] or None
+        course_id = self.course_ids.get(cls.course_sourced_id)
+        return (school_id, course_id, term_id, cls.title[:160], period)
+
+    def _compare_class(self, cls, row, new: tuple, taken: set, tally: Tally, writer) -> None:
+        if row is None:
+            tally.add(NEW, cls.sourced_id, cls.title)
+            self.class_ids[cls.sourced_id] = self._placeholder()
+            if writer:
+                code = new_class_code(taken)
+                taken.add(code)
+                writer.insert(
+                    {
+                        "source_id": cls.sourced_id,
+                        "class_code": code,
+                        **dict(zip(CLASS_FIELDS, new, strict=True)),
+                    }
+                )
+            return
+        old = (row.school_id, row.course_id, row.term_id, row.title, row.period)
+        if old == new:
+            tally.add(UNCHANGED, cls.sourced_id, cls.title)
+            return
+        tally.add(CHANGED, cls.sourced_id, cls.title, _changes(CLASS_FIELDS, old, new))
+        if writer:
+            writer.update(row.id, dict(zip(CLASS_FIELDS, new, strict=True)))
 
     def _class_term(self, term_sids: tuple[str, ...]) -> str:
         """A class spanning several sessions links to their common parent (the school
@@ -786,21 +810,21 @@ class Run:
         query = select(User.id, User.source_id, *(getattr(User, f) for f in USER_FIELDS))
         if everyone:
             rows = _user_rows(_fetch(query))
-            owners = [(r.id, r.username, r.email) for r in rows]
+            owners = _owners((r.id, r.username, r.email) for r in rows)
         else:
             sids, names, emails = self._named_in_package()
             rows = _user_rows(_fetch_in(query, User.source_id, sorted(sids)))
             rows += _user_rows(_fetch(query.where(User.source_id.is_(None))))
             owner_query = select(User.id, User.username, User.email)
-            owners = _fetch_in(owner_query, func.lower(User.username), sorted(names))
-            owners += _fetch_in(owner_query, func.lower(User.email), sorted(emails))
-            owners.sort()  # in id order, as the whole table is read
+            found = _fetch_in(owner_query, func.lower(User.username), sorted(names))
+            found += _fetch_in(owner_query, func.lower(User.email), sorted(emails))
+            owners = _owners(sorted(found))  # in id order, as the whole table is read
         people = _People(
             existing={r.source_id: r for r in rows if r.source_id},
             hand_by_name={r.username.lower(): r for r in rows if not r.source_id},
             hand_by_email={r.email.lower(): r for r in rows if not r.source_id and r.email},
-            owner_of_name={name.lower(): i for i, name, _mail in owners},
-            owner_of_email={mail.lower(): i for i, _name, mail in owners if mail},
+            owner_of_name=owners[0],
+            owner_of_email=owners[1],
         )
         people.guardians_in_scope, people.linked = self._guardian_scope(rows, everyone)
         return people
