@@ -775,6 +775,9 @@ class Run:
         if mode == "bulk":
             self._deactivate_missing_people(people, seen, writer)
         self._done(writer)
+        # The maps of everyone are not kept past this step (the enrollments' map is the
+        # import's memory peak).
+        self._people = people = None
         if writer:
             self._read_back_new_people(everyone)
         self.user_identifiers(everyone)
