@@ -59,7 +59,6 @@ def _entity_of(property_name: str, known: dict[str, str]) -> str:
 
 def read_manifest(source: Source, problems: Problems) -> Manifest | None:
     """Read and check manifest.csv; None when the package cannot be understood without it."""
-    manifest = Manifest()
     if not source.has(MANIFEST):
         problems.error(
             MANIFEST,
@@ -73,78 +72,15 @@ def read_manifest(source: Source, problems: Problems) -> Manifest | None:
             ),
         )
         return None
-    known = {name.lower(): name for name in (*spec.COLUMNS, *spec.UNUSED_FILES)}
     try:
         rows = list(_manifest_rows(source, problems))
     except CsvBroken as exc:
         problems.error(MANIFEST, exc.row, None, None, exc.message)
         return None
+    manifest = Manifest()
+    known = {name.lower(): name for name in (*spec.COLUMNS, *spec.UNUSED_FILES)}
     for row, name, value in rows:
-        if name in manifest.properties and manifest.properties[name] != value:
-            problems.error(
-                MANIFEST,
-                row,
-                "propertyName",
-                name,
-                _l(
-                    "%(name)s is given twice, with different values ('%(first)s' and "
-                    "'%(second)s').",
-                    name=name,
-                    first=manifest.properties[name],
-                    second=value,
-                ),
-            )
-            continue
-        manifest.properties[name] = value
-        lowered = name.lower()
-        if lowered == "oneroster.version":
-            manifest.version_written = value
-            manifest.version = _version(value)
-            if manifest.version is None:
-                problems.error(
-                    MANIFEST,
-                    row,
-                    "value",
-                    value,
-                    _l(
-                        "oneroster.version '%(value)s' is not a version Waypoint reads "
-                        "(1.1 or 1.2).",
-                        value=value,
-                    ),
-                )
-        elif lowered == "manifest.version":
-            manifest.manifest_version = value
-            if value.strip() != "1.0":
-                problems.warn(
-                    MANIFEST,
-                    _l(
-                        "manifest.version is '%(value)s'; the spec says 1.0. Read as 1.0.",
-                        value=value,
-                    ),
-                    row=row,
-                )
-        elif lowered == "source.systemname":
-            manifest.source_system_name = value or None
-        elif lowered == "source.systemcode":
-            manifest.source_system_code = value or None
-        elif lowered.startswith("file."):
-            entity = _entity_of(name, known)
-            mode = value.strip().lower()
-            manifest.listed.add(entity)
-            if mode not in spec.FILE_MODES:
-                problems.error(
-                    MANIFEST,
-                    row,
-                    "value",
-                    value,
-                    _l(
-                        "%(name)s is '%(value)s'; it must be absent, bulk or delta.",
-                        name=name,
-                        value=value,
-                    ),
-                )
-                continue
-            manifest.modes[entity] = mode
+        _read_property(manifest, row, name, value, known, problems)
     if "oneroster.version" not in {k.lower() for k in manifest.properties}:
         problems.error(
             MANIFEST,
@@ -158,6 +94,78 @@ def read_manifest(source: Source, problems: Problems) -> Manifest | None:
         )
     _check_files(source, manifest, problems)
     return manifest
+
+
+def _read_property(manifest: Manifest, row: int, name: str, value: str, known, problems) -> None:
+    """One propertyName,value row into the manifest (a property given twice with
+    different values is an error)."""
+    if name in manifest.properties and manifest.properties[name] != value:
+        problems.error(
+            MANIFEST,
+            row,
+            "propertyName",
+            name,
+            _l(
+                "%(name)s is given twice, with different values ('%(first)s' and '%(second)s').",
+                name=name,
+                first=manifest.properties[name],
+                second=value,
+            ),
+        )
+        return
+    manifest.properties[name] = value
+    lowered = name.lower()
+    if lowered == "oneroster.version":
+        _read_version(manifest, row, value, problems)
+    elif lowered == "manifest.version":
+        manifest.manifest_version = value
+        if value.strip() != "1.0":
+            problems.warn(
+                MANIFEST,
+                _l("manifest.version is '%(value)s'; the spec says 1.0. Read as 1.0.", value=value),
+                row=row,
+            )
+    elif lowered == "source.systemname":
+        manifest.source_system_name = value or None
+    elif lowered == "source.systemcode":
+        manifest.source_system_code = value or None
+    elif lowered.startswith("file."):
+        _read_file_mode(manifest, row, name, value, known, problems)
+
+
+def _read_version(manifest: Manifest, row: int, value: str, problems: Problems) -> None:
+    manifest.version_written = value
+    manifest.version = _version(value)
+    if manifest.version is None:
+        problems.error(
+            MANIFEST,
+            row,
+            "value",
+            value,
+            _l(
+                "oneroster.version '%(value)s' is not a version Waypoint reads (1.1 or 1.2).",
+                value=value,
+            ),
+        )
+
+
+def _read_file_mode(manifest: Manifest, row: int, name: str, value: str, known, problems) -> None:
+    """file.<name>: absent, bulk or delta."""
+    entity = _entity_of(name, known)
+    mode = value.strip().lower()
+    manifest.listed.add(entity)
+    if mode not in spec.FILE_MODES:
+        problems.error(
+            MANIFEST,
+            row,
+            "value",
+            value,
+            _l(
+                "%(name)s is '%(value)s'; it must be absent, bulk or delta.", name=name, value=value
+            ),
+        )
+        return
+    manifest.modes[entity] = mode
 
 
 def _manifest_rows(source: Source, problems: Problems):

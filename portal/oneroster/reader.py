@@ -75,6 +75,9 @@ _ATTRIBUTE = {
 }
 
 
+_REF_COLUMNS = ("sourcedId", "status", "classSourcedId", "userSourcedId", "role")
+
+
 @dataclass
 class FileCount:
     rows: int = 0
@@ -179,6 +182,42 @@ class Package:
 
     def enrollments(self) -> Iterator[r.Enrollment]:
         return self.records("enrollments")
+
+    def enrollment_refs(self) -> Iterator[r.EnrollmentRef]:
+        """The good enrollments as EnrollmentRef (sourcedId, status, row, class, user,
+        role): the values `enrollments()` gives, for the import's comparison of 400,000
+        rows, without building whole records (their dates and booleans were checked by
+        the checking pass). Read from the file's fields when the package is `ok` (every
+        row is then good), else from the records."""
+        if not self.ok or "enrollments" not in self._readable:
+            for e in self.enrollments():
+                yield r.EnrollmentRef(
+                    e.sourced_id, e.status, e.row, e.class_sourced_id, e.user_sourced_id, e.role
+                )
+            return
+        at = self.headers["enrollments"].understood()
+        sid_at, status_at, class_at, user_at, role_at = (at.get(n) for n in _REF_COLUMNS)
+        statuses: dict[str, str] = {}  # each distinct field read once (a handful)
+        roles: dict[str, str] = {}
+        rows = self.source.rows("enrollments.csv")
+        next(rows, None)  # the header
+        for row, fields in rows:
+            # An ok file's rows are all as wide as the header (or wider, with empty
+            # trailing fields), and its required columns are present.
+            status = fields[status_at] if status_at is not None else ""
+            if (found := statuses.get(status)) is None:
+                found = statuses[status] = r.status_of(status.strip())
+            role = fields[role_at]
+            if (role_name := roles.get(role)) is None:
+                role_name = roles[role] = r.enrollment_role(role.strip())
+            yield r.EnrollmentRef(
+                fields[sid_at].strip(),
+                found,
+                row,
+                fields[class_at].strip(),
+                fields[user_at].strip(),
+                role_name,
+            )
 
     def demographics(self) -> Iterator[r.Demographics]:
         return self.records("demographics")
@@ -408,17 +447,15 @@ def _read_header(package: Package, entity: str) -> None:
 
 
 def _check_file(package: Package, entity: str) -> None:
+    """The checking pass over one file: every row's values, duplicate sourcedIds and
+    references; keeps the sourcedIds and the counts."""
     file = f"{entity}.csv"
-    header = package.headers[entity]
-    if not header.ok:
+    if not package.headers[entity].ok:
         return
     problems = package.problems
-    ids: dict[str, int] = {}
-    package.ids[entity] = ids
-    count = package.counts[entity] = FileCount()
+    package.ids[entity] = {}
+    package.counts[entity] = FileCount()
     pending: list[tuple[int, str]] = []  # self-references seen before their target
-    self_column = _SELF_REFERENCES.get(entity)
-    references = _REFERENCES.get(entity, ())
     if entity == "users" and package.version == spec.V12 and package._roles_from_users():
         problems.warn(
             file,
@@ -429,57 +466,7 @@ def _check_file(package: Package, entity: str) -> None:
         )
     try:
         for item in package._stream(entity, problems):
-            if item[0] is None:  # a row of the wrong width: keep its id for references
-                count.rows += 1
-                count.rows_with_errors += 1
-                if item[2]:
-                    ids.setdefault(item[2], 0)
-                continue
-            record, bad, _ = item
-            count.rows += 1
-            row = record.row
-            sourced_id = record.sourced_id
-            if sourced_id:
-                first = ids.get(sourced_id)
-                if first is not None:
-                    bad = True
-                    problems.error(
-                        file,
-                        row,
-                        "sourcedId",
-                        sourced_id,
-                        _l(
-                            "sourcedId '%(value)s' is a duplicate: row %(first)d has it too.",
-                            value=sourced_id,
-                            first=first,
-                        ),
-                    )
-                else:
-                    ids[sourced_id] = row
-            if record.status == "active":
-                count.active += 1
-            else:
-                count.tobedeleted += 1
-            if entity == "orgs" and sourced_id and record.type:
-                package._org_types[sourced_id] = record.type
-            for column, target in references:
-                values = getattr(record, _ATTRIBUTE[column])
-                if not values:
-                    continue
-                for value in values if isinstance(values, tuple) else (values,):
-                    if not _resolve(package, entity, column, target, value, row):
-                        bad = True
-            if self_column:
-                values = getattr(record, _ATTRIBUTE[self_column])
-                for value in values if isinstance(values, tuple) else (values,) if values else ():
-                    if value not in ids:
-                        pending.append((row, value))
-            if entity == "roles" and record.user_sourced_id and record.status == "active":
-                package._users_with_roles.add(record.user_sourced_id)
-            if entity == "users" and record.status != "active":
-                package._inactive_users.add(sourced_id)
-            if bad:
-                count.rows_with_errors += 1
+            _check_row(package, entity, item, pending)
     except CsvBroken as exc:
         problems.error(file, exc.row, None, None, exc.message)
         problems.warn(
@@ -492,8 +479,81 @@ def _check_file(package: Package, entity: str) -> None:
         )
         return
     package._readable.add(entity)
+    self_column = _SELF_REFERENCES.get(entity)
     for row, value in pending:
         _resolve(package, entity, self_column, entity, value, row)
+
+
+def _check_row(package: Package, entity: str, item: tuple, pending: list) -> None:
+    """One streamed row: counted, its sourcedId noted, its references resolved."""
+    ids, count = package.ids[entity], package.counts[entity]
+    record, bad, short_id = item
+    count.rows += 1
+    if record is None:  # a row of the wrong width: keep its id for references
+        count.rows_with_errors += 1
+        if short_id:
+            ids.setdefault(short_id, 0)
+        return
+    if not _note_id(package, entity, record, ids):
+        bad = True
+    if record.status == "active":
+        count.active += 1
+    else:
+        count.tobedeleted += 1
+    if not _check_references(package, entity, record, ids, pending):
+        bad = True
+    if bad:
+        count.rows_with_errors += 1
+
+
+def _note_id(package: Package, entity: str, record, ids: dict[str, int]) -> bool:
+    """Note the row's sourcedId; False (and an error) when an earlier row has it."""
+    sourced_id = record.sourced_id
+    if not sourced_id:
+        return True
+    first = ids.get(sourced_id)
+    if first is not None:
+        package.problems.error(
+            f"{entity}.csv",
+            record.row,
+            "sourcedId",
+            sourced_id,
+            _l(
+                "sourcedId '%(value)s' is a duplicate: row %(first)d has it too.",
+                value=sourced_id,
+                first=first,
+            ),
+        )
+        return False
+    ids[sourced_id] = record.row
+    return True
+
+
+def _check_references(package: Package, entity: str, record, ids, pending: list) -> bool:
+    """Resolve the row's references (self-references once the file is read); note what
+    later files need (org types, users with a role, inactive users). False if one fails."""
+    ok = True
+    row, sourced_id = record.row, record.sourced_id
+    if entity == "orgs" and sourced_id and record.type:
+        package._org_types[sourced_id] = record.type
+    for column, target in _REFERENCES.get(entity, ()):
+        values = getattr(record, _ATTRIBUTE[column])
+        if not values:
+            continue
+        for value in values if isinstance(values, tuple) else (values,):
+            if not _resolve(package, entity, column, target, value, row):
+                ok = False
+    self_column = _SELF_REFERENCES.get(entity)
+    if self_column:
+        values = getattr(record, _ATTRIBUTE[self_column])
+        for value in values if isinstance(values, tuple) else (values,) if values else ():
+            if value not in ids:
+                pending.append((row, value))
+    if entity == "roles" and record.user_sourced_id and record.status == "active":
+        package._users_with_roles.add(record.user_sourced_id)
+    if entity == "users" and record.status != "active":
+        package._inactive_users.add(sourced_id)
+    return ok
 
 
 def _resolve(package: Package, entity: str, column: str, target: str, value: str, row: int) -> bool:

@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from functools import lru_cache
+from typing import NamedTuple
 
 from flask_babel import lazy_gettext as _l
 
@@ -186,6 +187,38 @@ class Demographics(Record):
     state_of_birth_abbreviation: str | None = None
     city_of_birth: str | None = None
     public_school_residence_status: str | None = None
+
+
+class EnrollmentRef(NamedTuple):
+    """What an import compares of an enrollments.csv row (`Package.enrollment_refs()`):
+    the same values as the row's Enrollment record, without the rest of it."""
+
+    sourced_id: str
+    status: str
+    row: int
+    class_sourced_id: str
+    user_sourced_id: str
+    role: str
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+
+def status_of(raw: str) -> str:
+    """A checked status field as the records hold it (empty: active; 1.0's words:
+    tobedeleted)."""
+    if not raw:
+        return "active"
+    lowered = raw.lower()
+    return STATUSES.get(lowered) or spec.OLD_STATUSES[lowered]
+
+
+def enrollment_role(raw: str) -> str:
+    """A checked enrollment role in the spec's spelling (an ext: value as written)."""
+    if raw.lower().startswith(spec.EXT_PREFIX):
+        return raw
+    return ENROLLMENT_ROLES[raw.lower().replace(" ", "")]
 
 
 def role_group(role: str) -> str:

@@ -170,19 +170,45 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def existing_ids(scope: Org | None = None) -> dict[str, set[str]]:
+class KnownIds:
+    """The sourcedIds of one table, as a container the reader asks `value in ids`.
+
+    The reader asks only about references into a file that is delta or absent (those
+    into a bulk file are checked against the file), so a bulk re-import asks nothing and
+    a 500-row delta asks a few hundred times: each answer is one indexed query, cached.
+    Past `LOAD_ALL` questions the whole column is read once instead."""
+
+    LOAD_ALL = 2000
+
+    def __init__(self, column):
+        self.column = column
+        self.known: dict[str, bool] = {}
+        self.everything: set[str] | None = None
+
+    def __contains__(self, value) -> bool:
+        if self.everything is not None:
+            return value in self.everything
+        found = self.known.get(value)
+        if found is None:
+            if len(self.known) >= self.LOAD_ALL:
+                self.everything = set(
+                    db.session.scalars(select(self.column).where(self.column.is_not(None)))
+                )
+                return value in self.everything
+            found = self.known[value] = (
+                db.session.scalar(select(self.column).where(self.column == value).limit(1))
+                is not None
+            )
+        return found
+
+
+def existing_ids(scope: Org | None = None) -> dict[str, KnownIds]:
     """sourcedIds Waypoint already has, for the reader's checks of delta references."""
     return {
-        "orgs": set(db.session.scalars(select(Org.source_id).where(Org.source_id.is_not(None)))),
-        "academicSessions": set(
-            db.session.scalars(select(Term.source_id).where(Term.source_id.is_not(None)))
-        ),
-        "classes": set(
-            db.session.scalars(
-                select(SchoolClass.source_id).where(SchoolClass.source_id.is_not(None))
-            )
-        ),
-        "users": set(db.session.scalars(select(User.source_id).where(User.source_id.is_not(None)))),
+        "orgs": KnownIds(Org.source_id),
+        "academicSessions": KnownIds(Term.source_id),
+        "classes": KnownIds(SchoolClass.source_id),
+        "users": KnownIds(User.source_id),
     }
 
 
