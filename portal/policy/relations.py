@@ -93,9 +93,14 @@ def current_term_filter():
     return and_(Term.start_date <= on, Term.end_date >= on)
 
 
+# Made once: an alias is costly to build and to adapt columns to, and these are used
+# only inside the subquery below (an alias named in a statement's FROM is never reused).
+_MINE, _THEIRS = aliased(Enrollment), aliased(Enrollment)
+
+
 def teacher_learner_ids(teacher_id: int) -> Select:
     """Learners enrolled with this teacher in a class of the current term."""
-    mine, theirs = aliased(Enrollment), aliased(Enrollment)
+    mine, theirs = _MINE, _THEIRS
     return (
         select(theirs.user_id)
         .join(mine, and_(mine.class_id == theirs.class_id, mine.user_id == teacher_id))

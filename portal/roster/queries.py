@@ -63,10 +63,12 @@ def teachers_of_class(class_id: int) -> list[User]:
     )
 
 
+_TEACHER_ENROLLMENT, _TEACHER = aliased(Enrollment), aliased(User)  # made once: costly to build
+
+
 def classes_of_learner(learner_id: int) -> list[tuple[SchoolClass, str | None]]:
     """The learner's classes this term with their teachers' names, comma-separated."""
-    teacher_enrollment = aliased(Enrollment)
-    teacher = aliased(User)
+    teacher_enrollment, teacher = _TEACHER_ENROLLMENT, _TEACHER
     rows = db.session.execute(
         select(SchoolClass, teacher)
         .join(Enrollment, Enrollment.class_id == SchoolClass.id)
