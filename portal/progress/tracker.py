@@ -489,7 +489,7 @@ def class_cells(learner_ids, school_of: dict[int, int | None], visible_to: User)
     per_school: dict[int | None, tuple[dict[int, str], Method]] = {}
     now = today()
     out: dict[int, list[GoalCell]] = {}
-    for goal_id, learner_id, statement, target, points, highest, last_at, latest, rated, _ in rows:
+    for goal_id, learner_id, statement, target, points, highest, last_at, latest, rated, _s in rows:
         school_id = school_of.get(learner_id)
         known = per_school.get(school_id)
         if known is None:
