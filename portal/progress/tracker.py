@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
+from flask_babel import get_translations, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -97,7 +97,7 @@ class Tracker:
     def reached(self) -> bool:
         return self.current is not None and int(self.current + 0.5) >= self.target_value
 
-    @property
+    @cached_property
     def top_value(self) -> int:
         return max([*self.labels, self.target_value, 1])
 
@@ -152,6 +152,10 @@ class Tracker:
     # --- words ---
 
     def last_entry_words(self) -> str:
+        return self._last_entry_words
+
+    @cached_property
+    def _last_entry_words(self) -> str:  # the facts and the announcement both say it
         days = self.days_since_last
         if days is None:
             return _("No entries yet.")
@@ -216,12 +220,37 @@ class Tracker:
         return out
 
     def y_of(self, value: float) -> float:
-        top = self.top_value
         usable = CHART_H - 2 * CHART_PAD
-        return round(CHART_H - CHART_PAD - usable * (value - 1) / max(top - 1, 1), 1)
+        return round(CHART_H - CHART_PAD - usable * (value - 1) / max(self.top_value - 1, 1), 1)
 
     def polyline(self) -> str:
         return " ".join(f"{p.x},{p.y}" for p in self.chart)
+
+    # --- what the chart draws, computed once here rather than in the template's loops ---
+
+    @cached_property
+    def level_ys(self) -> list[float]:
+        """The height of each level's grid line, in the scale's order."""
+        return [self.y_of(value) for value in self.labels]
+
+    @property
+    def target_y(self) -> float:
+        return self.y_of(self.target_value)
+
+    @cached_property
+    def marks(self) -> list[tuple[float, float, bool]]:
+        """Each rating's circle: (x, y, rated by a teacher)."""
+        return [(p.x, p.y, p.source == "teacher") for p in self.chart]
+
+    @property
+    def words(self) -> TrackerWords:
+        """The tracker's fixed words in this request's language (made once per language)."""
+        return tracker_words()
+
+    @property
+    def method_words(self) -> str:
+        """`method.describe()`, worded once per language and method."""
+        return _method_words(get_translations(), self.method)
 
     def chart_description(self) -> str:
         """The chart's text alternative: how many ratings, first, latest, highest, target."""
@@ -257,6 +286,59 @@ class Tracker:
             parts.append(_("Current level: %(level)s.", level=self.current_label))
         parts.append(self.last_entry_words())
         return " ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerWords:
+    """The words every tracker shows whatever its goal, in one language."""
+
+    now: str
+    not_rated_yet: str
+    target: str
+    closed: str
+    chart_title: str
+    own_rating: str
+    teacher_rating: str
+    target_key: str
+    how: str
+    log_progress: str
+
+
+# Per translation catalog (flask-babel keeps one per language and process, and gettext's
+# answer depends on the catalog alone): the fixed words, and each method's description.
+_WORDS: dict[int, tuple[object, TrackerWords]] = {}
+_METHOD_WORDS: dict[tuple[int, Method], tuple[object, str]] = {}
+
+
+def tracker_words() -> TrackerWords:
+    catalog = get_translations()
+    kept = _WORDS.get(id(catalog))
+    if kept is None or kept[0] is not catalog:
+        words = TrackerWords(
+            now=_("Now:"),
+            not_rated_yet=_("not rated yet"),
+            target=_("Target:"),
+            closed=_("Closed"),
+            chart_title=_("Ratings over time"),
+            own_rating=_("own rating"),
+            teacher_rating=_("teacher rating"),
+            target_key=_("target"),
+            how=_("How is the current level computed?"),
+            log_progress=_("Log progress"),
+        )
+        if len(_WORDS) > 32:  # catalogs of apps gone (tests make many apps)
+            _WORDS.clear()
+        kept = _WORDS[id(catalog)] = (catalog, words)
+    return kept[1]
+
+
+def _method_words(catalog, method: Method) -> str:
+    kept = _METHOD_WORDS.get((id(catalog), method))
+    if kept is None or kept[0] is not catalog:
+        if len(_METHOD_WORDS) > 256:
+            _METHOD_WORDS.clear()
+        kept = _METHOD_WORDS[(id(catalog), method)] = (catalog, method.describe())
+    return kept[1]
 
 
 def _build(goal, summary, scale, settings, version=None) -> Tracker:
