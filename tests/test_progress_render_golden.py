@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from flask import render_template
-from flask_babel import force_locale
+from flask_babel import force_locale, gettext
 
 from portal.core.extensions import db
 from portal.goals.models import GoalStatus
@@ -159,3 +159,26 @@ def test_the_class_view_page_renders_its_table_as_the_fragment(app, client, auth
     page = client.get(url).get_data(as_text=True)
     fragment = client.get(url, headers=FRAGMENT).get_data(as_text=True)
     assert fragment.strip() in page
+
+
+STATUS_WORDS = {
+    "draft": "Draft",
+    "proposed": "Proposed",
+    "active": "Active",
+    "met": "Met",
+    "not_met": "Not met yet",
+    "revised": "Revised",
+    "archived": "Archived",
+}
+
+
+@pytest.mark.parametrize("locale", ["en", "es"])
+def test_each_goal_status_badge_says_its_own_word(app, locale):
+    """The goal cards' status badge (the learner home shows one per goal) says the word
+    the dict of every status said before it looked up only its own."""
+    source = '{% from "goals/_macros.html" import status_badge %}{{ status_badge(s) }}'
+    with app.test_request_context("/"), force_locale(locale):
+        for status in GoalStatus:
+            html = app.jinja_env.from_string(source).render(s=status)
+            word = gettext(STATUS_WORDS[status.value])
+            assert html == f'<span class="goal-status goal-status-{status.value}">{word}</span>'

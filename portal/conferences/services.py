@@ -632,13 +632,16 @@ class LearnerCardState:
     extra: tuple  # the values of the caller's `columns`
 
 
+_CARD_TEACHER = aliased(User)  # made once: an alias is costly to build and adapt to
+
+
 def learner_card_state(learner_id: int, *columns) -> LearnerCardState:
     """`next_conference` and `open_request` in one statement, one row whatever the learner
     has (anchored on the learner), with the values of `columns`, extra scalar expressions
     the caller reads in the same statement (the learner home: the site change stamp)."""
     next_id = _next_conference_query(learner_id).with_only_columns(Conference.id)
     request_id = _open_request_query(learner_id).with_only_columns(ConferenceRequest.id)
-    teacher = aliased(User)
+    teacher = _CARD_TEACHER
     row = db.session.execute(
         select(Conference, teacher, ConferenceRequest, *columns)
         .select_from(User)

@@ -17,7 +17,7 @@ from portal.core.web import render
 from portal.family import cards as family_cards
 from portal.family.routes import family_home
 from portal.goals.models import GoalStatus
-from portal.goals.queries import home_goals
+from portal.goals.queries import home_goals, home_goals_query
 from portal.policy import Action, can, family_view, load_class, load_learner, roles
 from portal.profiles import cards as profile_cards
 from portal.progress.tracker import trackers_for
@@ -25,6 +25,8 @@ from portal.roster import queries
 
 bp = Blueprint("home", __name__)
 HOME_GOALS = 6  # goal cards on the learner home; every active goal has its tracker
+# The home's goals with when each one's conference cycle started: built once per process.
+_HOME_GOALS_QUERY = home_goals_query(conference_services.cycle_start())
 
 
 @bp.route("/")
@@ -56,7 +58,7 @@ def _learner_context() -> dict:
     conference cycle, extra profile sections) usually need no query: `school_settings`.
     """
     learner = current_user
-    open_goals, summaries, extra = home_goals(learner.id, conference_services.cycle_start())
+    open_goals, summaries, extra = home_goals(learner.id, query=_HOME_GOALS_QUERY)
     active = sorted(
         (g for g in open_goals if g.status is GoalStatus.ACTIVE), key=lambda g: (g.created_at, g.id)
     )
