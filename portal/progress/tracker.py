@@ -63,8 +63,8 @@ class Tracker:
     method: Method
     summary: GoalProgress | None
     token: str
-    raw_points: list = field(default_factory=list)  # [[iso, value, source], ...]
-    values: list[int] = field(default_factory=list)
+    raw_points: tuple = ()  # ((iso, value, source), ...), shared: never change it
+    values: list[int] = field(default_factory=list)  # shared too (`decoded_points`)
     current: float | None = None
 
     @cached_property
@@ -341,10 +341,30 @@ def _method_words(catalog, method: Method) -> str:
     return kept[1]
 
 
+# A summary's points decoded, by the JSON text itself (a pure function of it, so never
+# stale): decoding is most of what a tracker costs, and between two views of a page most
+# of its summaries have not changed. Bounded: emptied when full.
+_DECODED: dict[str, tuple[tuple, list[int]]] = {}
+_DECODED_MAX = 20_000
+
+
+def decoded_points(points_json: str | None) -> tuple[tuple, list[int]]:
+    """((iso, value, source), ...) and the values alone, oldest first; treat as read-only."""
+    if not points_json:
+        return (), []
+    kept = _DECODED.get(points_json)
+    if kept is None:
+        raw = tuple(tuple(p) for p in json.loads(points_json))
+        kept = (raw, [v for _, v, _ in raw])
+        if len(_DECODED) >= _DECODED_MAX:
+            _DECODED.clear()
+        _DECODED[points_json] = kept
+    return kept
+
+
 def _build(goal, summary, scale, settings, version=None) -> Tracker:
     method = Method.of(settings)
-    raw = json.loads(summary.points_json) if summary else []
-    values = [v for _, v, _ in raw]
+    raw, values = decoded_points(summary.points_json if summary else None)
     return Tracker(
         goal=goal,
         version=version or goal.current_version,
@@ -580,7 +600,7 @@ def class_cells(learner_ids, school_of: dict[int, int | None], visible_to: User)
             labels = {lv.value: lv.display_label for lv in scale.levels}
             known = per_school[school_id] = (labels, Method.of(school.progress if school else None))
         labels, method = known
-        values = [v for _, v, _ in json.loads(points)] if points else []
+        values = decoded_points(points)[1]
         current = current_level(values, method, highest)
         out.setdefault(learner_id, []).append(
             GoalCell(
