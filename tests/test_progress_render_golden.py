@@ -182,3 +182,20 @@ def test_each_goal_status_badge_says_its_own_word(app, locale):
             html = app.jinja_env.from_string(source).render(s=status)
             word = gettext(STATUS_WORDS[status.value])
             assert html == f'<span class="goal-status goal-status-{status.value}">{word}</span>'
+
+
+def test_the_class_views_row_links_keep_the_mount_point(app, client, auth, world):
+    """The row links are made from one url_for per page: mounted under a prefix (and one
+    with a % in it), every link still carries it, as url_for's own would."""
+    teacher, school_class, goals = world
+    auth.login(teacher)
+    for prefix in ("/waypoint", "/way%25point"):
+        response = client.get(
+            f"/classes/{school_class.id}/progress",
+            headers=FRAGMENT,
+            environ_overrides={"SCRIPT_NAME": prefix},
+        )
+        html = response.get_data(as_text=True)
+        goal_id, learner_id = goals["stuck"]
+        assert f'href="{prefix}/goals/{goal_id}/progress"' in html
+        assert f'href="{prefix}/learners/{learner_id}"' in html
