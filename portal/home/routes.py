@@ -27,6 +27,8 @@ bp = Blueprint("home", __name__)
 HOME_GOALS = 6  # goal cards on the learner home; every active goal has its tracker
 # The home's goals with when each one's conference cycle started: built once per process.
 _HOME_GOALS_QUERY = home_goals_query(conference_services.cycle_start())
+# The conference card's state with the site change stamp: built once per process.
+_CARD_QUERY = conference_services.learner_card_query(site_stamp_column())
 
 
 @bp.route("/")
@@ -62,7 +64,7 @@ def _learner_context() -> dict:
     active = sorted(
         (g for g in open_goals if g.status is GoalStatus.ACTIVE), key=lambda g: (g.created_at, g.id)
     )
-    card = conference_services.learner_card_state(learner.id, site_stamp_column())
+    card = conference_services.learner_card_state(learner.id, query=_CARD_QUERY)
     (stamp,) = card.extra
     stamp = stamp or 0
     settings = school_settings.for_schools({learner.org_id}, stamp).get(learner.org_id)
