@@ -50,7 +50,6 @@ from portal.progress.forms import EntryForm, FeedbackForm, SettingsForm, ShareFo
 from portal.progress.mastery import Method
 from portal.progress.models import Feedback, LevelMethod, ProgressEntry
 from portal.roster import queries as roster
-from portal.roster.models import Enrollment, EnrollmentRole
 
 bp = Blueprint("progress", __name__)
 
@@ -362,10 +361,9 @@ FILTERS = ("all", "quiet", "stuck", "ready")
 
 def _class_rows(class_id: int) -> list[tracker.LearnerRow]:
     learners = roster.learners_in_class(class_id)
-    in_class = select(Enrollment.user_id).where(
-        Enrollment.class_id == class_id, Enrollment.role == EnrollmentRole.LEARNER
-    )
-    cells = tracker.class_cells(in_class, {x.id: x.org_id for x in learners}, current_user)
+    school_of = {x.id: x.org_id for x in learners}
+    # The ids as a list, not the enrollment subquery again: a list's statement keys faster.
+    cells = tracker.class_cells(list(school_of), school_of, current_user)
     return [tracker.LearnerRow(learner, cells.get(learner.id, [])) for learner in learners]
 
 
