@@ -44,15 +44,18 @@ def classes_taught_by(teacher: User) -> list[tuple[SchoolClass, int]]:
     )
 
 
-def learners_in_class(class_id: int) -> list[User]:
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(Enrollment, Enrollment.user_id == User.id)
-            .where(Enrollment.class_id == class_id, Enrollment.role == EnrollmentRole.LEARNER)
-            .order_by(User.family_name, User.given_name)
-        )
+_LEARNERS_IN_CLASS = (  # built once: the class view runs it on every view and poll
+    select(User)
+    .join(Enrollment, Enrollment.user_id == User.id)
+    .where(
+        Enrollment.class_id == bindparam("class_id"), Enrollment.role == EnrollmentRole.LEARNER
     )
+    .order_by(User.family_name, User.given_name)
+)
+
+
+def learners_in_class(class_id: int) -> list[User]:
+    return list(db.session.scalars(_LEARNERS_IN_CLASS, {"class_id": class_id}))
 
 
 def teachers_of_class(class_id: int) -> list[User]:
