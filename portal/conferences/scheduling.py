@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from portal.auth.models import User
@@ -59,7 +59,7 @@ def schedule(
     return made
 
 
-def _open_request_query(learner_id: int) -> Select:
+def _open_request_query(learner_id) -> Select:
     return (
         select(ConferenceRequest)
         .where(ConferenceRequest.learner_id == learner_id, ConferenceRequest.resolved_at.is_(None))
@@ -99,13 +99,14 @@ def set_status(conference: Conference, status: ConferenceStatus) -> None:
 NEXT_GRACE = timedelta(hours=12)
 
 
-def _next_conference_query(learner_id: int) -> Select:
+def _next_conference_query(learner_id, since=None) -> Select:
+    """`learner_id` and `since` (default: now less the grace) may be bind parameters."""
     return (
         select(Conference)
         .where(
             Conference.learner_id == learner_id,
             Conference.status == ConferenceStatus.SCHEDULED,
-            Conference.scheduled_at >= utcnow() - NEXT_GRACE,
+            Conference.scheduled_at >= (utcnow() - NEXT_GRACE if since is None else since),
         )
         .order_by(Conference.scheduled_at)
         .limit(1)
@@ -128,14 +129,18 @@ class LearnerCardState:
     extra: tuple  # the values of the caller's `columns`
 
 
-def learner_card_state(learner_id: int, *columns) -> LearnerCardState:
-    """`next_conference` and `open_request` in one statement, one row whatever the learner
-    has (anchored on the learner), with the values of `columns`, extra scalar expressions
-    the caller reads in the same statement (the learner home: the site change stamp)."""
-    next_id = _next_conference_query(learner_id).with_only_columns(Conference.id)
+_CARD_TEACHER = aliased(User)  # made once: an alias is costly to build and adapt to
+
+
+def learner_card_query(*columns) -> Select:
+    """The statement of `learner_card_state` with `columns`, for the parameters
+    `learner_id` and `since` (`learner_card_state` gives both): build it once per process
+    and pass it as `query` (building and keying it costs more than running it)."""
+    learner_id, since = bindparam("learner_id"), bindparam("since")
+    next_id = _next_conference_query(learner_id, since).with_only_columns(Conference.id)
     request_id = _open_request_query(learner_id).with_only_columns(ConferenceRequest.id)
-    teacher = aliased(User)
-    row = db.session.execute(
+    teacher = _CARD_TEACHER
+    return (
         select(Conference, teacher, ConferenceRequest, *columns)
         .select_from(User)
         .outerjoin(Conference, Conference.id == next_id.correlate(None).scalar_subquery())
@@ -145,7 +150,17 @@ def learner_card_state(learner_id: int, *columns) -> LearnerCardState:
             ConferenceRequest.id == request_id.correlate(None).scalar_subquery(),
         )
         .where(User.id == learner_id)
-    ).one()
+    )
+
+
+def learner_card_state(learner_id: int, *columns, query: Select | None = None) -> LearnerCardState:
+    """`next_conference` and `open_request` in one statement, one row whatever the learner
+    has (anchored on the learner), with the values of `columns`, extra scalar expressions
+    the caller reads in the same statement (the learner home: the site change stamp).
+    `query`: `learner_card_query(*columns)`, built once by the caller."""
+    stmt = learner_card_query(*columns) if query is None else query
+    params = {"learner_id": learner_id, "since": utcnow() - NEXT_GRACE}
+    row = db.session.execute(stmt, params).one()
     return LearnerCardState(row[0], row[1], row[2], tuple(row[3:]))
 
 

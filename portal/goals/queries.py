@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Select, case, func, select, true
+from sqlalchemy import Select, bindparam, case, func, select, true
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from portal.auth.models import User
@@ -63,17 +63,13 @@ def learner_goals(learner_id: int, visible=None) -> list[Goal]:
     return list(db.session.scalars(_with_content(stmt)))
 
 
-def home_goals(learner_id: int, *columns) -> tuple[list[Goal], dict[int, GoalProgress], dict]:
-    """The learner's open goals for the home page, active ones first, in one statement:
-    each with its current version and that version's targets (what the goal cards show;
-    not the strategies, which the home does not show), its progress summary (for the
-    home's trackers: `progress.tracker.trackers_for(..., summaries=...)`) and the values
-    of `columns`, extra per-goal expressions the caller reads with the goals (goal id ->
-    tuple of their values)."""
-    stmt = (
+def home_goals_query(*columns) -> Select:
+    """The statement of `home_goals`, for the learner id as the parameter `learner_id`:
+    build it once (with the `columns` the caller reads) and pass it to every call."""
+    return (
         select(Goal)
         .where(
-            Goal.learner_id == learner_id,
+            Goal.learner_id == bindparam("learner_id"),
             Goal.status.in_([GoalStatus.ACTIVE, GoalStatus.PROPOSED, GoalStatus.DRAFT]),
         )
         .join(Goal.current_version)
@@ -82,7 +78,20 @@ def home_goals(learner_id: int, *columns) -> tuple[list[Goal], dict[int, GoalPro
         .options(contains_eager(Goal.current_version).joinedload(GoalVersion.targets))
         .order_by(_status_rank, GoalVersion.due_date.is_(None), GoalVersion.due_date, Goal.id)
     )
-    rows = db.session.execute(stmt).unique().all()
+
+
+def home_goals(
+    learner_id: int, *columns, query: Select | None = None
+) -> tuple[list[Goal], dict[int, GoalProgress], dict]:
+    """The learner's open goals for the home page, active ones first, in one statement:
+    each with its current version and that version's targets (what the goal cards show;
+    not the strategies, which the home does not show), its progress summary (for the
+    home's trackers: `progress.tracker.trackers_for(..., summaries=...)`) and the values
+    of `columns`, extra per-goal expressions the caller reads with the goals (goal id ->
+    tuple of their values). `query`: `home_goals_query(*columns)` built once by the
+    caller (building the statement costs more than running it)."""
+    stmt = home_goals_query(*columns) if query is None else query
+    rows = db.session.execute(stmt, {"learner_id": learner_id}).unique().all()
     goals = [row[0] for row in rows]
     summaries = {row[0].id: row[1] for row in rows if row[1] is not None}
     return goals, summaries, {row[0].id: tuple(row[2:]) for row in rows}

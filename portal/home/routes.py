@@ -19,7 +19,7 @@ from portal.core.web import render
 from portal.family import cards as family_cards
 from portal.family.routes import family_home
 from portal.goals.models import GoalStatus
-from portal.goals.queries import home_goals
+from portal.goals.queries import home_goals, home_goals_query
 from portal.policy import Action, can, family_view, load_class, load_learner, roles
 from portal.profiles import cards as profile_cards
 from portal.progress.tracker import trackers_for
@@ -27,6 +27,10 @@ from portal.roster import queries
 
 bp = Blueprint("home", __name__)
 HOME_GOALS = 6  # goal cards on the learner home; every active goal has its tracker
+# The home's goals with when each one's conference cycle started: built once per process.
+_HOME_GOALS_QUERY = home_goals_query(conference_cycles.cycle_start())
+# The conference card's state with the site change stamp: built once per process.
+_CARD_QUERY = conference_scheduling.learner_card_query(site_stamp_column())
 
 
 @bp.route("/")
@@ -58,11 +62,11 @@ def _learner_context() -> dict:
     conference cycle, extra profile sections) usually need no query: `school_settings`.
     """
     learner = current_user
-    open_goals, summaries, extra = home_goals(learner.id, conference_cycles.cycle_start())
+    open_goals, summaries, extra = home_goals(learner.id, query=_HOME_GOALS_QUERY)
     active = sorted(
         (g for g in open_goals if g.status is GoalStatus.ACTIVE), key=lambda g: (g.created_at, g.id)
     )
-    card = conference_scheduling.learner_card_state(learner.id, site_stamp_column())
+    card = conference_scheduling.learner_card_state(learner.id, query=_CARD_QUERY)
     (stamp,) = card.extra
     stamp = stamp or 0
     settings = school_settings.for_schools({learner.org_id}, stamp).get(learner.org_id)

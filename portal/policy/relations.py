@@ -140,11 +140,15 @@ def ended_class_ids() -> Select:
 
 # --- Which learners a user can see -------------------------------------------------
 
+# Made once: an alias is costly to build and to adapt columns to, and these are used
+# only inside the subquery below (an alias named in a statement's FROM is never reused).
+_MINE, _THEIRS = aliased(Enrollment), aliased(Enrollment)
+
 
 def teacher_learner_ids(teacher_id: int, *, current_only: bool = False) -> Select:
     """Active learners enrolled with this teacher in a class of the current term or, unless
     `current_only`, of a term that ended within the grace period (read-only for them)."""
-    mine, theirs = aliased(Enrollment), aliased(Enrollment)
+    mine, theirs = _MINE, _THEIRS
     return (
         select(theirs.user_id)
         .join(mine, and_(mine.class_id == theirs.class_id, mine.user_id == teacher_id))

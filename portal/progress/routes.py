@@ -13,6 +13,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -49,7 +50,6 @@ from portal.progress.forms import EntryForm, FeedbackForm, SettingsForm, ShareFo
 from portal.progress.mastery import Method
 from portal.progress.models import Feedback, LevelMethod, ProgressEntry
 from portal.roster import queries as roster
-from portal.roster.models import Enrollment, EnrollmentRole
 
 bp = Blueprint("progress", __name__)
 
@@ -359,19 +359,33 @@ SORTS = ("name", "last", "level")
 FILTERS = ("all", "quiet", "stuck", "ready")
 
 
-def _class_rows(class_id: int):
+def _class_rows(class_id: int) -> list[tracker.LearnerRow]:
     learners = roster.learners_in_class(class_id)
-    in_class = select(Enrollment.user_id).where(
-        Enrollment.class_id == class_id, Enrollment.role == EnrollmentRole.LEARNER
-    )
-    goals, summaries, stamp = tracker.load_goals_for_trackers(
-        in_class, visible_to=current_user, strategies=False
-    )
-    by_learner: dict[int, list] = {}
-    schools = {x.id: x.org_id for x in learners}
-    for t in tracker.trackers_for(goals, schools, summaries=summaries, site_stamp=stamp):
-        by_learner.setdefault(t.goal.learner_id, []).append(t)
-    return [tracker.LearnerRow(learner, by_learner.get(learner.id, [])) for learner in learners]
+    school_of = {x.id: x.org_id for x in learners}
+    # The ids as a list, not the enrollment subquery again: a list's statement keys faster.
+    cells = tracker.class_cells(list(school_of), school_of, current_user)
+    return [tracker.LearnerRow(learner, cells.get(learner.id, [])) for learner in learners]
+
+
+_SENTINEL = 918273645  # an id no link holds, replaced by %d in a link's pattern
+
+
+def _link_pattern(endpoint: str, key: str) -> str:
+    """url_for(endpoint, key=id) as a %-pattern: one url_for per page, not one per row
+    (the pattern keeps this request's SCRIPT_NAME; a literal % in it is escaped)."""
+    url = url_for(endpoint, **{key: _SENTINEL}).replace("%", "%%")
+    assert url.count(str(_SENTINEL)) == 1, url
+    return url.replace(str(_SENTINEL), "%d")
+
+
+def _last_entry_words(rows: list[tracker.LearnerRow]) -> dict[int | None, str]:
+    """The "last entry" cell's words for each number of days the rows show, worded once."""
+    words: dict[int | None, str] = {None: _("never"), 0: _("today")}
+    for row in rows:
+        days = row.days_since_last
+        if days not in words:
+            words[days] = ngettext("%(num)d day ago", "%(num)d days ago", days)
+    return words
 
 
 @bp.get("/classes/<int:class_id>/progress")
@@ -396,9 +410,13 @@ def _class_page(class_id: int, sort: str, show: str, token: str | None) -> dict:
     school_class = load_class(class_id)
     rows = _class_rows(class_id)
     counts = {name: sum(1 for r in rows if r.matches(name)) for name in FILTERS}
+    shown = tracker.sort_rows([r for r in rows if r.matches(show)], sort)
     return {
         "school_class": school_class,
-        "rows": tracker.sort_rows([r for r in rows if r.matches(show)], sort),
+        "rows": shown,
+        "learner_link": _link_pattern("home.learner", "learner_id"),
+        "goal_link": _link_pattern("progress.goal_page", "goal_id"),
+        "last_entry_words": _last_entry_words(shown),
         "counts": counts,
         "sort": sort,
         "show": show,

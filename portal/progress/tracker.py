@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
+from flask_babel import get_translations, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -63,8 +63,8 @@ class Tracker:
     method: Method
     summary: GoalProgress | None
     token: str
-    raw_points: list = field(default_factory=list)  # [[iso, value, source], ...]
-    values: list[int] = field(default_factory=list)
+    raw_points: tuple = ()  # ((iso, value, source), ...), shared: never change it
+    values: list[int] = field(default_factory=list)  # shared too (`decoded_points`)
     current: float | None = None
 
     @cached_property
@@ -97,7 +97,7 @@ class Tracker:
     def reached(self) -> bool:
         return self.current is not None and int(self.current + 0.5) >= self.target_value
 
-    @property
+    @cached_property
     def top_value(self) -> int:
         return max([*self.labels, self.target_value, 1])
 
@@ -152,6 +152,10 @@ class Tracker:
     # --- words ---
 
     def last_entry_words(self) -> str:
+        return self._last_entry_words
+
+    @cached_property
+    def _last_entry_words(self) -> str:  # the facts and the announcement both say it
         days = self.days_since_last
         if days is None:
             return _("No entries yet.")
@@ -216,12 +220,37 @@ class Tracker:
         return out
 
     def y_of(self, value: float) -> float:
-        top = self.top_value
         usable = CHART_H - 2 * CHART_PAD
-        return round(CHART_H - CHART_PAD - usable * (value - 1) / max(top - 1, 1), 1)
+        return round(CHART_H - CHART_PAD - usable * (value - 1) / max(self.top_value - 1, 1), 1)
 
     def polyline(self) -> str:
         return " ".join(f"{p.x},{p.y}" for p in self.chart)
+
+    # --- what the chart draws, computed once here rather than in the template's loops ---
+
+    @cached_property
+    def level_ys(self) -> list[float]:
+        """The height of each level's grid line, in the scale's order."""
+        return [self.y_of(value) for value in self.labels]
+
+    @property
+    def target_y(self) -> float:
+        return self.y_of(self.target_value)
+
+    @cached_property
+    def marks(self) -> list[tuple[float, float, bool]]:
+        """Each rating's circle: (x, y, rated by a teacher)."""
+        return [(p.x, p.y, p.source == "teacher") for p in self.chart]
+
+    @property
+    def words(self) -> TrackerWords:
+        """The tracker's fixed words in this request's language (made once per language)."""
+        return tracker_words()
+
+    @property
+    def method_words(self) -> str:
+        """`method.describe()`, worded once per language and method."""
+        return _method_words(get_translations(), self.method)
 
     def chart_description(self) -> str:
         """The chart's text alternative: how many ratings, first, latest, highest, target."""
@@ -259,10 +288,83 @@ class Tracker:
         return " ".join(parts)
 
 
+@dataclass(frozen=True, slots=True)
+class TrackerWords:
+    """The words every tracker shows whatever its goal, in one language."""
+
+    now: str
+    not_rated_yet: str
+    target: str
+    closed: str
+    chart_title: str
+    own_rating: str
+    teacher_rating: str
+    target_key: str
+    how: str
+    log_progress: str
+
+
+# Per translation catalog (flask-babel keeps one per language and process, and gettext's
+# answer depends on the catalog alone): the fixed words, and each method's description.
+_WORDS: dict[int, tuple[object, TrackerWords]] = {}
+_METHOD_WORDS: dict[tuple[int, Method], tuple[object, str]] = {}
+
+
+def tracker_words() -> TrackerWords:
+    catalog = get_translations()
+    kept = _WORDS.get(id(catalog))
+    if kept is None or kept[0] is not catalog:
+        words = TrackerWords(
+            now=_("Now:"),
+            not_rated_yet=_("not rated yet"),
+            target=_("Target:"),
+            closed=_("Closed"),
+            chart_title=_("Ratings over time"),
+            own_rating=_("own rating"),
+            teacher_rating=_("teacher rating"),
+            target_key=_("target"),
+            how=_("How is the current level computed?"),
+            log_progress=_("Log progress"),
+        )
+        if len(_WORDS) > 32:  # catalogs of apps gone (tests make many apps)
+            _WORDS.clear()
+        kept = _WORDS[id(catalog)] = (catalog, words)
+    return kept[1]
+
+
+def _method_words(catalog, method: Method) -> str:
+    kept = _METHOD_WORDS.get((id(catalog), method))
+    if kept is None or kept[0] is not catalog:
+        if len(_METHOD_WORDS) > 256:
+            _METHOD_WORDS.clear()
+        kept = _METHOD_WORDS[(id(catalog), method)] = (catalog, method.describe())
+    return kept[1]
+
+
+# A summary's points decoded, by the JSON text itself (a pure function of it, so never
+# stale): decoding is most of what a tracker costs, and between two views of a page most
+# of its summaries have not changed. Bounded: emptied when full.
+_DECODED: dict[str, tuple[tuple, list[int]]] = {}
+_DECODED_MAX = 20_000
+
+
+def decoded_points(points_json: str | None) -> tuple[tuple, list[int]]:
+    """((iso, value, source), ...) and the values alone, oldest first; treat as read-only."""
+    if not points_json:
+        return (), []
+    kept = _DECODED.get(points_json)
+    if kept is None:
+        raw = tuple(tuple(p) for p in json.loads(points_json))
+        kept = (raw, [v for _, v, _ in raw])
+        if len(_DECODED) >= _DECODED_MAX:
+            _DECODED.clear()
+        _DECODED[points_json] = kept
+    return kept
+
+
 def _build(goal, summary, scale, settings, version=None) -> Tracker:
     method = Method.of(settings)
-    raw = json.loads(summary.points_json) if summary else []
-    values = [v for _, v, _ in raw]
+    raw, values = decoded_points(summary.points_json if summary else None)
     return Tracker(
         goal=goal,
         version=version or goal.current_version,
@@ -436,43 +538,131 @@ def target_levels(t: Tracker) -> list[tuple[object, float | None, str | None]]:
     return out
 
 
+@dataclass(slots=True)
+class GoalCell:
+    """One active goal in the class view, read from one row: what its cell shows and what
+    its learner's row sorts and filters by (the names are `Tracker`'s)."""
+
+    goal_id: int
+    statement: str
+    current: float | None
+    current_label: str | None
+    target_value: int
+    target_label: str
+    days_since_last: int | None
+    stuck: bool
+    ready_to_verify: bool
+
+
+def _class_cells_query(learner_ids, visible_to: User):
+    return (
+        select(
+            Goal.id,
+            Goal.learner_id,
+            GoalVersion.statement,
+            GoalVersion.target_level,
+            GoalProgress.points_json,
+            GoalProgress.max_value,
+            GoalProgress.last_entry_at,
+            GoalProgress.latest_self_rating,
+            GoalProgress.latest_entry_rated,
+            site_stamp_column(),
+        )
+        .join(GoalVersion, GoalVersion.id == Goal.current_version_id)
+        .outerjoin(GoalProgress, GoalProgress.goal_id == Goal.id)
+        .where(
+            Goal.learner_id.in_(learner_ids),
+            Goal.learner_id.in_(visible_learner_ids(visible_to)),
+            Goal.status == GoalStatus.ACTIVE,
+        )
+        .order_by(Goal.learner_id, Goal.created_at, Goal.id)
+    )
+
+
+def class_cells(learner_ids, school_of: dict[int, int | None], visible_to: User):
+    """The active goals of these learners that `visible_to` may see, as `GoalCell`s by
+    learner id, oldest first, in one statement (plain rows, no ORM objects: the class view
+    only reads them), which also reads the site stamp for the schools' scales and methods.
+    """
+    rows = db.session.execute(_class_cells_query(learner_ids, visible_to)).all()
+    if not rows:
+        return {}
+    schools = for_schools(set(school_of.values()), rows[0][-1] or 0)
+    per_school: dict[int | None, tuple[dict[int, str], Method]] = {}
+    now = today()
+    out: dict[int, list[GoalCell]] = {}
+    for goal_id, learner_id, statement, target, points, highest, last_at, latest, rated, _s in rows:
+        school_id = school_of.get(learner_id)
+        known = per_school.get(school_id)
+        if known is None:
+            school = schools.get(school_id)
+            scale = school.scale if school and school.scale is not None else default_scale()
+            labels = {lv.value: lv.display_label for lv in scale.levels}
+            known = per_school[school_id] = (labels, Method.of(school.progress if school else None))
+        labels, method = known
+        values = decoded_points(points)[1]
+        current = current_level(values, method, highest)
+        out.setdefault(learner_id, []).append(
+            GoalCell(
+                goal_id=goal_id,
+                statement=statement,
+                current=current,
+                current_label=(
+                    None
+                    if current is None
+                    else labels.get(int(current + 0.5), f"{current:.1f}")
+                ),
+                target_value=target,
+                target_label=labels.get(target, str(target)),
+                days_since_last=(now - last_at.date()).days if last_at else None,
+                stuck=is_stuck(values, target),
+                ready_to_verify=bool(
+                    latest is not None and latest >= target and not rated
+                ),
+            )
+        )
+    return out
+
+
 @dataclass
 class LearnerRow:
-    """One learner in the class view, with the trackers of their active goals."""
+    """One learner in the class view, with the trackers (or `GoalCell`s) of their active goals."""
 
     learner: User
-    trackers: list[Tracker]
+    trackers: list
 
     @cached_property
     def days_since_last(self) -> int | None:
         days = [t.days_since_last for t in self.trackers if t.days_since_last is not None]
         return min(days) if days else None
 
-    @property
+    @cached_property
     def quiet(self) -> bool:
         days = self.days_since_last
         return days is None or days >= QUIET_DAYS
 
-    @property
+    @cached_property
     def stuck(self) -> bool:
         return any(t.stuck for t in self.trackers)
 
-    @property
+    @cached_property
     def ready(self) -> bool:
         return any(t.ready_to_verify for t in self.trackers)
 
-    @property
+    @cached_property
     def progress(self) -> float:
         """The least advanced goal: current level as a share of its target (0 if no rating)."""
         shares = [(t.current or 0) / max(t.target_value, 1) for t in self.trackers]
         return min(shares) if shares else 0.0
 
     def matches(self, show: str) -> bool:
-        return {
-            "quiet": self.quiet,
-            "stuck": self.stuck,
-            "ready": self.ready,
-        }.get(show, True)
+        if show == "quiet":
+            return self.quiet
+        if show == "stuck":
+            return self.stuck
+        if show == "ready":
+            return self.ready
+        return True
 
 
 def sort_rows(rows: list[LearnerRow], sort: str) -> list[LearnerRow]:

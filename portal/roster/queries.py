@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from typing import NamedTuple
+
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import aliased, contains_eager
 
 from portal.auth.models import Role, User
 from portal.core.extensions import db
+from portal.core.timeutil import today
 from portal.policy import current_term_filter, manageable_school_ids
 from portal.roster.models import Enrollment, EnrollmentRole, GuardianLink, Org, SchoolClass, Term
 
@@ -44,21 +47,22 @@ def classes_taught_by(teacher: User) -> list[tuple[SchoolClass, int]]:
     )
 
 
-def learners_in_class(class_id: int) -> list[User]:
-    """The class's active learners: a deactivated learner's records are kept, not listed
-    (the admin's class roster, roster/services.class_members, shows them marked)."""
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(Enrollment, Enrollment.user_id == User.id)
-            .where(
-                Enrollment.class_id == class_id,
-                Enrollment.role == EnrollmentRole.LEARNER,
-                User.active.is_(True),
-            )
-            .order_by(User.family_name, User.given_name)
-        )
+# The class's active learners: a deactivated learner's records are kept, not listed
+# (the admin's class roster, roster/services.class_members, shows them marked).
+_LEARNERS_IN_CLASS = (  # built once: the class view runs it on every view and poll
+    select(User)
+    .join(Enrollment, Enrollment.user_id == User.id)
+    .where(
+        Enrollment.class_id == bindparam("class_id"),
+        Enrollment.role == EnrollmentRole.LEARNER,
+        User.active.is_(True),
     )
+    .order_by(User.family_name, User.given_name)
+)
+
+
+def learners_in_class(class_id: int) -> list[User]:
+    return list(db.session.scalars(_LEARNERS_IN_CLASS, {"class_id": class_id}))
 
 
 def teachers_of_class(class_id: int) -> list[User]:
@@ -72,30 +76,44 @@ def teachers_of_class(class_id: int) -> list[User]:
     )
 
 
-def classes_of_learner(learner_id: int) -> list[tuple[SchoolClass, str | None]]:
+class LearnerClass(NamedTuple):
+    """What a learner's page shows of one of their classes."""
+
+    id: int
+    title: str
+    period: str | None
+
+
+_TEACHER_ENROLLMENT, _TEACHER = aliased(Enrollment), aliased(User)
+# Built once (building and keying a statement with aliases costs more than running it):
+# the learner's classes in the term running on day `on`, each row with one of its teachers.
+_CLASSES_OF_LEARNER = (
+    select(SchoolClass.id, SchoolClass.title, SchoolClass.period, _TEACHER)
+    .join(Enrollment, Enrollment.class_id == SchoolClass.id)
+    .join(Term, Term.id == SchoolClass.term_id)
+    .outerjoin(
+        _TEACHER_ENROLLMENT,
+        (_TEACHER_ENROLLMENT.class_id == SchoolClass.id)
+        & (_TEACHER_ENROLLMENT.role == EnrollmentRole.TEACHER),
+    )
+    .outerjoin(_TEACHER, _TEACHER.id == _TEACHER_ENROLLMENT.user_id)
+    .where(
+        Enrollment.user_id == bindparam("learner_id"),
+        Enrollment.role == EnrollmentRole.LEARNER,
+        # policy.current_term_filter() for the day given as `on`
+        Term.start_date <= bindparam("on"),
+        Term.end_date >= bindparam("on"),
+    )
+    .order_by(SchoolClass.period.asc().nulls_last(), SchoolClass.title)
+)
+
+
+def classes_of_learner(learner_id: int) -> list[tuple[LearnerClass, str | None]]:
     """The learner's classes this term with their teachers' names, comma-separated."""
-    teacher_enrollment = aliased(Enrollment)
-    teacher = aliased(User)
-    rows = db.session.execute(
-        select(SchoolClass, teacher)
-        .join(Enrollment, Enrollment.class_id == SchoolClass.id)
-        .join(Term, Term.id == SchoolClass.term_id)
-        .outerjoin(
-            teacher_enrollment,
-            (teacher_enrollment.class_id == SchoolClass.id)
-            & (teacher_enrollment.role == EnrollmentRole.TEACHER),
-        )
-        .outerjoin(teacher, teacher.id == teacher_enrollment.user_id)
-        .where(
-            Enrollment.user_id == learner_id,
-            Enrollment.role == EnrollmentRole.LEARNER,
-            current_term_filter(),
-        )
-        .order_by(SchoolClass.period.asc().nulls_last(), SchoolClass.title)
-    ).tuples()
-    grouped: dict[int, tuple[SchoolClass, list[str]]] = {}
-    for school_class, person in rows:
-        entry = grouped.setdefault(school_class.id, (school_class, []))
+    rows = db.session.execute(_CLASSES_OF_LEARNER, {"learner_id": learner_id, "on": today()})
+    grouped: dict[int, tuple[LearnerClass, list[str]]] = {}
+    for class_id, title, period, person in rows:
+        entry = grouped.setdefault(class_id, (LearnerClass(class_id, title, period), []))
         if person is not None:
             entry[1].append(person.display_name)
     return [(c, ", ".join(names) or None) for c, names in grouped.values()]
