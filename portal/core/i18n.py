@@ -53,9 +53,6 @@ def datetime_text(value: date | datetime | None) -> str:
 
 def reading_spanish() -> bool:
     """Is this request's page in Spanish (the one translation that has school-owned words)?"""
-    from flask import has_request_context
-    from flask_babel import get_locale
-
     return has_request_context() and str(get_locale()) == "es"
 
 
