@@ -19,7 +19,6 @@ strategies, and so on, so the types add up instead of multiplying.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -70,7 +69,7 @@ from portal.progress.live import goal_token
 from portal.progress.mastery import Method, current_level
 from portal.progress.models import Feedback, GoalProgress, ProgressEntry, ProgressSettings
 from portal.progress.scales import default_scale
-from portal.progress.tracker import Tracker
+from portal.progress.tracker import Tracker, decoded_points
 from portal.targets.models import MasteryScale
 
 RECENT_DAYS = 21
@@ -272,8 +271,7 @@ def family_tracker(goal, version, summary, scale, settings) -> Tracker:
     """The tracker `progress.tracker.trackers_for` builds, from rows already loaded
     (tests/test_family_page.py checks that the two agree)."""
     method = Method.of(settings)
-    raw = json.loads(summary.points_json) if summary else []
-    values = [v for _, v, _ in raw]
+    raw, values = decoded_points(summary.points_json if summary else None)
     return Tracker(
         goal=goal,
         version=version,
