@@ -525,7 +525,8 @@ def target_levels(t: Tracker) -> list[tuple[object, float | None, str | None]]:
     highest: dict[int, int] = {}
     for target_id, points_json, max_value in rows:
         merged.setdefault(target_id, []).extend(
-            (datetime.fromisoformat(when), value) for when, value, _ in json.loads(points_json)
+            (datetime.fromisoformat(when), value)
+            for when, value, _ in decoded_points(points_json)[0]
         )
         if max_value is not None:
             highest[target_id] = max(highest.get(target_id, 0), max_value)
