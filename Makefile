@@ -11,7 +11,7 @@ PYTEST_WORKERS ?= 2
 
 .PHONY: run test setup lint system-deps migrate demo translations translations-update clean bench
 
-run: setup
+run: setup system-deps
 	$(FLASK) db upgrade
 	HOST=$(HOST) PORT=$(PORT) $(FLASK) demo --if-empty
 	# The job worker runs beside gunicorn and stops with it (Ctrl-C: it finishes its jobs).

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Install what the test suite needs from Debian when it is missing:
-# Chromium (browser tests), PostgreSQL 15 (database tests) and Redis (the job queue's
-# Redis tests; the default install needs no Redis).
+# Chromium (browser tests), PostgreSQL 15 (database tests), Redis (the job queue's
+# Redis tests; the default install needs no Redis) and what printed reports need.
 set -uo pipefail
 
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
-command -v msgfmt >/dev/null 2>&1 || true
+# Printed reports (WeasyPrint): Pango, and fonts with the accents and emoji the portal uses;
+# pdftotext for reading a report back.
+for pkg in libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
+    fonts-noto-color-emoji poppler-utils; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
