@@ -24,6 +24,7 @@ from portal.jobs.routes import bp as jobs_bp
 from portal.policy import templating
 from portal.profiles.routes import bp as profiles_bp
 from portal.progress.routes import bp as progress_bp
+from portal.records.cli import records_cli
 from portal.roster.routes import bp as roster_bp
 from portal.rostering import jobs as rostering_jobs  # noqa: F401 (registers the job kinds)
 from portal.rostering.cli import roster_cli
@@ -93,3 +94,4 @@ def _register_commands(app: Flask) -> None:
     app.cli.add_command(targets_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(roster_cli)
+    app.cli.add_command(records_cli)

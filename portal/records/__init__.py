@@ -1,0 +1,1 @@
+"""The learner's education record: the family's copy, deletion on request, printed reports."""
