@@ -31,9 +31,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this worktree's portal
 
 import benchapp  # noqa: E402
-from driver_sql import driver_statements  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
+from devtools.driver_sql import driver_statements  # noqa: E402
 from portal.auth.models import User  # noqa: E402
 from portal.core.extensions import db  # noqa: E402
 from portal.demo import command as demo  # noqa: E402

@@ -14,7 +14,7 @@ from portal.core import assets, errors, inputs, security
 from portal.core import config as config_module
 from portal.core.database import init_engine
 from portal.core.extensions import babel, csrf, db, htmx, login_manager, migrate
-from portal.core.i18n import select_locale
+from portal.core.i18n import install_template_gettext, select_locale
 from portal.core.jobs import jobs_cli
 from portal.demo.command import demo_command
 from portal.family.routes import bp as family_bp
@@ -60,6 +60,7 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    install_template_gettext(app)
     login_manager.init_app(app)
 
     sessions.init_app(app)
