@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import select, text
 
 from portal import create_app
-from portal.backup import service
+from portal.backup import engines, service
 from portal.core.extensions import db
 from portal.core.jobs import FAILED, QUEUED, Job
 from portal.progress.models import ProgressEntry
@@ -174,7 +174,7 @@ def test_restore_drill_every_acknowledged_write_is_back(app, world, fresh, tmp_p
     assert evidence.status_code == 200 and evidence.data.startswith(PNG)
 
 
-def _damaged(backup: Path, tmp_path: Path):
+def _damaged():
     """(name, how to damage a copy, words the refusal must say)."""
 
     def flip(copy):
@@ -188,9 +188,7 @@ def _damaged(backup: Path, tmp_path: Path):
         database.write_bytes(database.read_bytes()[:-100])
 
     def remove_upload(copy):
-        next((copy / "uploads").rglob("*.png*"), None) or next(
-            p for p in (copy / "uploads").rglob("*") if p.is_file()
-        ).unlink()
+        next(p for p in (copy / "uploads").rglob("*") if p.is_file()).unlink()
 
     def extra(copy):
         (copy / "uploads" / "stray.txt").write_text("not from the backup")
@@ -248,7 +246,7 @@ def backup(app, world, client, tmp_path):
 def test_restore_refuses_a_damaged_or_mismatched_backup_and_touches_nothing(
     app, backup, fresh, tmp_path
 ):
-    cases = [(name, damage, words) for name, damage, words in _damaged(backup, tmp_path)]
+    cases = [(name, damage, words) for name, damage, words in _damaged()]
     for name, change, words in _mismatched(app):
 
         def edit(copy, change=change):
@@ -298,10 +296,43 @@ def test_jobs_queued_at_backup_time_are_failed_on_restore(app, world, make, fres
     make._add(Job(kind="roster.import", owner_id=learner.id, state=QUEUED))
     make.commit()
     assert cli(app, "create", str(tmp_path / "backup")).exit_code == 0
+    again = cli(app, "create", str(tmp_path / "backup"))
+    assert again.exit_code == 1 and "already exists" in again.output
     result = cli(fresh, "restore", str(tmp_path / "backup"))
     assert result.exit_code == 0, result.output
     assert "1 jobs queued or running" in result.output
     with fresh.app_context():
         job = db.session.scalars(select(Job)).one()
         assert job.state == FAILED and "restored from a backup" in job.error
+        db.session.remove()
+
+
+FAKE_PG_RESTORE = """#!/bin/sh
+# pg_restore that lists the archive as the real one does, then fails part way through SQL.
+case " $* " in *" --list "*) exec {real}/pg_restore "$@";; esac
+echo "CREATE TABLE public.half_restored (id integer);"
+echo "pg_restore: error: could not read input file: end of file" >&2
+exit 1
+"""
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_postgresql_restore_that_fails_part_way_changes_nothing(
+    app, backup, fresh, tmp_path, monkeypatch
+):
+    with fresh.app_context():
+        real = Path(engines.pg_bin(db.engine, "pg_restore")).parent
+        db.engine.dispose()
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "pg_restore").write_text(FAKE_PG_RESTORE.format(real=real))
+    (fake / "pg_restore").chmod(0o755)
+    (fake / "psql").symlink_to(real / "psql")
+    monkeypatch.setenv("WAYPOINT_PG_BIN", str(fake))
+    result = cli(fresh, "restore", str(backup))
+    assert result.exit_code == 1 and "nothing was changed" in result.output, result.output
+    _target_untouched(fresh)
+    with fresh.app_context():
+        tables = db.session.execute(text("SELECT tablename FROM pg_tables")).scalars().all()
+        assert "half_restored" not in tables and "users" in tables
         db.session.remove()
