@@ -133,10 +133,13 @@ def sqlite_restore(source_file: Path, url: str) -> None:
     source = _sqlite_connect(source_file, readonly=True)
     target = _sqlite_connect(target_path)
     try:
-        target.execute("PRAGMA journal_mode=WAL")
+        # A rollback journal while the pages are written: it holds only the target's old
+        # pages (none when it was empty), where WAL would write every page twice (WAL, then
+        # checkpoint). Switching needs the only connection: a portal still running on the
+        # file makes this fail with "database is locked", before anything is written.
+        target.execute("PRAGMA journal_mode=DELETE")
         source.backup(target)
         target.execute("PRAGMA journal_mode=WAL")
-        target.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     except sqlite3.Error as error:
         raise BackupRefused(f"SQLite could not restore the database: {error}") from None
     finally:

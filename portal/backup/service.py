@@ -107,6 +107,8 @@ def create(path: Path) -> Created:
     path = path.resolve()
     if path.exists():
         raise BackupRefused(f"{path} already exists: give a new directory for each backup.")
+    if path.is_relative_to(_uploads().resolve()):
+        raise BackupRefused(f"{path} is inside the upload folder: the backup would copy itself.")
     path.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
     try:
