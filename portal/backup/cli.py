@@ -11,10 +11,12 @@ Stop the portal (and the job worker) before `restore`; `create` runs while it se
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy.exc import DBAPIError
 
 from portal.backup import service
 from portal.backup.archive import BackupRefused
@@ -22,6 +24,18 @@ from portal.backup.archive import BackupRefused
 backup_cli = AppGroup("backup", help="Back up and restore the database and the uploads.")
 
 PATH = click.Path(path_type=Path, file_okay=False)
+
+
+TROUBLE = (DBAPIError, sqlite3.Error, OSError)
+
+
+def _trouble(error: Exception) -> click.ClickException:
+    """A database or file error as a message: the likely cause, not a traceback."""
+    detail = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    hint = ""
+    if "locked" in detail:
+        hint = " The database is in use: stop the portal and the job worker, then try again."
+    return click.ClickException(f"Could not finish: {detail}.{hint}")
 
 
 def _mb(size: int) -> str:
@@ -36,6 +50,8 @@ def create_command(path: Path) -> None:
         done = service.create(path)
     except BackupRefused as error:
         raise click.ClickException(str(error)) from None
+    except TROUBLE as error:
+        raise _trouble(error) from None
     manifest = done.manifest
     click.echo(
         f"Backed up the {manifest.backend} database (revision "
@@ -53,6 +69,8 @@ def verify_command(path: Path) -> None:
         manifest = service.check(path)
     except BackupRefused as error:
         raise click.ClickException(str(error)) from None
+    except TROUBLE as error:
+        raise _trouble(error) from None
     click.echo(
         f"The backup at {path} is whole: {len(manifest.files)} files, {manifest.backend}, "
         f"revision {manifest.alembic_revision or 'not stamped'}, made {manifest.created_at}."
@@ -68,6 +86,8 @@ def restore_command(path: Path, force: bool) -> None:
         done = service.restore(path, force=force)
     except BackupRefused as error:
         raise click.ClickException(str(error)) from None
+    except TROUBLE as error:
+        raise _trouble(error) from None
     manifest = done.manifest
     click.echo(
         f"Restored the backup made {manifest.created_at} ({manifest.backend}, "
