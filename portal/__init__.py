@@ -9,6 +9,7 @@ from flask import Flask
 from portal import models  # noqa: F401  (register every table before anything uses them)
 from portal.auth import sessions
 from portal.auth.routes import bp as auth_bp
+from portal.backup.cli import backup_cli
 from portal.conferences.routes import bp as conferences_bp
 from portal.core import assets, errors, inputs, security
 from portal.core import config as config_module
@@ -96,3 +97,4 @@ def _register_commands(app: Flask) -> None:
     app.cli.add_command(jobs_cli)
     app.cli.add_command(roster_cli)
     app.cli.add_command(records_cli)
+    app.cli.add_command(backup_cli)
