@@ -446,3 +446,22 @@ def test_the_command_writes_the_same_zip_in_the_language_asked(app, make, tmp_pa
         args=["records", "export", "--learner-id", str(family.teacher.id), str(out)]
     )
     assert teacher.exit_code != 0
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_each_requester_finds_the_download_where_they_look(app, make, auth, client):
+    family = build_family(make)
+    target = f"/records/learners/{family.maya.id}/export"
+    for user, page in (
+        (family.guardian, f"/family/children/{family.maya.id}"),  # the family page, Maya's card
+        (family.maya, "/"),  # the learner's home: "Download my record"
+        (family.admin, f"/admin/people/{family.maya.id}"),  # the admin's person page
+    ):
+        auth.login(user)
+        html = client.get(page).get_data(as_text=True)
+        assert f'href="{target}"' in html, (user.username, page)
+        auth.logout()
+    auth.login(family.guardian)
+    html = client.get(f"/family/children/{family.maya.id}").get_data(as_text=True)
+    assert "Download Maya's record" in html
+    assert f'href="/records/learners/{family.other_child.id}/export"' not in html
