@@ -132,7 +132,7 @@ def _result_url(job) -> str | None:
     return url_for("record_export.download", job_id=job.id)
 
 
-@jobs.job(KIND, title=_l("A learner's record, ready to download"), result_url=_result_url)
+@jobs.job(KIND, title=_l("A learner's record download"), result_url=_result_url)
 def export_record(progress, learner_id: int, requester_id: int):
     """Build the zip for its requester; it is theirs alone for RECORD_EXPORT_HOURS."""
     learner, requester = db.session.get(User, learner_id), db.session.get(User, requester_id)
