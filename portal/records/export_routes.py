@@ -25,6 +25,7 @@ bp = Blueprint("record_export", __name__, url_prefix="/records")
 
 EXPORTERS = (Role.LEARNER, Role.GUARDIAN, *sorted(ADMIN_ROLES))
 RECENT = 20
+WAITING = (jobs.QUEUED, jobs.RUNNING)
 
 
 def _recent_exports(learner_id: int) -> list[dict]:
@@ -61,6 +62,11 @@ def start(learner_id: int):
     """Start building the learner's record; its progress shows on the job's page."""
     learner = load_learner(learner_id, Action.EXPORT_RECORD, record="record_export")
     # CSRFProtect has checked the token (a refusal says so on its own page).
+    pending = next(
+        (e["job"] for e in _recent_exports(learner.id) if e["job"].state in WAITING), None
+    )
+    if pending is not None:  # a double click, or asking again while it is being built
+        return redirect_to(url_for("jobs.status", job_id=pending.id))
     job = jobs.enqueue(
         export.KIND, current_user, learner_id=learner.id, requester_id=current_user.id
     )
@@ -82,7 +88,7 @@ def download(job_id: int):
             job=job,
             hours=export.keep_hours(),
             failed=job.state == jobs.FAILED,
-            pending=job.state in (jobs.QUEUED, jobs.RUNNING),
+            pending=job.state in WAITING,
         )
     day = (job.finished_at or job.created_at).date().isoformat()
     response = send_file(
