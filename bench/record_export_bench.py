@@ -120,7 +120,7 @@ def measure(learner: User, out: Path, runs: int) -> dict:
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        summary = write_zip(out, learner, None)
+        summary = write_zip(out, learner.id, None)
         times.append(time.perf_counter() - start)
         db.session.rollback()
     entries = db.session.scalar(

@@ -252,7 +252,7 @@ def test_the_record_holds_every_row_about_the_learner_and_nothing_of_another(app
     family = rich_family(make, app)
     maya, leo = family.maya, family.leo
     path = tmp_path / "maya.zip"
-    summary = export.write_zip(path, maya, family.guardian)
+    summary = export.write_zip(path, maya.id, family.guardian.id)
     files = _zip_of(path)
     record = json.loads(files["record.json"])
     assert record["format"] == "waypoint-record" and record["version"] == collect.VERSION
@@ -471,3 +471,23 @@ def test_each_requester_finds_the_download_where_they_look(app, make, auth, clie
     html = client.get(f"/family/children/{family.maya.id}").get_data(as_text=True)
     assert "Download Maya's record" in html
     assert f'href="/records/learners/{family.other_child.id}/export"' not in html
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_building_the_zip_holds_up_no_writer(app, make, tmp_path):
+    """SQLite has one writer: an export that read inside a write transaction would make
+    every save in the portal wait for it (and fail after the busy timeout)."""
+    family = build_family(make)
+    maya_id, guardian_id = family.maya.id, family.guardian.id
+    db.session.rollback()
+    users = db.metadata.tables["users"]
+    writes = []
+
+    def write_meanwhile(done, total=None, message=None):
+        started = time.perf_counter()
+        with db.engine.begin() as conn:  # BEGIN IMMEDIATE: waits for any writer
+            conn.execute(update(users).where(users.c.id == guardian_id).values(locale="es"))
+        writes.append(time.perf_counter() - started)
+
+    export.write_zip(tmp_path / "maya.zip", maya_id, guardian_id, write_meanwhile)
+    assert len(writes) >= 6 and max(writes) < 1.0, writes

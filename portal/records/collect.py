@@ -83,14 +83,11 @@ def _when(value: datetime | date | None) -> str | None:
     return value.isoformat()
 
 
-def _all(statement) -> list:
-    return list(db.session.scalars(statement))
-
-
 class People:
     """Names and roles of everyone the record mentions, read in one query at the end."""
 
-    def __init__(self) -> None:
+    def __init__(self, session) -> None:
+        self.session = session
         self.ids: set[int] = set()
         self._rows: dict[int, User] = {}
 
@@ -100,7 +97,7 @@ class People:
     def load(self) -> None:
         missing = self.ids - self._rows.keys()
         if missing:
-            for user in db.session.scalars(select(User).where(User.id.in_(missing))):
+            for user in self.session.scalars(select(User).where(User.id.in_(missing))):
                 self._rows[user.id] = user
 
     def __call__(self, user_id: int | None) -> dict | None:
@@ -112,16 +109,22 @@ class People:
         return {"name": user.display_name, "role": user.role.value}
 
 
-def collect(learner: User, requested_by: User | None = None, progress=None) -> dict:
-    """The whole record of `learner` as JSON-able data (see docs/record-format.md)."""
+def collect(learner: User, requested_by: User | None = None, progress=None, session=None) -> dict:
+    """The whole record of `learner` as JSON-able data (see docs/record-format.md), read
+    with `session` (export.snapshot() gives one consistent read; default db.session)."""
     step = progress or (lambda *_args, **_kw: None)
-    people = People()
+    session = session or db.session
+    people = People(session)
+
+    def _all(statement) -> list:
+        return list(session.scalars(statement))
+
     lid = learner.id
 
     # --- who the learner is ---
     identifiers = _all(select(UserIdentifier).where(UserIdentifier.user_id == lid))
-    demographics = db.session.get(Demographics, lid)
-    enrollments = db.session.execute(
+    demographics = session.get(Demographics, lid)
+    enrollments = session.execute(
         select(Enrollment, SchoolClass, Term, Course)
         .join(SchoolClass, SchoolClass.id == Enrollment.class_id)
         .join(Term, Term.id == SchoolClass.term_id)
@@ -181,7 +184,7 @@ def collect(learner: User, requested_by: User | None = None, progress=None) -> d
         .order_by(GoalVersion.goal_id, GoalVersion.number)
     )
     version_ids = select(GoalVersion.id).where(GoalVersion.goal_id.in_(goal_ids))
-    version_targets = db.session.execute(
+    version_targets = session.execute(
         select(GoalVersionTarget, Target, Framework)
         .join(Target, Target.id == GoalVersionTarget.target_id)
         .join(Framework, Framework.id == Target.framework_id)
@@ -246,7 +249,7 @@ def collect(learner: User, requested_by: User | None = None, progress=None) -> d
     )
     class_ids = {c.class_id for c in conferences if c.class_id}
     class_titles = dict(
-        db.session.execute(
+        session.execute(
             select(SchoolClass.id, SchoolClass.title).where(SchoolClass.id.in_(class_ids))
         ).all()
     )
@@ -264,9 +267,9 @@ def collect(learner: User, requested_by: User | None = None, progress=None) -> d
     people.load()
     step(5, 6)
 
-    school = db.session.get(Org, learner.org_id) if learner.org_id else None
+    school = session.get(Org, learner.org_id) if learner.org_id else None
     scale = (
-        db.session.scalar(select(MasteryScale).where(MasteryScale.school_id == school.id))
+        session.scalar(select(MasteryScale).where(MasteryScale.school_id == school.id))
         if school
         else None
     )

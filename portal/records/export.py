@@ -13,6 +13,8 @@ import json
 import secrets
 import time
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -20,12 +22,14 @@ from flask import current_app, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from portal.auth.models import User
 from portal.core import jobs
 from portal.core.extensions import db
 from portal.core.i18n import date_text, datetime_text, in_locale
 from portal.core.pdf import html_to_pdf
+from portal.core.read_session import READS_ONLY
 from portal.core.timeutil import utcnow
 from portal.policy import Action, can
 from portal.progress import uploads
@@ -70,11 +74,11 @@ def render_pdf(record: dict) -> bytes:
     return html_to_pdf(html)
 
 
-def _evidence_files(record: dict) -> list[tuple[str, Path]]:
+def _evidence_files(record: dict, session) -> list[tuple[str, Path]]:
     """(path in the zip, file on disk) of every entry's upload; a file gone from the disk is
     marked missing in the JSON instead."""
     found = []
-    keys = _evidence_keys(record)
+    keys = _evidence_keys(record, session)
     for goal in record["goals"]:
         for entry in goal["entries"]:
             evidence = entry["evidence"]
@@ -92,7 +96,7 @@ def _evidence_files(record: dict) -> list[tuple[str, Path]]:
     return found
 
 
-def _evidence_keys(record: dict) -> dict[str, str]:
+def _evidence_keys(record: dict, session) -> dict[str, str]:
     # The storage keys stay out of the JSON (they name files on the server); read them once.
     from_refs = [
         int(entry["ref"].split("/")[1])
@@ -102,17 +106,55 @@ def _evidence_keys(record: dict) -> dict[str, str]:
     ]
     if not from_refs:
         return {}
-    rows = db.session.execute(
+    rows = session.execute(
         select(ProgressEntry.id, ProgressEntry.file_key).where(ProgressEntry.id.in_(from_refs))
     ).all()
     return {f"progress_entries/{row.id}": row.file_key for row in rows if row.file_key}
 
 
-def write_zip(path: Path, learner: User, requested_by: User | None, progress=None) -> dict:
-    """Write the learner's whole record to `path`; a summary of what went in."""
+@contextmanager
+def snapshot() -> Iterator[Session]:
+    """A session on a connection of its own that reads one consistent snapshot and takes no
+    write lock: an export of thousands of rows never holds up the portal's writers.
+
+    SQLite: a DEFERRED transaction (a WAL read snapshot; database.py would otherwise begin
+    IMMEDIATE outside requests, taking the one write lock). PostgreSQL: a read-only
+    REPEATABLE READ transaction. Ended (rolled back) on the way out.
+    """
+    engine = db.engine
+    sqlite = engine.dialect.name == "sqlite"
+    if sqlite:
+        options = {READS_ONLY: True}  # database.py emits no BEGIN of its own for these
+    else:
+        options = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+    with engine.connect().execution_options(**options) as conn:
+        if sqlite:
+            conn.exec_driver_sql("BEGIN DEFERRED")
+        session = Session(bind=conn)
+        try:
+            yield session
+        finally:
+            session.close()
+            conn.rollback()
+
+
+def write_zip(path: Path, learner_id: int, requested_by_id: int | None, progress=None) -> dict:
+    """Write the learner's whole record to `path`; a summary of what went in.
+
+    Reads from its own snapshot (see `snapshot`), not `db.session`: callers end their own
+    transaction first, so that nothing holds SQLite's write lock while the zip is built.
+    """
     step = progress or (lambda *_args, **_kw: None)
-    record = collect(learner, requested_by, progress=lambda done, total: step(done, total + 3))
-    files = _evidence_files(record)
+    with snapshot() as session:
+        learner = session.get(User, learner_id)
+        requested_by = session.get(User, requested_by_id) if requested_by_id else None
+        record = collect(
+            learner,
+            requested_by,
+            progress=lambda done, total: step(done, total + 3),
+            session=session,
+        )
+        files = _evidence_files(record, session)
     step(7, 9, _("Writing the printable copy"))
     pdf = render_pdf(record)
     step(8, 9, _("Adding the evidence files"))
@@ -137,12 +179,18 @@ def export_record(progress, learner_id: int, requester_id: int):
     """Build the zip for its requester; it is theirs alone for RECORD_EXPORT_HOURS."""
     learner, requester = db.session.get(User, learner_id), db.session.get(User, requester_id)
     # Asked again now: a guardian link deactivated since the request gets nothing.
-    if learner is None or requester is None or not can(Action.EXPORT_RECORD, learner, requester):
+    allowed = (
+        learner is not None
+        and requester is not None
+        and can(Action.EXPORT_RECORD, learner, requester)
+    )
+    db.session.rollback()  # let go of the job session's transaction (on SQLite, the write lock)
+    if not allowed:
         raise jobs.JobError(_("This record can no longer be exported for you."))
     name = secrets.token_urlsafe(NAME_BYTES) + ".zip"
-    summary = write_zip(folder() / name, learner, requester, progress.step)
+    summary = write_zip(folder() / name, learner_id, requester_id, progress.step)
     expires = utcnow() + timedelta(hours=keep_hours())
-    return {"file": name, "learner_id": learner.id, "expires_at": expires.isoformat(), **summary}
+    return {"file": name, "learner_id": learner_id, "expires_at": expires.isoformat(), **summary}
 
 
 def export_file(job) -> Path | None:

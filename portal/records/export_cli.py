@@ -40,9 +40,11 @@ def export_command(learner_id: int, language: str, out: Path) -> None:
         raise click.ClickException(f"{out} is a folder; give the path of the zip to write.")
     if not out.parent.is_dir():
         raise click.ClickException(f"The folder {out.parent} does not exist.")
+    learner_id = learner.id
+    db.session.rollback()  # nothing to write: let go of SQLite's write lock before the work
     with force_locale(language or current_app.config["BABEL_DEFAULT_LOCALE"]):
-        summary = write_zip(out, learner, None)
+        summary = write_zip(out, learner_id, None)
     click.echo(
-        f"Wrote the record of learner {learner.id} to {out}: {summary['bytes']} bytes, "
+        f"Wrote the record of learner {learner_id} to {out}: {summary['bytes']} bytes, "
         f"{summary['evidence_files']} evidence file(s)."
     )
