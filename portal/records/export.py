@@ -28,7 +28,7 @@ from portal.auth.models import User
 from portal.core import jobs
 from portal.core.extensions import db
 from portal.core.i18n import date_text, datetime_text, in_locale
-from portal.core.pdf import html_to_pdf
+from portal.core.pdf import STYLESHEET, html_to_pdf
 from portal.core.read_session import READS_ONLY
 from portal.core.timeutil import utcnow
 from portal.policy import Action, can
@@ -37,6 +37,7 @@ from portal.progress.models import ProgressEntry
 from portal.records.collect import collect
 
 KIND = "records.export"
+RECORD_STYLESHEET = STYLESHEET.with_name("pdf-record.css")
 NAME_BYTES = 24  # a download's file name: 32 URL-safe characters, unguessable
 
 
@@ -71,7 +72,7 @@ def render_pdf(record: dict) -> bytes:
         for level in record["mastery_scale"]
     }
     html = render_template("records/export_pdf.html", record=record, when=when, levels=levels)
-    return html_to_pdf(html)
+    return html_to_pdf(html, stylesheets=(STYLESHEET, RECORD_STYLESHEET))
 
 
 def _evidence_files(record: dict, session) -> list[tuple[str, Path]]:
