@@ -68,6 +68,8 @@ LEFT_OUT: dict[str, str] = {
     "pending_writes": "a form waiting a few hours for its sender to sign in again; "
     "deleted once used",
     "jobs": "the portal's own bookkeeping of background work (this export among it)",
+    "password, PIN and invite-code hashes, upload storage keys": "secrets that would let "
+    "someone sign in or find files; they say nothing about the learner",
 }
 
 
