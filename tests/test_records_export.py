@@ -311,6 +311,7 @@ def test_the_record_holds_every_row_about_the_learner_and_nothing_of_another(app
     pdf = _pdf_text(files["record.pdf"])
     assert "Maya Johnson" in pdf
     assert "I like maps and trains." in pdf and "Redo quiz 3" in pdf
+    assert "Keep going: it still fits" in pdf and "(hidden by a teacher)" in pdf
     assert PRIVATE_CONFERENCE_NOTE not in pdf
 
 
