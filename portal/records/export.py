@@ -152,7 +152,7 @@ def write_zip(path: Path, learner_id: int, requested_by_id: int | None, progress
         record = collect(
             learner,
             requested_by,
-            progress=lambda done, total: step(done, total + 3),
+            progress=lambda done, total: step(done, total + 3, _("Gathering the record")),
             session=session,
         )
         files = _evidence_files(record, session)
