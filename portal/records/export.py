@@ -161,12 +161,16 @@ def write_zip(path: Path, learner_id: int, requested_by_id: int | None, progress
     step(8, 9, _("Adding the evidence files"))
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".part")
-    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("record.json", json.dumps(record, ensure_ascii=False, indent=2))
-        archive.writestr("record.pdf", pdf)
-        for name, source in files:
-            archive.write(source, name, compress_type=zipfile.ZIP_STORED)
-    partial.replace(path)  # never a half-written zip under the final name
+    try:
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("record.json", json.dumps(record, ensure_ascii=False, indent=2))
+            archive.writestr("record.pdf", pdf)
+            for name, source in files:
+                archive.write(source, name, compress_type=zipfile.ZIP_STORED)
+        partial.replace(path)  # never a half-written zip under the final name
+    except BaseException:
+        partial.unlink(missing_ok=True)  # a disk that filled up keeps no half of a record
+        raise
     step(9, 9, _("Done"))
     return {"bytes": path.stat().st_size, "evidence_files": len(files)}
 
