@@ -25,7 +25,9 @@ from portal.jobs.routes import bp as jobs_bp
 from portal.policy import templating
 from portal.profiles.routes import bp as profiles_bp
 from portal.progress.routes import bp as progress_bp
+from portal.records import export_cli  # noqa: F401 (registers `records export`)
 from portal.records.cli import records_cli
+from portal.records.export_routes import bp as record_export_bp
 from portal.roster.routes import bp as roster_bp
 from portal.rostering import jobs as rostering_jobs  # noqa: F401 (registers the job kinds)
 from portal.rostering.cli import roster_cli
@@ -87,6 +89,7 @@ def _register_blueprints(app: Flask) -> None:
         conferences_bp,
         jobs_bp,
         rostering_bp,
+        record_export_bp,
     ):
         app.register_blueprint(bp)
 

@@ -104,6 +104,12 @@ def load(instance_path: str) -> dict:
         # Year rollover: a teacher still reads (never changes) the records of a class's
         # learners for this many days after the class's term ended.
         "ROSTER_TEACHER_GRACE_DAYS": _int("ROSTER_TEACHER_GRACE_DAYS", 60),
+        # A learner's record export (portal/records/): the zip is kept under the instance
+        # folder this many hours for its requester, then deleted.
+        "RECORD_EXPORT_HOURS": _int("RECORD_EXPORT_HOURS", 24),
+        "RECORD_EXPORT_FOLDER": os.environ.get(
+            "RECORD_EXPORT_FOLDER", str(Path(instance_path) / "record-exports")
+        ),
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("WAYPOINT_TIMEZONE", "America/New_York"),
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parents[1] / "translations"),

@@ -11,7 +11,7 @@ not do what they asked. Templates call `can()` to hide what a user may not do.
   profile sections) as SQL conditions, used by every page and download;
 - schools.py: schools, classes and frameworks (`can_view_class` and its SQL twin);
 - loaders.py: load_learner, load_goal, load_entry, load_conference, load_school,
-  load_job, load_roster_import, load_roster_run, ...;
+  load_job, load_record_export, load_roster_import, load_roster_run, ...;
 - templating.py: what templates may call.
 
 Callers import everything from `portal.policy`.
@@ -49,6 +49,7 @@ from portal.policy.loaders import (
     load_offered_template,
     load_own_template,
     load_profile_entry,
+    load_record_export,
     load_review_request,
     load_roster_import,
     load_roster_run,
@@ -144,6 +145,7 @@ __all__ = [
     "load_offered_template",
     "load_own_template",
     "load_profile_entry",
+    "load_record_export",
     "load_review_request",
     "load_roster_import",
     "load_roster_run",

@@ -272,6 +272,20 @@ def load_job(job_id: int) -> Job:
     return found
 
 
+RECORD_EXPORT_KIND = "records.export"
+
+
+def load_record_export(job_id: int) -> tuple[Job, User]:
+    """A record export the signed-in user asked for, and its learner: 404 unless the job is
+    theirs and is an export, 404/403 unless they may still export that learner's record.
+    An admin's download is written to the access log."""
+    job = load_job(job_id)
+    learner_id = (job.params or {}).get("learner_id")
+    if job.kind != RECORD_EXPORT_KIND or not isinstance(learner_id, int):
+        abort(404)
+    return job, load_learner(learner_id, Action.EXPORT_RECORD, record="record_export")
+
+
 # --- Rostering: OneRoster imports -------------------------------------------------------------
 
 ROSTER_JOB_KINDS = ("roster.dry_run", "roster.apply")

@@ -71,6 +71,7 @@ class Action(enum.StrEnum):
     LOCK_SECTION = "lock_section"
     VIEW_ACCESS_LOG = "view_access_log"
     INVITE_FAMILY = "invite_family"
+    EXPORT_RECORD = "export_record"  # download the whole record (a zip), FERPA's inspection
 
 
 RULES: dict[Action, frozenset[Relation]] = {
@@ -94,6 +95,8 @@ RULES: dict[Action, frozenset[Relation]] = {
     Action.LOCK_SECTION: ADMIN_RELATIONS,
     Action.VIEW_ACCESS_LOG: ADMIN_RELATIONS,
     Action.INVITE_FAMILY: frozenset({Relation.TEACHER}) | ADMIN_RELATIONS,
+    # The learner, each guardian, and the admins answering a records request (logged).
+    Action.EXPORT_RECORD: frozenset({Relation.SELF, Relation.GUARDIAN}) | ADMIN_RELATIONS,
 }
 
 
