@@ -162,6 +162,8 @@ def app_config(database_url, tmp_path):
         "UPLOAD_FOLDER": str(tmp_path / "uploads"),
         # Each test's job queue is its own file (opened only if the test starts a job).
         "JOBS_URL": f"sqlite:///{tmp_path / 'jobs.sqlite'}",
+        # Record exports are written per test too, never into the checkout's instance/.
+        "RECORD_EXPORT_FOLDER": str(tmp_path / "record-exports"),
     }
 
 
