@@ -25,6 +25,8 @@ from portal.policy import templating
 from portal.profiles.routes import bp as profiles_bp
 from portal.progress.routes import bp as progress_bp
 from portal.records.cli import records_cli
+from portal.reports.routes import bp as reports_bp
+from portal.rights.routes import bp as rights_bp
 from portal.roster.routes import bp as roster_bp
 from portal.rostering import jobs as rostering_jobs  # noqa: F401 (registers the job kinds)
 from portal.rostering.cli import roster_cli
@@ -85,6 +87,8 @@ def _register_blueprints(app: Flask) -> None:
         conferences_bp,
         jobs_bp,
         rostering_bp,
+        rights_bp,
+        reports_bp,
     ):
         app.register_blueprint(bp)
 
