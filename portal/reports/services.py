@@ -56,6 +56,7 @@ class GoalReport:
     tracker: tracker.Tracker
     signatures: list[GoalSignature]
     entries: list[EntryView]
+    feedback: list[Feedback]  # on the goal as a whole (not on one entry), newest first
 
     @property
     def changed_since_signed(self) -> bool:
@@ -94,7 +95,22 @@ def goal_report(goal: Goal, *, family: bool = False, limit: int = RECENT_ENTRIES
     """A goal's agreed version, its signatures, tracker and recent entries."""
     version = goal.agreed_version or goal.current_version
     t = tracker.trackers_for([goal], versions={goal.id: version})[0]
-    return GoalReport(goal, version, t, _signatures(version), _entries(goal, t, limit, family))
+    statement = (
+        select(Feedback)
+        .where(Feedback.goal_id == goal.id, Feedback.entry_id.is_(None))
+        .order_by(Feedback.created_at.desc(), Feedback.id.desc())
+        .limit(limit)
+    )
+    if family:
+        statement = statement.where(family_feedback_condition())
+    return GoalReport(
+        goal,
+        version,
+        t,
+        _signatures(version),
+        _entries(goal, t, limit, family),
+        list(db.session.scalars(statement)),
+    )
 
 
 def profile_context(learner: User) -> dict:
@@ -119,24 +135,10 @@ def family_context(learner: User) -> dict:
         )
     )
     reports = [goal_report(g, family=True, limit=FAMILY_ENTRIES) for g in goals]
-    general = list(
-        db.session.scalars(
-            select(Feedback)
-            .where(
-                Feedback.learner_id == learner.id,
-                Feedback.entry_id.is_(None),
-                Feedback.goal_id.in_([g.id for g in goals]),
-                family_feedback_condition(),
-            )
-            .order_by(Feedback.created_at.desc())
-            .limit(FAMILY_ENTRIES)
-        )
-    )
     return {
         "learner": learner,
         "active": [r for r in reports if r.goal.status is GoalStatus.ACTIVE],
         "reached": [r for r in reports if r.goal.status is GoalStatus.MET],
-        "general_feedback": general,
         "sections": profiles.family_sections(learner),
     }
 
