@@ -21,7 +21,6 @@ from portal.core.extensions import db
 from portal.core.jobs import Job
 from portal.core.pdf import html_to_pdf
 from portal.profiles import services as profiles
-from portal.profiles.models import Audience
 from portal.reports import services as reports
 from tests.fixtures import progress as build
 from tests.fixtures.family import (
@@ -194,13 +193,6 @@ def test_a_teacher_who_lost_the_class_gets_no_report(app, family, client, auth):
     job = db.session.get(Job, job_id)
     assert job.state == "failed" and "no longer have access" in job.error
     assert client.get(f"/reports/{job_id}/pdf").status_code == 410
-
-
-def test_a_family_report_shows_only_what_the_family_sees_even_if_shared_later(app, family):  # noqa: F811
-    profiles.set_audience(family.maya, profiles.find_spec(family.maya, "barriers"), Audience.FAMILY)
-    db.session.commit()
-    context = reports.family_context(family.maya)
-    assert any(s.key == "barriers" for s in context["sections"])
 
 
 def _fonts(data: bytes) -> set[str]:
