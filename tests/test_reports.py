@@ -75,17 +75,29 @@ def _sign(goal, learner, teacher):
     db.session.flush()
 
 
-def test_the_learner_prints_their_profile_on_one_page(app, family, client, auth, backend):  # noqa: F811
+def test_the_learner_prints_her_one_page_profile_for_herself_alone(
+    app, family, client, auth, backend  # noqa: F811
+):
     strengths = profiles.find_spec(family.maya, "strengths")
     profiles.add_entry(family.maya, strengths, family.maya, "Dibujo cómics 🎨 y fútbol")
     auth.login(family.maya)
     url = f"/learners/{family.maya.id}/reports/profile"
-    data, _ = _print(app, client, url, f"profile-{backend}.pdf")
+    data, job_id = _print(app, client, url, f"profile-{backend}.pdf")
     text = _text(data)
     assert len(PdfReader(io.BytesIO(data)).pages) == 1
     assert "Maya Johnson" in text
     assert SHARED_SECTION_TEXT in text and UNSHARED_SECTION_TEXT in text  # all of it, for her
     assert "Dibujo cómics" in text and "fútbol" in text
+    auth.logout()
+    # The file is its owner's alone: her teacher may print his own, not download hers.
+    auth.login(family.teacher)
+    assert client.get(f"/reports/{job_id}/pdf").status_code == 404
+    auth.logout()
+    # After REPORTS_KEEP_HOURS the sweep deletes it, and the owner is told so.
+    assert reports.remove_old_reports(now=time.time() + reports.keep_hours() * 3600 + 60) == 1
+    auth.login(family.maya)
+    gone = client.get(f"/reports/{job_id}/pdf")
+    assert gone.status_code == 410 and "not available" in gone.get_data(as_text=True)
 
 
 def test_the_teacher_prints_a_goal_report_with_signatures_chart_and_entries(
@@ -164,20 +176,6 @@ def test_who_may_print_what(app, family, client, auth):  # noqa: F811
     assert got == expected
     started = db.session.scalar(select(db.func.count(Job.id)).where(Job.kind == "reports.pdf"))
     assert started == 5
-
-
-def test_a_report_is_its_owners_alone_and_kept_for_a_while(app, family, client, auth):  # noqa: F811
-    auth.login(family.maya)
-    _, job_id = _print(app, client, f"/learners/{family.maya.id}/reports/profile")
-    auth.logout()
-    auth.login(family.teacher)
-    assert client.get(f"/reports/{job_id}/pdf").status_code == 404
-    auth.logout()
-    # After REPORTS_KEEP_HOURS the sweep deletes it, and the owner is told so.
-    assert reports.remove_old_reports(now=time.time() + reports.keep_hours() * 3600 + 60) == 1
-    auth.login(family.maya)
-    gone = client.get(f"/reports/{job_id}/pdf")
-    assert gone.status_code == 410 and "not available" in gone.get_data(as_text=True)
 
 
 def test_a_teacher_who_lost_the_class_gets_no_report(app, family, client, auth):  # noqa: F811
