@@ -151,7 +151,9 @@ TEMPLATES = {
 
 
 def render_html(kind: str, context: dict) -> str:
-    return render_template(TEMPLATES[kind], printed_at=utcnow(), SignerRole=SignerRole, **context)
+    return render_template(
+        TEMPLATES[kind], report_kind=kind, printed_at=utcnow(), SignerRole=SignerRole, **context
+    )
 
 
 def render_pdf(kind: str, context: dict) -> bytes:
