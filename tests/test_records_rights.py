@@ -37,16 +37,20 @@ def test_a_staff_read_shows_to_the_family_and_the_learner_by_name_role_and_part(
     assert client.get(f"/learners/{family.maya.id}/profile").status_code == 200
     auth.logout()
 
-    for reader in (family.guardian, family.maya):
+    family.guardian.locale = "es"  # the role in the family's language
+    for reader, role in ((family.guardian, "Docente"), (family.maya, "Teacher")):
         auth.login(reader)
         body = _page(client, f"/learners/{family.maya.id}/who-has-looked").get_data(as_text=True)
         auth.logout()
         assert family.teacher.display_name in body
-        assert "Teacher" in body and "the learner profile" in body
+        assert f"({role})" in body
+        if reader is family.maya:
+            assert "the learner profile" in body
         # Name and role, nothing more of the reader: no e-mail, no username, no URL.
         assert "private.teacher@example.org" not in body
         assert family.teacher.username not in body
-        assert f"/learners/{family.maya.id}/profile" not in body.split("<main", 1)[-1]
+        looks = body.split('<div id="looks">', 1)[1]
+        assert f"/learners/{family.maya.id}/profile" not in looks
 
 
 def test_who_has_looked_is_for_the_learner_and_their_family_only(family, client, auth):  # noqa: F811
@@ -138,8 +142,11 @@ def test_a_correction_names_only_a_part_the_requester_reads(family, client, auth
     assert client.post(url, data=hidden_part).status_code == 404
     bad = client.post(url, data={"part": "nonsense", "message": "x"})
     assert bad.status_code == 422 and "Pick the part" in bad.get_data(as_text=True)
-    empty = client.post(url, data={"part": "other:", "message": "  "})
-    assert empty.status_code == 422 and "Please say what is wrong" in empty.get_data(as_text=True)
+    blank = {"part": "other:", "message": "  "}
+    empty = client.post(url, data=blank, headers={"HX-Request": "true"})
+    fragment = empty.get_data(as_text=True)
+    assert empty.status_code == 422 and "Please say what is wrong" in fragment
+    assert fragment.lstrip().startswith('<section id="ask"') and "<html" not in fragment
     assert db.session.scalar(select(db.func.count(CorrectionRequest.id))) == 0
     # The learner may ask about their own unshared entry.
     auth.logout()
