@@ -7,10 +7,15 @@ the school admin's queue and its answer comes back.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
+from portal.audit.models import AccessLogEntry
 from portal.core.extensions import db
+from portal.core.timeutil import utcnow
 from portal.profiles import services as profiles
+from portal.rights import services
 from portal.rights.models import CorrectionRequest, CorrectionStatus
 from tests.fixtures.family import (
     PRIVATE_NOTE,
@@ -183,3 +188,30 @@ def test_an_admin_of_another_school_does_not_reach_the_request(family, client, a
     assert "Wrong birthday" not in _page(client, "/admin/corrections?status=all").get_data(
         as_text=True
     )
+
+
+def test_who_has_looked_is_newest_first_and_pages_with_htmx(make, client, auth):
+    learner, teacher = make.learner(), make.teacher(given_name="Rosa", family_name="Núñez")
+    make.school_class(teacher=teacher, learners=[learner])
+    base = utcnow() - timedelta(days=40)
+    for n in range(services.PER_PAGE + 2):  # the oldest two land on page 2
+        make._add(
+            AccessLogEntry(
+                actor_id=teacher.id,
+                learner_id=learner.id,
+                page=f"/p/{n}",
+                record="cheers" if n < 2 else "goals",
+                at=base + timedelta(hours=n),
+            )
+        )
+    make.commit()
+    auth.login(learner)
+    first = client.get(f"/learners/{learner.id}/who-has-looked").get_data(as_text=True)
+    assert "family cheers" not in first and "Rosa Núñez" in first
+    assert "Page 1 of 2" in first
+    url = f"/learners/{learner.id}/who-has-looked"
+    second = client.get(f"{url}?page=2", headers={"HX-Request": "true"})
+    body = second.get_data(as_text=True)
+    assert body.lstrip().startswith('<div id="looks">') and body.count("family cheers") == 2
+    beyond = client.get(f"/learners/{learner.id}/who-has-looked?page=99").get_data(as_text=True)
+    assert "Page 2 of 2" in beyond  # a page past the end shows the last one
