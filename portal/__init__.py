@@ -28,6 +28,8 @@ from portal.progress.routes import bp as progress_bp
 from portal.records import export_cli  # noqa: F401 (registers `records export`)
 from portal.records.cli import records_cli
 from portal.records.export_routes import bp as record_export_bp
+from portal.reports.routes import bp as reports_bp
+from portal.rights.routes import bp as rights_bp
 from portal.roster.routes import bp as roster_bp
 from portal.rostering import jobs as rostering_jobs  # noqa: F401 (registers the job kinds)
 from portal.rostering.cli import roster_cli
@@ -90,6 +92,8 @@ def _register_blueprints(app: Flask) -> None:
         jobs_bp,
         rostering_bp,
         record_export_bp,
+        rights_bp,
+        reports_bp,
     ):
         app.register_blueprint(bp)
 

@@ -20,6 +20,7 @@ from portal.goals.models import (
 )
 from portal.profiles import models as profiles_models  # noqa: F401
 from portal.progress import models as progress_models  # noqa: F401
+from portal.rights.models import CorrectionRequest
 from portal.roster.models import (
     Course,
     Enrollment,
@@ -52,6 +53,7 @@ __all__ = [
     "TargetKind",
     "Voice",
     "AccessLogEntry",
+    "CorrectionRequest",
     "Course",
     "Demographics",
     "RosterImport",

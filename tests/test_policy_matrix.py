@@ -36,6 +36,7 @@ from portal.core.extensions import db
 from portal.core.jobs import Job
 from portal.core.timeutil import today, utcnow
 from portal.policy import RULES, Action, Relation
+from portal.rights.models import CorrectionRequest
 from portal.roster.models import GuardianLink, Org, SchoolClass, Term
 from tests.fixtures.factories import Factory
 
@@ -216,6 +217,17 @@ def _run_id(outside: Outside) -> int:
     return outside.make._add(job).id
 
 
+def _correction_id(outside: Outside) -> int:
+    """A correction request about the learner: their school's admins answer it."""
+    request = CorrectionRequest(
+        learner_id=outside.learner.id,
+        requester_id=outside.learner.id,
+        part_kind="other",
+        message="Wrong birthday.",
+    )
+    return outside.make._add(request).id
+
+
 # One small factory per kind of object id in a URL: build an object out of every
 # caller's reach and return its id.
 OUT_OF_REACH: dict[str, Callable[[Outside], int]] = {
@@ -241,6 +253,7 @@ OUT_OF_REACH: dict[str, Callable[[Outside], int]] = {
     "job_id": _job_id,
     "import_id": _import_id,
     "run_id": _run_id,
+    "correction_id": _correction_id,
 }
 
 # Values for URL arguments that are not object ids, by name; otherwise by converter.

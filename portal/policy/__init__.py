@@ -12,6 +12,7 @@ not do what they asked. Templates call `can()` to hide what a user may not do.
 - schools.py: schools, classes and frameworks (`can_view_class` and its SQL twin);
 - loaders.py: load_learner, load_goal, load_entry, load_conference, load_school,
   load_job, load_record_export, load_roster_import, load_roster_run, ...;
+- rights.py: the part of the record a correction request names, and the request;
 - templating.py: what templates may call.
 
 Callers import everything from `portal.policy`.
@@ -86,6 +87,7 @@ from portal.policy.relations import (
     teacher_learner_ids,
     visible_learner_ids,
 )
+from portal.policy.rights import load_correction, load_correction_part, own_correction_condition
 from portal.policy.schools import (
     TEACHER_CLASS_ACCESS,
     can_keep_strategies,
@@ -136,6 +138,8 @@ __all__ = [
     "learner_class_ids",
     "load_class",
     "load_conference",
+    "load_correction",
+    "load_correction_part",
     "load_entry",
     "load_framework",
     "load_goal",
@@ -156,6 +160,7 @@ __all__ = [
     "load_target",
     "load_user_for_admin",
     "manageable_school_ids",
+    "own_correction_condition",
     "public",
     "relation",
     "roles",

@@ -72,6 +72,12 @@ class Action(enum.StrEnum):
     VIEW_ACCESS_LOG = "view_access_log"
     INVITE_FAMILY = "invite_family"
     EXPORT_RECORD = "export_record"  # download the whole record (a zip), FERPA's inspection
+    SEE_WHO_LOOKED = "see_who_looked"  # the family's and learner's view of the access log
+    ASK_CORRECTION = "ask_correction"  # ask the school to correct a part of the record
+    ANSWER_CORRECTION = "answer_correction"  # the school admin's queue
+    PRINT_PROFILE = "print_profile"  # the one-page profile PDF
+    PRINT_GOAL_REPORT = "print_goal_report"  # a goal's conference report PDF
+    PRINT_FAMILY_REPORT = "print_family_report"  # a child's progress report, for the family
 
 
 RULES: dict[Action, frozenset[Relation]] = {
@@ -97,6 +103,12 @@ RULES: dict[Action, frozenset[Relation]] = {
     Action.INVITE_FAMILY: frozenset({Relation.TEACHER}) | ADMIN_RELATIONS,
     # The learner, each guardian, and the admins answering a records request (logged).
     Action.EXPORT_RECORD: frozenset({Relation.SELF, Relation.GUARDIAN}) | ADMIN_RELATIONS,
+    Action.SEE_WHO_LOOKED: frozenset({Relation.SELF, Relation.GUARDIAN}),
+    Action.ASK_CORRECTION: frozenset({Relation.SELF, Relation.GUARDIAN}),
+    Action.ANSWER_CORRECTION: ADMIN_RELATIONS,
+    Action.PRINT_PROFILE: LEARNER_AND_TEACHER,
+    Action.PRINT_GOAL_REPORT: LEARNER_AND_TEACHER,
+    Action.PRINT_FAMILY_REPORT: frozenset({Relation.GUARDIAN}),
 }
 
 
