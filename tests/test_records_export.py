@@ -44,6 +44,7 @@ from portal.goals.models import GoalVersion, Voice
 from portal.profiles import services as profiles
 from portal.progress import uploads
 from portal.records import collect, export
+from portal.rights.models import CorrectionRequest, PartKind
 from portal.rostering.models import Demographics, UserIdentifier
 from portal.targets.models import Target
 from tests.fixtures.family import PRIVATE_NOTE, build_family
@@ -94,7 +95,7 @@ def rows_about(user_id: int) -> dict[str, set]:
                 pk = _pk(table)
                 ids = (
                     set(db.session.scalars(select(pk).where(fk.parent.in_(sorted(parents)))))
-                    - found[table.name]
+                    - found.get(table.name, set())  # .get: an empty table adds no key
                 )
                 if ids:
                     found[table.name] |= ids
@@ -216,6 +217,16 @@ def rich_family(make, app):
     )
     make._add(Demographics(user_id=maya.id, sex="female", programs={"ell": "Y"}))
     make._add(UserIdentifier(user_id=maya.id, type="state", identifier="OH-123456"))
+    make._add(
+        CorrectionRequest(
+            learner_id=maya.id,
+            requester_id=guardian.id,
+            part_kind=PartKind.GOAL_VERSION,
+            part_id=goal.current_version_id,
+            part_text="Read 20 minutes",
+            message="Maya reads 30 minutes now.",
+        )
+    )
     make._add(AccessLogEntry(actor_id=teacher.id, learner_id=maya.id, page="/x", record="profile"))
     # Rows that are deliberately left out.
     make._add(LoginSession(token_hash="9" * 64, user_id=maya.id))

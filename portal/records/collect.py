@@ -50,6 +50,7 @@ from portal.profiles.models import (
 )
 from portal.profiles.prompts import BUILT_IN, custom_spec
 from portal.progress.models import Feedback, ProgressEntry
+from portal.rights.models import CorrectionRequest
 from portal.roster.models import Course, Enrollment, GuardianLink, Org, SchoolClass, Term
 from portal.rostering.models import Demographics, UserIdentifier
 from portal.targets.models import Framework, MasteryScale, Target
@@ -260,6 +261,12 @@ def collect(learner: User, requested_by: User | None = None, progress=None, sess
     people.want(*(s.done_by_id for s in steps))
 
     # --- who has read it ---
+    corrections = _all(
+        select(CorrectionRequest)
+        .where(CorrectionRequest.learner_id == lid)
+        .order_by(CorrectionRequest.id)
+    )
+    people.want(*(c.requester_id for c in corrections), *(c.answered_by_id for c in corrections))
     reads = _all(
         select(AccessLogEntry)
         .where(or_(AccessLogEntry.learner_id == lid, AccessLogEntry.actor_id == lid))
@@ -364,6 +371,20 @@ def collect(learner: User, requested_by: User | None = None, progress=None, sess
                 "resolved_at": _when(r.resolved_at),
             }
             for r in conference_requests
+        ],
+        "correction_requests": [
+            {
+                "ref": ref("correction_requests", c.id),
+                "requested_by": people(c.requester_id),
+                "part": {"kind": c.part_kind.value, "id": c.part_id, "text": c.part_text},
+                "message": c.message,
+                "status": c.status.value,
+                "answer": c.answer,
+                "answered_by": people(c.answered_by_id),
+                "answered_at": _when(c.answered_at),
+                "created_at": _when(c.created_at),
+            }
+            for c in corrections
         ],
         "access_log": [
             {
