@@ -37,8 +37,19 @@ sso_cli = AppGroup("sso", help="Connect identity providers (Google, Clever, Clas
 @click.option("--match-claim", default=None)
 @click.option("--match-field", type=click.Choice([m.value for m in MatchField]), default=None)
 @click.option("--identifier-type", default=None, help="userIds type, e.g. Clever.")
-def add(name, kind, issuer, client_id, client_secret, district_id, domains, clever_district,
-        match_claim, match_field, identifier_type):
+def add(
+    name,
+    kind,
+    issuer,
+    client_id,
+    client_secret,
+    district_id,
+    domains,
+    clever_district,
+    match_claim,
+    match_field,
+    identifier_type,
+):
     """Connect a provider for a district."""
     if client_secret == "-":  # noqa: S105 (the stdin marker, not a secret)
         client_secret = sys.stdin.readline().rstrip("\r\n")

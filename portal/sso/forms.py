@@ -45,7 +45,7 @@ class ProviderForm(PortalForm):
     google_domains = StringField(_l("Google Workspace domains"), validators=[Length(max=500)])
     clever_district_id = StringField(_l("Clever district id"), validators=[Length(max=255)])
     match_claim = StringField(_l("Claim to match"), validators=[Length(max=80)])
-    match_field = SelectField(_l("Matched against"), choices=match_choices)
+    match_field = SelectField(_l("Matched against"), choices=match_choices, default="")
     identifier_type = StringField(_l("userIds type"), validators=[Length(max=80)])
 
 

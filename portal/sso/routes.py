@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 
 from portal.auth import services as auth_services
 from portal.auth.routes import complete_sign_in
-from portal.core.extensions import db
+from portal.core.database import writing
 from portal.core.web import render, safe_next
 from portal.policy import public
 from portal.sso import crypto, oidc, services
@@ -56,8 +56,7 @@ def refusal_message(reason: str) -> str:
             "office to check how Waypoint is connected."
         ),
         services.STATE: _(
-            "This sign-in link was already used or has expired. Start again from the "
-            "sign-in page."
+            "This sign-in link was already used or has expired. Start again from the sign-in page."
         ),
         services.TOKEN: _(
             "Waypoint could not trust the answer from your sign-in service. Start again from "
@@ -93,11 +92,11 @@ def _begin(provider: SsoProvider, next_url: str | None, login_hint: str | None =
     if not provider.enabled:
         return _refused(provider, "disabled")
     try:
-        url = services.start(provider, safe_next(next_url), login_hint)
+        with writing():  # the flow row: a write in a GET, committed here
+            url = services.start(provider, safe_next(next_url), login_hint)
     except (oidc.ProviderError, crypto.SecretUnreadable) as exc:
         log.warning("sso %s: cannot start: %s", provider.slug, exc)
         return _refused(provider, services.PROVIDER, status=502)
-    db.session.commit()
     return redirect(url, code=303)
 
 
@@ -133,35 +132,37 @@ def callback(slug: str):
         # Clever Instant Login and portal links arrive with a code but no state: that code
         # proves nothing about this browser, so it is dropped and a proper flow begins.
         return _begin(provider, None)
-    flow = services.take_flow(provider, request.args.get("state"))
     code = request.args.get("code")
+    # Two short writes around the provider's answer, so no lock waits on the network: the
+    # flow is used up (committed) before its code is traded, so it can serve only once.
+    with writing():
+        flow = services.take_flow(provider, request.args.get("state"))
+        if flow is None or not code:
+            services.log_attempt(provider, services.STATE)
     if flow is None or not code:
-        services.log_attempt(provider, services.STATE)
-        db.session.commit()
         return _refused(provider, services.STATE, status=400)
     if not provider.enabled:
-        db.session.commit()
         return _refused(provider, "disabled")
+    claims, reason = None, None
     try:
         claims = services.finish(provider, flow, code[:2048])
     except oidc.TokenRejected as exc:
         log.warning("sso %s: ID token refused (%s)", provider.slug, exc.reason)
-        services.log_attempt(provider, services.TOKEN)
-        db.session.commit()
-        return _refused(provider, services.TOKEN)
+        reason = services.TOKEN
     except (oidc.ProviderError, crypto.SecretUnreadable) as exc:
         log.warning("sso %s: provider error: %s", provider.slug, exc)
-        services.log_attempt(provider, services.PROVIDER)
-        db.session.commit()
-        return _refused(provider, services.PROVIDER, status=502)
-    found = services.match(provider, claims)
-    if found.user is None:
-        services.log_attempt(provider, found.reason, claims)
-        db.session.commit()
-        return _refused(provider, found.reason)
-    response = complete_sign_in(found.user, flow.next_url, auth_services.browser_client())
-    session[services.SIGNED_IN_WITH] = provider.slug
-    return response
+        reason = services.PROVIDER
+    with writing():
+        found = services.match(provider, claims) if claims is not None else None
+        if found is not None and found.user is not None:
+            response = complete_sign_in(
+                found.user, flow.next_url, auth_services.browser_client()
+            )
+            session[services.SIGNED_IN_WITH] = provider.slug
+            return response
+        reason = reason or found.reason
+        services.log_attempt(provider, reason, claims)
+    return _refused(provider, reason, status=502 if reason == services.PROVIDER else 403)
 
 
 @bp.route("/signed-out")

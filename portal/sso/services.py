@@ -272,11 +272,13 @@ def client_of(provider: SsoProvider) -> oidc.Client:
 
 
 def start(provider: SsoProvider, next_url: str | None, login_hint: str | None = None) -> str:
-    """Begin a sign-in: keep state, nonce and PKCE verifier here; return the provider URL."""
-    now = utcnow()
-    db.session.execute(delete(SsoFlow).where(SsoFlow.created_at < now - FLOW_TTL))
+    """Begin a sign-in: keep state, nonce and PKCE verifier here; return the provider URL.
+
+    Call inside `writing()` (it writes in a GET request)."""
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     verifier = secrets.token_urlsafe(64)
+    # The provider's discovery document is fetched (or cached) before anything is written,
+    # so no database lock is held while the provider answers.
     url = oidc.authorization_url(
         client_of(provider),
         redirect_uri(provider),
@@ -286,6 +288,8 @@ def start(provider: SsoProvider, next_url: str | None, login_hint: str | None = 
         login_hint=login_hint,
         extra={"hd": provider.domains[0]} if provider.kind is SsoKind.GOOGLE else None,
     )
+    now = utcnow()
+    db.session.execute(delete(SsoFlow).where(SsoFlow.created_at < now - FLOW_TTL))
     db.session.add(
         SsoFlow(
             state_hash=_hash(state),
@@ -403,4 +407,3 @@ def sign_out_url(provider_slug: str | None) -> tuple[SsoProvider | None, str | N
         return None, None
     url = oidc.end_session_endpoint(provider.issuer) or KNOWN_SIGN_OUT.get(provider.kind)
     return provider, url
-
