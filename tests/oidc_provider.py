@@ -45,18 +45,18 @@ def _serve(wsgi_app):
 class MockProvider:
     def __init__(self, issuer: str):
         self.issuer = issuer
+        self.http = httpx.Client(timeout=5)  # one client: each new one reads the CA bundle
 
     def set_user(self, sub: str, **claims) -> None:
-        response = httpx.put(f"{self.issuer}/users/{sub}", json=claims, timeout=5)
+        response = self.http.put(f"{self.issuer}/users/{sub}", json=claims)
         response.raise_for_status()
 
     def authorize(self, authorization_url: str, sub: str) -> str:
         """Sign in as `sub` on the provider's form; the redirect back to the portal."""
         assert authorization_url.startswith(self.issuer + "/"), authorization_url
-        with httpx.Client(timeout=5) as http:
-            form = http.get(authorization_url)
-            assert form.status_code == 200, form.text[:500]
-            answer = http.post(authorization_url, data={"sub": sub})
+        form = self.http.get(authorization_url)
+        assert form.status_code == 200, form.text[:500]
+        answer = self.http.post(authorization_url, data={"sub": sub})
         assert answer.status_code in (302, 303), answer.text[:500]
         return answer.headers["Location"]
 
@@ -64,7 +64,9 @@ class MockProvider:
 @contextmanager
 def mock_provider():
     with _serve(oidc_provider_mock.app(require_nonce=True)) as issuer:
-        yield MockProvider(issuer)
+        provider = MockProvider(issuer)
+        yield provider
+        provider.http.close()
 
 
 class ForgingProvider:
@@ -77,6 +79,7 @@ class ForgingProvider:
         self.codes: dict[str, dict] = {}
         self.next_claims: dict = {}
         self.sign_with: RSAKey | None = None
+        self.http = httpx.Client(timeout=5)
 
     def wsgi(self, environ, start_response):
         return self._answer(Request(environ))(environ, start_response)
@@ -121,8 +124,7 @@ class ForgingProvider:
         return Response("not found", 404)
 
     def authorize(self, authorization_url: str) -> str:
-        with httpx.Client(timeout=5) as http:
-            answer = http.get(authorization_url)
+        answer = self.http.get(authorization_url)
         assert answer.status_code == 302, answer.text[:300]
         return answer.headers["Location"]
 
@@ -137,6 +139,7 @@ def forging_provider():
     with _serve(forger.wsgi) as issuer:
         forger.issuer = issuer
         yield forger
+        forger.http.close()
 
 
 def portal_path(url: str) -> str:

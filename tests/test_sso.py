@@ -256,6 +256,7 @@ def test_replayed_state_is_refused(app, client, world, oidc_mock):
     assert _sessions_of(learner) == 0
 
 
+@pytest.mark.sqlite_only("the protocol checks run before any SQL that differs by backend")
 def test_tampered_state_is_refused(app, client, world, oidc_mock):
     district, _school, learner, _teacher = world
     provider = _provider(oidc_mock.issuer, "oidc", district_id=district.id)
@@ -269,6 +270,7 @@ def test_tampered_state_is_refused(app, client, world, oidc_mock):
     assert [a.reason for a in _attempts()] == [services.STATE]
 
 
+@pytest.mark.sqlite_only("the protocol checks run before any SQL that differs by backend")
 def test_callback_from_a_browser_that_did_not_start_is_refused(app, client, world, oidc_mock):
     district, _school, learner, _teacher = world
     provider = _provider(oidc_mock.issuer, "oidc", district_id=district.id)
@@ -281,6 +283,7 @@ def test_callback_from_a_browser_that_did_not_start_is_refused(app, client, worl
     assert _sessions_of(learner) == 0
 
 
+@pytest.mark.sqlite_only("the protocol checks run before any SQL that differs by backend")
 @pytest.mark.parametrize(
     ("claims", "signed_by_stranger"),
     [
@@ -320,6 +323,7 @@ def test_id_token_failing_a_check_is_refused(
     assert [a.reason for a in _attempts()] == [services.TOKEN]
 
 
+@pytest.mark.sqlite_only("the protocol checks run before any SQL that differs by backend")
 def test_forging_provider_signs_in_with_a_good_token(app, client, world, oidc_forger):
     """The control for the cases above: the same provider, a token that passes."""
     district, _school, learner, _teacher = world
@@ -336,6 +340,7 @@ def test_forging_provider_signs_in_with_a_good_token(app, client, world, oidc_fo
 # --- Started by the provider ------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only("the protocol checks run before any SQL that differs by backend")
 def test_provider_initiated_login_starts_the_normal_flow(app, client, world, oidc_mock):
     district, _school, learner, _teacher = world
     provider = _provider(oidc_mock.issuer, "oidc", district_id=district.id)
@@ -355,6 +360,7 @@ def test_provider_initiated_login_starts_the_normal_flow(app, client, world, oid
     assert instant.headers["Location"].startswith(oidc_mock.issuer + "/oauth2/authorize?")
 
 
+@pytest.mark.sqlite_only("the protocol checks run before any SQL that differs by backend")
 def test_disabled_or_unknown_provider_does_not_start(app, client, world, oidc_mock):
     district, _school, _learner, _teacher = world
     provider = _provider(oidc_mock.issuer, "oidc", district_id=district.id)
@@ -458,6 +464,7 @@ def test_teacher_may_not_open_the_admin_page(app, client, auth, world):
     assert client.get("/admin/sso").status_code == 403
 
 
+@pytest.mark.sqlite_only("the CLI calls the services the admin page tests on both")
 def test_cli_adds_lists_and_removes_with_the_secret_from_stdin(app, world, oidc_mock, caplog):
     district = world[0]
     runner = app.test_cli_runner()
@@ -511,6 +518,7 @@ def test_cli_adds_lists_and_removes_with_the_secret_from_stdin(app, world, oidc_
     assert db.session.scalar(select(func.count(SsoProvider.id))) == 0
 
 
+@pytest.mark.sqlite_only("the protocol checks run before any SQL that differs by backend")
 def test_secret_key_from_config_or_derived(app):
     app.config["SSO_SECRET_KEY"] = None
     derived = crypto.encrypt("s")

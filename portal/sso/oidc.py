@@ -12,10 +12,12 @@ so a provider's key rotation needs no restart.
 from __future__ import annotations
 
 import ipaddress
+import ssl
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import certifi
 import httpx
 from authlib.integrations.httpx_client import OAuth2Client
 from authlib.oauth2 import OAuth2Error
@@ -74,11 +76,21 @@ def _cache() -> dict:
     return current_app.extensions.setdefault("sso_metadata", {})
 
 
+def _tls() -> ssl.SSLContext:
+    """One TLS context per app: building one reads the CA bundle (~0.1 s) each time."""
+    found = current_app.extensions.get("sso_tls")
+    if found is None:
+        found = current_app.extensions["sso_tls"] = ssl.create_default_context(
+            cafile=certifi.where()
+        )
+    return found
+
+
 def _get_json(url: str) -> dict:
     if not allowed_url(url):
         raise ProviderError(f"refusing to fetch {url}: not https")
     try:
-        response = httpx.get(url, timeout=HTTP_TIMEOUT, follow_redirects=False)
+        response = httpx.get(url, timeout=HTTP_TIMEOUT, follow_redirects=False, verify=_tls())
         response.raise_for_status()
         body = response.json()
     except (httpx.HTTPError, ValueError) as exc:
@@ -143,6 +155,7 @@ def _session(client: Client, redirect_uri: str) -> OAuth2Client:
         redirect_uri=redirect_uri,
         code_challenge_method="S256",
         timeout=HTTP_TIMEOUT,
+        verify=_tls(),
     )
 
 
