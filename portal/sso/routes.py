@@ -107,17 +107,17 @@ def start(slug: str):
     return _begin(_enabled_provider(slug), request.args.get("next"))
 
 
-@bp.route("/<slug>/initiate", methods=["GET", "POST"])
+@bp.route("/<slug>/initiate")
 @public
 def initiate(slug: str):
     """Sign-in started by the provider (Clever portal, Instant Login, OIDC third-party
-    initiated login): begin the normal flow, with its own state and nonce."""
+    initiated login, which may use GET): begin the normal flow, with its own state and nonce."""
     provider = _enabled_provider(slug)
-    issuer = request.values.get("iss")
+    issuer = request.args.get("iss")
     if issuer is not None and issuer != provider.issuer:
         return _refused(provider, services.TOKEN, status=400)
-    hint = (request.values.get("login_hint") or "")[:255] or None
-    return _begin(provider, request.values.get("target_link_uri"), hint)
+    hint = (request.args.get("login_hint") or "")[:255] or None
+    return _begin(provider, request.args.get("target_link_uri"), hint)
 
 
 @bp.route("/<slug>/callback")
