@@ -79,6 +79,7 @@ class ForgingProvider:
         self.codes: dict[str, dict] = {}
         self.next_claims: dict = {}
         self.sign_with: RSAKey | None = None
+        self.refuse_code = False  # answer the token request with invalid_grant
         self.http = httpx.Client(timeout=5)
 
     def wsgi(self, environ, start_response):
@@ -106,7 +107,7 @@ class ForgingProvider:
             return Response(status=302, headers={"Location": back})
         if path == "/token" and request.method == "POST":
             grant = self.codes.pop(request.form.get("code", ""), None)
-            if grant is None or not request.form.get("code_verifier"):
+            if grant is None or not request.form.get("code_verifier") or self.refuse_code:
                 return _json({"error": "invalid_grant"}, 400)
             now = int(time.time())
             claims = {

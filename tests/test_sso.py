@@ -337,6 +337,24 @@ def test_forging_provider_signs_in_with_a_good_token(app, client, world, oidc_fo
     assert response.status_code == 303 and _sessions_of(learner) == 1
 
 
+@pytest.mark.sqlite_only("the protocol checks run before any SQL that differs by backend")
+def test_provider_refusing_the_code_is_a_clear_page_not_a_500(app, client, world, oidc_forger):
+    district = world[0]
+    provider = _provider(oidc_forger.issuer, "oidc", district_id=district.id)
+    db.session.commit()
+    oidc_forger.refuse_code = True
+    try:
+        response = client.get(portal_path(oidc_forger.authorize(_go_to_provider(client, provider))))
+    finally:
+        oidc_forger.refuse_code = False
+    _refused(response, "could not reach your sign-in service", status=502)
+    assert [a.reason for a in _attempts()] == [services.PROVIDER]
+    # A provider that is down before the flow starts: the same page, nothing written.
+    down = _provider("http://127.0.0.1:9", "oidc", district_id=district.id)
+    db.session.commit()
+    _refused(client.get(f"/sso/{down.slug}/start"), "could not reach", status=502)
+
+
 # --- Started by the provider ------------------------------------------------------------
 
 

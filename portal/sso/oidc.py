@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 
 import certifi
 import httpx
+from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.httpx_client import OAuth2Client
-from authlib.oauth2 import OAuth2Error
 from flask import current_app
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -187,7 +187,7 @@ def exchange_code(client: Client, redirect_uri: str, code: str, code_verifier: s
     try:
         with _session(client, redirect_uri) as oauth:
             token = oauth.fetch_token(endpoint, code=code, code_verifier=code_verifier)
-    except (OAuth2Error, httpx.HTTPError, ValueError) as exc:
+    except (AuthlibBaseError, httpx.HTTPError, ValueError) as exc:  # OAuthError included
         raise ProviderError(f"token endpoint: {type(exc).__name__}") from exc
     id_token = token.get("id_token")
     if not isinstance(id_token, str):
