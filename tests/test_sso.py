@@ -267,7 +267,8 @@ def test_tampered_state_is_refused(app, client, world, oidc_mock):
     state = query_of(back)["state"]
     _refused(client.get(back.replace(state, state[:-2] + "xy")), "already used", status=400)
     assert _sessions_of(learner) == 0
-    assert [a.reason for a in _attempts()] == [services.STATE]
+    assert _attempts() == []  # nobody was vouched for: nothing for the admin to act on
+    _refused(client.get(back), "already used", status=400)  # the state was spent
 
 
 @pytest.mark.sqlite_only("the protocol checks run before any SQL that differs by backend")
@@ -353,6 +354,28 @@ def test_provider_refusing_the_code_is_a_clear_page_not_a_500(app, client, world
     down = _provider("http://127.0.0.1:9", "oidc", district_id=district.id)
     db.session.commit()
     _refused(client.get(f"/sso/{down.slug}/start"), "could not reach", status=502)
+
+
+@pytest.mark.sqlite_only("claims of the wrong type are refused before any SQL")
+def test_claims_of_the_wrong_type_are_refused_not_a_500(app, client, world, oidc_forger):
+    district, _school, learner, _teacher = world
+    provider = _provider(oidc_forger.issuer, "google", district_id=district.id)
+    db.session.commit()
+    for odd in ({"hd": 5}, {"hd": ["lincoln.k12.example"]}, {"email_verified": "true"}):
+        oidc_forger.next_claims = {
+            "email": learner.email,
+            "email_verified": True,
+            "hd": "lincoln.k12.example",
+            **odd,
+        }
+        try:
+            response = client.get(
+                portal_path(oidc_forger.authorize(_go_to_provider(client, provider)))
+            )
+        finally:
+            oidc_forger.next_claims = {}
+        assert response.status_code == 403, (odd, response.status_code)
+    assert _sessions_of(learner) == 0
 
 
 # --- Started by the provider ------------------------------------------------------------

@@ -42,7 +42,6 @@ _REASONS = (
     services.EMAIL_UNVERIFIED,
     services.NO_CLAIM,
     services.AMBIGUOUS,
-    services.STATE,
     services.TOKEN,
     services.PROVIDER,
 )
@@ -57,7 +56,6 @@ def _reason_label(code: str) -> str:
         services.EMAIL_UNVERIFIED: _("E-mail not verified by the provider"),
         services.NO_CLAIM: _("The provider sent no value to match"),
         services.AMBIGUOUS: _("Matches more than one person"),
-        services.STATE: _("Used, expired or forged sign-in link"),
         services.TOKEN: _("ID token failed a check (signature, issuer, audience, expiry)"),
         services.PROVIDER: _("Provider unreachable or refused the code"),
     }[code]

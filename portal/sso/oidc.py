@@ -52,6 +52,7 @@ class Client:
     issuer: str
     client_id: str
     client_secret: str
+    also_issued_as: tuple[str, ...] = ()  # other spellings of the issuer its tokens carry
 
 
 def is_loopback(url: str) -> bool:
@@ -210,7 +211,7 @@ def verify_id_token(client: Client, id_token: str, nonce: str, now: float | None
     registry = jwt.JWTClaimsRegistry(
         now=int(now if now is not None else time.time()),
         leeway=LEEWAY_SECONDS,
-        iss={"essential": True, "value": client.issuer},
+        iss={"essential": True, "values": [client.issuer, *client.also_issued_as]},
         aud={"essential": True, "value": client.client_id},
         exp={"essential": True},
         sub={"essential": True},

@@ -137,9 +137,9 @@ def callback(slug: str):
     # flow is used up (committed) before its code is traded, so it can serve only once.
     with writing():
         flow = services.take_flow(provider, request.args.get("state"))
-        if flow is None or not code:
-            services.log_attempt(provider, services.STATE)
     if flow is None or not code:
+        # Not kept as an SsoAttempt: nobody was vouched for, and anyone can send this.
+        log.info("sso %s: callback with a missing, used or foreign state", provider.slug)
         return _refused(provider, services.STATE, status=400)
     if not provider.enabled:
         return _refused(provider, "disabled")
@@ -155,9 +155,7 @@ def callback(slug: str):
     with writing():
         found = services.match(provider, claims) if claims is not None else None
         if found is not None and found.user is not None:
-            response = complete_sign_in(
-                found.user, flow.next_url, auth_services.browser_client()
-            )
+            response = complete_sign_in(found.user, flow.next_url, auth_services.browser_client())
             session[services.SIGNED_IN_WITH] = provider.slug
             return response
         reason = reason or found.reason

@@ -52,6 +52,8 @@ DEFAULT_ISSUERS = {
     SsoKind.CLEVER: "https://clever.com",
     SsoKind.CLASSLINK: "https://launchpad.classlink.com",
 }
+# Google's ID tokens may name their issuer without the scheme (Google's OIDC docs).
+GOOGLE_BARE_ISSUER = ("accounts.google.com",)
 # Where a person ends the provider's own session when discovery names no end_session_endpoint.
 KNOWN_SIGN_OUT = {
     SsoKind.GOOGLE: "https://accounts.google.com/Logout",
@@ -264,10 +266,12 @@ def initiate_uri(provider: SsoProvider) -> str:
 
 
 def client_of(provider: SsoProvider) -> oidc.Client:
+    also = GOOGLE_BARE_ISSUER if provider.issuer == DEFAULT_ISSUERS[SsoKind.GOOGLE] else ()
     return oidc.Client(
         issuer=provider.issuer,
         client_id=provider.client_id,
         client_secret=crypto.decrypt(provider.client_secret_encrypted),
+        also_issued_as=also,
     )
 
 
@@ -346,7 +350,8 @@ def _text(value) -> str | None:
 def match(provider: SsoProvider, claims: dict) -> Match:
     """The active rostered person of the provider's district these claims name, or why not."""
     if provider.kind is SsoKind.GOOGLE:
-        if _text(claims.get("hd")) is None or claims["hd"].lower() not in provider.domains:
+        hd = _text(claims.get("hd"))
+        if hd is None or hd.lower() not in provider.domains:
             return Match(reason=WRONG_DOMAIN)
         if claims.get("email_verified") is not True:
             return Match(reason=EMAIL_UNVERIFIED)
