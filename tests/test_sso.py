@@ -560,6 +560,17 @@ def test_cli_adds_lists_and_removes_with_the_secret_from_stdin(app, world, oidc_
 
 
 @pytest.mark.sqlite_only("the protocol checks run before any SQL that differs by backend")
+def test_loopback_issuer_only_where_allowed(app, world):
+    app.testing = False
+    with pytest.raises(services.Invalid):
+        _provider("http://127.0.0.1:8080", "oidc", district_id=world[0].id)
+    with pytest.raises(services.Invalid):
+        _provider("http://sso.example", "oidc", district_id=world[0].id)
+    app.config["SSO_ALLOW_LOOPBACK"] = True
+    assert _provider("http://127.0.0.1:8080", "oidc", district_id=world[0].id).id
+
+
+@pytest.mark.sqlite_only("the protocol checks run before any SQL that differs by backend")
 def test_secret_key_from_config_or_derived(app):
     app.config["SSO_SECRET_KEY"] = None
     derived = crypto.encrypt("s")

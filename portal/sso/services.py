@@ -23,7 +23,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import session, url_for
+from flask import current_app, session, url_for
 from sqlalchemy import delete, func, or_, select
 
 from portal.auth.models import Role, User
@@ -120,8 +120,12 @@ def add_provider(data: ProviderInput) -> SsoProvider:
         raise Invalid("district_id", "There is no district with that id.")
     kind = SsoKind(data.kind)
     issuer = (data.issuer or DEFAULT_ISSUERS.get(kind) or "").strip()
-    if not issuer or not oidc.allowed_url(issuer):
-        raise Invalid("issuer", "The issuer must be an https URL (http only on this computer).")
+    if not issuer or not oidc.allowed_url(issuer) or (
+        # A provider on this machine is for tests and trials: elsewhere it would let an
+        # admin make the server fetch from its own loopback services.
+        oidc.is_loopback(issuer) and not _loopback_allowed()
+    ):
+        raise Invalid("issuer", "The issuer must be an https URL.")
     slug = (data.slug or slugify(data.name)).strip().lower()
     if not SLUG_RE.match(slug):
         raise Invalid("slug", "Use lowercase letters, digits and dashes.")
@@ -160,6 +164,10 @@ def add_provider(data: ProviderInput) -> SsoProvider:
     db.session.add(provider)
     db.session.flush()
     return provider
+
+
+def _loopback_allowed() -> bool:
+    return bool(current_app.testing or current_app.config.get("SSO_ALLOW_LOOPBACK"))
 
 
 def remove_provider(provider: SsoProvider) -> None:

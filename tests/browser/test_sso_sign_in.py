@@ -27,7 +27,11 @@ def district_provider(live_db, live_server, oidc_mock, demo_accounts):
     """A provider of the demo learner's district (as `sso add` or /admin/sso would make it),
     removed afterwards so the other browser tests see the sign-in page they expect."""
     app = create_app(
-        {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{live_db}", "SECRET_KEY": "browser-tests"}
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{live_db}",
+            "SECRET_KEY": "browser-tests",
+            "SSO_ALLOW_LOOPBACK": True,  # the provider runs on 127.0.0.1
+        }
     )
     with app.app_context():
         learner = db.session.scalar(
