@@ -77,6 +77,7 @@ def load(instance_path: str) -> dict:
         # document and keys are cached per process.
         "SSO_SECRET_KEY": os.environ.get("SSO_SECRET_KEY") or None,
         "SSO_METADATA_TTL": _int("SSO_METADATA_TTL", 3600),
+        "SSO_ALLOW_LOOPBACK": os.environ.get("SSO_ALLOW_LOOPBACK", "0") == "1",
         # argon2id parameters; tests lower them to keep the suite fast.
         "ARGON2_TIME_COST": int(os.environ.get("ARGON2_TIME_COST", 3)),
         "ARGON2_MEMORY_KIB": int(os.environ.get("ARGON2_MEMORY_KIB", 65536)),
