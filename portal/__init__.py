@@ -34,6 +34,9 @@ from portal.roster.routes import bp as roster_bp
 from portal.rostering import jobs as rostering_jobs  # noqa: F401 (registers the job kinds)
 from portal.rostering.cli import roster_cli
 from portal.rostering.routes import bp as rostering_bp
+from portal.sso.admin import bp as sso_admin_bp
+from portal.sso.cli import sso_cli
+from portal.sso.routes import bp as sso_bp
 from portal.targets.cli import targets_cli
 from portal.targets.routes import bp as targets_bp
 
@@ -94,6 +97,8 @@ def _register_blueprints(app: Flask) -> None:
         record_export_bp,
         rights_bp,
         reports_bp,
+        sso_bp,
+        sso_admin_bp,
     ):
         app.register_blueprint(bp)
 
@@ -105,3 +110,4 @@ def _register_commands(app: Flask) -> None:
     app.cli.add_command(roster_cli)
     app.cli.add_command(records_cli)
     app.cli.add_command(backup_cli)
+    app.cli.add_command(sso_cli)

@@ -32,6 +32,7 @@ from portal.roster.models import (
     Term,
 )
 from portal.rostering.models import Demographics, RosterImport, UserIdentifier
+from portal.sso import models as sso_models  # noqa: F401
 from portal.targets.models import Framework, MasteryLevel, MasteryScale, Target, TargetKind
 
 __all__ = [

@@ -16,6 +16,7 @@ from portal.auth import services as auth_services
 from portal.core.extensions import db
 from portal.core.timeutil import utcnow
 from tests.fixtures.factories import Factory
+from tests.oidc_provider import forging_provider, mock_provider
 from tests.pg import DatabasePool, PostgresServer, PostgresUnavailable
 from tests.redis_server import RedisServer, RedisUnavailable
 
@@ -114,6 +115,20 @@ def redis_server():
         pytest.skip(f"!!! Redis tests SKIPPED: {exc} !!!")
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def oidc_mock():
+    """A real OpenID Connect provider (oidc-provider-mock) on 127.0.0.1, for the session."""
+    with mock_provider() as provider:
+        yield provider
+
+
+@pytest.fixture(scope="session")
+def oidc_forger():
+    """A loopback provider that signs the ID tokens a test asks for (expired, other audience)."""
+    with forging_provider() as provider:
+        yield provider
 
 
 @pytest.fixture(scope="session")

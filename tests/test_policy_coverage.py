@@ -19,6 +19,10 @@ PUBLIC_ENDPOINTS = {
     "auth.pin",  # young learners: PIN
     "auth.logout",  # signing out must work with an expired session too
     "auth.language",  # choosing a language before signing in
+    "sso.start",  # district sign-in: off to the identity provider
+    "sso.initiate",  # district sign-in started by the provider's portal
+    "sso.callback",  # district sign-in: back from the identity provider
+    "sso.signed_out",  # after signing out: the provider's session is still open
 }
 
 

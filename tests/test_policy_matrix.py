@@ -38,6 +38,7 @@ from portal.core.timeutil import today, utcnow
 from portal.policy import RULES, Action, Relation
 from portal.rights.models import CorrectionRequest
 from portal.roster.models import GuardianLink, Org, SchoolClass, Term
+from portal.sso import services as sso_services
 from tests.fixtures.factories import Factory
 
 # --- The world outside the callers' reach ------------------------------------------
@@ -230,7 +231,22 @@ def _correction_id(outside: Outside) -> int:
 
 # One small factory per kind of object id in a URL: build an object out of every
 # caller's reach and return its id.
+def _provider_id(outside: Outside) -> int:
+    """A sign-in provider of the outside district (the district admin caller is elsewhere)."""
+    return sso_services.add_provider(
+        sso_services.ProviderInput(
+            name=f"Outside Google {outside.make._next()}",
+            kind="google",
+            district_id=outside.school.parent_id,
+            client_id="outside",
+            client_secret="outside-secret",
+            google_domains="outside.example",
+        )
+    ).id
+
+
 OUT_OF_REACH: dict[str, Callable[[Outside], int]] = {
+    "provider_id": _provider_id,
     "learner_id": _learner_id,
     "class_id": _class_id,
     "user_id": _user_id,

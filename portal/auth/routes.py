@@ -25,14 +25,18 @@ from portal.auth.forms import ClassCodeForm, PasswordSignInForm, PinForm
 from portal.auth.models import Role, User
 from portal.core.extensions import db
 from portal.core.i18n import LOCALE_KEY
+from portal.core.inputs import parse_id
 from portal.core.web import redirect_to, render, render_invalid, safe_next, unchanged
 from portal.policy import public, roles
 from portal.roster.models import Enrollment, EnrollmentRole
+from portal.sso import services as sso_services
 
 bp = Blueprint("auth", __name__)
 
 
-def _signed_in(user: User, next_url: str | None, client: services.Client):
+def complete_sign_in(user: User, next_url: str | None, client: services.Client):
+    """The one way a sign-in ends (password, PIN or identity provider): device cookie,
+    a rotated server-side session, commit, and on to the page the person came for."""
     device_cookie = services.remember_device(user, client)
     services.start_session(user, request.user_agent.string[:255] or None)
     login_user(user)
@@ -82,22 +86,27 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     form = PasswordSignInForm(next=request.args.get("next", ""))
+    page = {"code_form": ClassCodeForm(), "sso_choices": _sso_choices()}
     if not form.validate_on_submit():
         status = 422 if form.is_submitted() else 200
-        return render(
-            "auth/login.html", "signin_form", status=status, form=form, code_form=ClassCodeForm()
-        )
+        return render("auth/login.html", "signin_form", status=status, form=form, **page)
     client = services.browser_client()
     result = services.check_password(form.login.data, form.password.data, client)
-    if result.user:
-        return _signed_in(result.user, form.next.data, client)
+    if result.user and not sso_services.password_refused(result.user):
+        return complete_sign_in(result.user, form.next.data, client)
     db.session.commit()  # the failure is part of the outcome
-    form.password.errors = [
-        _refused_message(
-            result, _("That username or password is not right. Check them and try again.")
-        )
-    ]
-    return render_invalid("auth/login.html", "signin_form", form=form, code_form=ClassCodeForm())
+    if result.user:
+        wrong = _("Your school signs learners in with its sign-in service: use its button.")
+        page["sso_choices"] = sso_services.sign_in_choices(sso_services.district_of(result.user))
+    else:
+        wrong = _("That username or password is not right. Check them and try again.")
+    form.password.errors = [_refused_message(result, wrong)]
+    return render_invalid("auth/login.html", "signin_form", form=form, **page)
+
+
+def _sso_choices():
+    """The district's sign-in buttons: `?district=<id>`, or the only district with any."""
+    return sso_services.sign_in_choices(parse_id(request.args.get("district")))
 
 
 @bp.route("/signin/class", methods=["GET", "POST"])
@@ -172,7 +181,7 @@ def pin(code: str, learner_id: int):
     client = services.browser_client()
     result = services.check_pin(learner, form.pin.data, client, school_class)
     if result.user:
-        return _signed_in(result.user, None, client)
+        return complete_sign_in(result.user, None, client)
     db.session.commit()
     form.pin.errors = [
         _refused_message(result, _("That PIN is not right. Try again, or ask your teacher."))
@@ -204,11 +213,16 @@ def logout():
     """Sign out and make the browser forget everything it kept of this person."""
     if current_user.is_authenticated:
         drafts.forget(current_user.id)
+    provider = session.get(sso_services.SIGNED_IN_WITH)
     services.end_session()
     logout_user()
     db.session.commit()
     session.clear()
-    response = make_response(redirect_to(url_for("auth.login", signed_out=1)))
+    if provider:  # the provider's own session is still open on this device: say so
+        after = url_for("sso.signed_out", provider=provider)
+    else:
+        after = url_for("auth.login", signed_out=1)
+    response = make_response(redirect_to(after))
     # Shared Chromebooks: the next learner must not find anything, Back button included.
     # The session cookie is expired above (session.clear); cookies are not wiped
     # wholesale, so the device cookies (opaque tokens, one per account that signed in

@@ -72,6 +72,12 @@ def load(instance_path: str) -> dict:
         # Wrong PINs per class (class code path, without a device cookie) per class window.
         "LOGIN_CLASS_PIN_ATTEMPTS": _int("LOGIN_CLASS_PIN_ATTEMPTS", 30),
         "LOGIN_CLASS_WINDOW": _minutes("LOGIN_CLASS_WINDOW_MINUTES", 10),
+        # District sign-in (portal/sso): the key client secrets are encrypted under (a
+        # Fernet key; unset: derived from SECRET_KEY), and how long a provider's discovery
+        # document and keys are cached per process.
+        "SSO_SECRET_KEY": os.environ.get("SSO_SECRET_KEY") or None,
+        "SSO_METADATA_TTL": _int("SSO_METADATA_TTL", 3600),
+        "SSO_ALLOW_LOOPBACK": os.environ.get("SSO_ALLOW_LOOPBACK", "0") == "1",
         # argon2id parameters; tests lower them to keep the suite fast.
         "ARGON2_TIME_COST": int(os.environ.get("ARGON2_TIME_COST", 3)),
         "ARGON2_MEMORY_KIB": int(os.environ.get("ARGON2_MEMORY_KIB", 65536)),

@@ -10,6 +10,7 @@ not do what they asked. Templates call `can()` to hide what a user may not do.
 - family.py: what a family sees (agreed goals, shared entries, family feedback, shared
   profile sections) as SQL conditions, used by every page and download;
 - schools.py: schools, classes and frameworks (`can_view_class` and its SQL twin);
+- sso.py: district sign-in providers (district admins of that district only);
 - loaders.py: load_learner, load_goal, load_entry, load_conference, load_school,
   load_job, load_record_export, load_roster_import, load_roster_run, ...;
 - rights.py: the part of the record a correction request names, and the request;
@@ -97,8 +98,11 @@ from portal.policy.schools import (
     framework_org_ids,
     manageable_school_ids,
 )
+from portal.policy.sso import load_sso_provider, sso_district_id
 
 __all__ = [
+    "load_sso_provider",
+    "sso_district_id",
     "ADMIN_RELATIONS",
     "ANYONE_RELATED",
     "FAMILY_GOAL_STATUSES",
