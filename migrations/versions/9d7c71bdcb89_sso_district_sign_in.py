@@ -1,7 +1,7 @@
 """sso providers, refused attempts, flows and district sign-in settings
 
 Revision ID: 9d7c71bdcb89
-Revises: cb65a3761b18
+Revises: b3148b62a164
 Create Date: 2026-12-02 05:16:26.075948
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '9d7c71bdcb89'
-down_revision = 'cb65a3761b18'
+down_revision = "b3148b62a164"
 branch_labels = None
 depends_on = None
 
