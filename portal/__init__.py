@@ -24,7 +24,9 @@ from portal.jobs.routes import bp as jobs_bp
 from portal.policy import templating
 from portal.profiles.routes import bp as profiles_bp
 from portal.progress.routes import bp as progress_bp
+from portal.records import deletion_cli  # noqa: F401 (registers `records delete`)
 from portal.records.cli import records_cli
+from portal.records.deletion_routes import bp as records_deletion_bp
 from portal.roster.routes import bp as roster_bp
 from portal.rostering import jobs as rostering_jobs  # noqa: F401 (registers the job kinds)
 from portal.rostering.cli import roster_cli
@@ -85,6 +87,7 @@ def _register_blueprints(app: Flask) -> None:
         conferences_bp,
         jobs_bp,
         rostering_bp,
+        records_deletion_bp,
     ):
         app.register_blueprint(bp)
 

@@ -71,6 +71,7 @@ class Action(enum.StrEnum):
     LOCK_SECTION = "lock_section"
     VIEW_ACCESS_LOG = "view_access_log"
     INVITE_FAMILY = "invite_family"
+    DELETE_RECORD = "delete_record"  # delete the whole record on a records request
 
 
 RULES: dict[Action, frozenset[Relation]] = {
@@ -94,6 +95,7 @@ RULES: dict[Action, frozenset[Relation]] = {
     Action.LOCK_SECTION: ADMIN_RELATIONS,
     Action.VIEW_ACCESS_LOG: ADMIN_RELATIONS,
     Action.INVITE_FAMILY: frozenset({Relation.TEACHER}) | ADMIN_RELATIONS,
+    Action.DELETE_RECORD: ADMIN_RELATIONS,
 }
 
 

@@ -287,6 +287,8 @@ def delete_record(
     """Delete the learner's whole record and write its tombstone; flush, never commit.
 
     The evidence files are removed after the caller's commit succeeds."""
+    if learner.role is not Role.LEARNER:
+        raise DeletionRefused(_l("Only a learner's record can be deleted here."))
     reference = check_reference(learner, reference)
     school = db.session.get(Org, learner.org_id) if learner.org_id else None
     district = school.parent if school is not None else None

@@ -22,6 +22,8 @@ from portal.auth.models import Role, User
 from portal.core import jobs, stamps
 from portal.core.extensions import db
 from portal.core.timeutil import utcnow
+from portal.policy import manageable_school_ids
+from portal.records.tombstone import RecordDeletion
 
 DEFAULT_RETENTION_DAYS = 365
 
@@ -67,6 +69,30 @@ def list_due(now: datetime | None = None) -> tuple[int, int]:
     ).rowcount
     db.session.flush()
     return max(added, 0), max(removed, 0)
+
+
+def due_for(admin: User) -> list[tuple[User, datetime]]:
+    """The listed learners of the schools this admin manages, longest deactivated first."""
+    return list(
+        db.session.execute(
+            select(User, RetentionDue.listed_at)
+            .join(RetentionDue, RetentionDue.learner_id == User.id)
+            .where(User.org_id.in_(manageable_school_ids(admin)))
+            .order_by(User.deactivated_at, User.id)
+        ).tuples()
+    )
+
+
+def deletions_for(admin: User, limit: int = 50) -> list[RecordDeletion]:
+    """The latest deletions from the schools this admin manages, newest first."""
+    return list(
+        db.session.scalars(
+            select(RecordDeletion)
+            .where(RecordDeletion.school_id.in_(manageable_school_ids(admin)))
+            .order_by(RecordDeletion.deleted_at.desc(), RecordDeletion.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 @jobs.every_minute

@@ -1,0 +1,121 @@
+"""Deleting a learner's record on request: confirm, delete, the receipt; the retention list.
+
+A district or school admin of the learner's school opens the learner's page, follows
+"Delete this learner's record", sees what would be deleted (counts per kind), types the
+request's reference and the learner's username or name, and confirms. The result page
+offers the disposal receipt (PDF) for the district to send as its written notice.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, make_response, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.auth.models import ADMIN_ROLES
+from portal.core.extensions import db
+from portal.core.pdf import html_to_pdf
+from portal.core.timeutil import utcnow
+from portal.core.web import redirect_to, render
+from portal.policy import (
+    Action,
+    authorize,
+    load_learner_for_admin,
+    load_record_deletion,
+    roles,
+)
+from portal.records import deletion, retention
+from portal.records.deletion_forms import DeleteRecordForm, names_match
+
+bp = Blueprint("records_deletion", __name__, url_prefix="/records")
+
+
+def _labelled(counts: dict[str, int]) -> list[tuple[str, int]]:
+    return [(deletion.kind_label(kind), n) for kind, n in counts.items()]
+
+
+def _confirm_page(learner, form, status: int = 200, error: str | None = None):
+    found = deletion.plan(learner)
+    return render(
+        "records/deletion_confirm.html",
+        "deletion_form",
+        status=status,
+        learner=learner,
+        form=form,
+        kinds=_labelled(found.counts()),
+        total=found.total + len(found.file_keys),
+        error=error,
+    )
+
+
+@bp.route("/learners/<int:learner_id>/delete", methods=["GET", "POST"])
+@roles(*ADMIN_ROLES)
+def delete_learner(learner_id: int):
+    """Show what deleting this learner's record removes; delete it once confirmed."""
+    learner = load_learner_for_admin(learner_id)
+    authorize(learner, Action.DELETE_RECORD)
+    form = DeleteRecordForm()
+    if request.method == "GET":
+        return _confirm_page(learner, form)
+    if not form.validate_on_submit():
+        return _confirm_page(learner, form, status=422)
+    if not names_match(learner, form.confirm_name.data):
+        form.confirm_name.errors.append(
+            _("That is not this learner's username or full name: nothing was deleted.")
+        )
+        return _confirm_page(learner, form, status=422)
+    try:
+        tombstone = deletion.delete_record(
+            learner, reference=form.reference.data, actor=current_user
+        )
+    except deletion.DeletionRefused as refused:
+        db.session.rollback()
+        form.reference.errors.append(str(refused))
+        return _confirm_page(learner, form, status=422)
+    db.session.commit()
+    return redirect_to(url_for("records_deletion.deleted", deletion_id=tombstone.id))
+
+
+@bp.route("/deletions/<int:deletion_id>")
+@roles(*ADMIN_ROLES)
+def deleted(deletion_id: int):
+    """What a deletion removed, with its receipt to download."""
+    tombstone = load_record_deletion(deletion_id)
+    return render(
+        "records/deletion_done.html",
+        tombstone=tombstone,
+        kinds=_labelled(tombstone.counts),
+    )
+
+
+@bp.route("/deletions/<int:deletion_id>/receipt.pdf")
+@roles(*ADMIN_ROLES)
+def receipt(deletion_id: int):
+    """The disposal receipt: a one-page PDF for the district's written notice."""
+    tombstone = load_record_deletion(deletion_id)
+    html = render_template(
+        "records/deletion_receipt.html",
+        tombstone=tombstone,
+        kinds=_labelled(tombstone.counts),
+        printed_at=utcnow(),
+    )
+    response = make_response(html_to_pdf(html))
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="disposal-receipt-{tombstone.id}.pdf"'
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/due")
+@roles(*ADMIN_ROLES)
+def due():
+    """Learners past their retention period, waiting for an admin's decision; past deletions."""
+    return render(
+        "records/deletion_due.html",
+        due=retention.due_for(current_user),
+        days=retention.retention_days(),
+        deletions=retention.deletions_for(current_user),
+    )
+
