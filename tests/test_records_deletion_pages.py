@@ -10,7 +10,9 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from portal.auth.models import User
+from portal.core import jobs
 from portal.core.extensions import db
+from portal.core.jobs import Job
 from portal.core.timeutil import utcnow
 from portal.progress.models import ProgressEntry
 from portal.records import retention
@@ -50,7 +52,7 @@ def _pdf_text(data: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
 
-def test_an_admin_confirms_deletes_and_downloads_the_receipt(client, auth, world):
+def test_an_admin_confirms_deletes_and_downloads_the_receipt(app, client, auth, world):
     learner, admin = world["learner"], world["admin"]
     learner_id = learner.id
     auth.login(admin)
@@ -84,6 +86,17 @@ def test_an_admin_confirms_deletes_and_downloads_the_receipt(client, auth, world
 
     result = client.get(done.headers["Location"]).get_data(as_text=True)
     assert REFERENCE in result and "Quillon" not in result
+    assert "being prepared" in result  # laid out by the worker, never in the request
+    early = client.get(f"/records/deletions/{tombstone.id}/receipt.pdf")
+    assert early.status_code == 303
+    job_id = db.session.scalars(select(Job.id).where(Job.kind == "records.receipt")).one()
+    assert f"/jobs/{job_id}" in result
+    db.session.rollback()  # the worker needs the database (SQLite: one writer)
+    jobs.run_job(app, job_id)
+    assert db.session.get(Job, job_id).state == "done"
+    assert "Download the disposal receipt" in client.get(done.headers["Location"]).get_data(
+        as_text=True
+    )
     receipt = client.get(f"/records/deletions/{tombstone.id}/receipt.pdf")
     assert receipt.status_code == 200
     assert receipt.headers["Content-Type"] == "application/pdf"
@@ -121,7 +134,7 @@ def test_teachers_and_other_schools_admins_cannot_delete(client, auth, world):
     assert db.session.get(User, learner.id) is not None
 
 
-def test_the_cli_lists_without_deleting_then_deletes_with_yes(app, world):
+def test_the_cli_lists_without_deleting_then_deletes_with_yes(app, world, tmp_path):
     learner_id = world["learner"].id
     runner = app.test_cli_runner()
     listed = runner.invoke(delete_command, ["--learner-id", str(learner_id)])
@@ -131,7 +144,9 @@ def test_the_cli_lists_without_deleting_then_deletes_with_yes(app, world):
     unreferenced = runner.invoke(delete_command, ["--learner-id", str(learner_id), "--yes"])
     assert unreferenced.exit_code != 0 and "reference" in unreferenced.output
     deleted = runner.invoke(
-        delete_command, ["--learner-id", str(learner_id), "--yes", "--reference", REFERENCE]
+        delete_command,
+        ["--learner-id", str(learner_id), "--yes", "--reference", REFERENCE]
+        + ["--receipt", str(tmp_path / "receipt.pdf")],
     )
     assert deleted.exit_code == 0, deleted.output
     assert "receipt number" in deleted.output and "users): 1" in deleted.output
@@ -139,6 +154,9 @@ def test_the_cli_lists_without_deleting_then_deletes_with_yes(app, world):
     assert db.session.get(User, learner_id) is None
     tombstone = db.session.scalars(select(RecordDeletion)).one()
     assert tombstone.actor_id is None and tombstone.actor_name.startswith("command line")
+    text = _pdf_text((tmp_path / "receipt.pdf").read_bytes())
+    assert REFERENCE in text and "Quillon" not in text
+    assert tombstone.receipt_made_at is not None
     refused = runner.invoke(delete_command, ["--learner-id", str(world["teacher"].id), "--yes"])
     assert refused.exit_code != 0 and "Only a learner" in refused.output
 

@@ -37,6 +37,8 @@ def upgrade():
     sa.Column('district_name', sa.String(length=160), nullable=True),
     sa.Column('reference', sa.String(length=200), nullable=False),
     sa.Column('counts', sa.JSON(), nullable=False),
+    sa.Column('receipt_pdf', sa.LargeBinary(), nullable=True),
+    sa.Column('receipt_made_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_record_deletions_actor_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['school_id'], ['orgs.id'], name=op.f('fk_record_deletions_school_id_orgs'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_record_deletions'))

@@ -3,20 +3,27 @@
 Without `--yes` it lists what would be deleted (counts per kind) and deletes nothing.
 With `--yes` (and the request's `--reference`, required) it deletes the record in one
 transaction, removes the files after the commit, and prints the receipt's counts and the
-tombstone's number (an admin of the school downloads the PDF receipt from its page).
+tombstone's number; it lays out the PDF receipt too (kept with the tombstone, where an
+admin of the school downloads it; `--receipt PATH` also writes it to a file).
 """
 
 from __future__ import annotations
 
 import getpass
+from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
+from flask_babel import force_locale
 
 from portal.auth.models import User
 from portal.core.extensions import db
+from portal.core.timeutil import utcnow
 from portal.records import deletion
 from portal.records.cli import records_cli
+from portal.records.deletion_receipt import render_receipt
+from portal.records.tombstone import RecordDeletion
 
 
 def _print_counts(counts: dict[str, int]) -> None:
@@ -39,8 +46,15 @@ def _system_user() -> str:
     default="",
     help='The records request\'s reference, e.g. "Records request 2026-114" (required with --yes).',
 )
+@click.option(
+    "--receipt",
+    "receipt_path",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Also write the disposal receipt (PDF) to this file (with --yes).",
+)
 @with_appcontext
-def delete_command(learner_id: int, yes: bool, reference: str) -> None:
+def delete_command(learner_id: int, yes: bool, reference: str, receipt_path: str | None) -> None:
     """List, or with --yes delete, everything about one learner."""
     learner = db.session.get(User, learner_id)
     if learner is None:
@@ -68,3 +82,11 @@ def delete_command(learner_id: int, yes: bool, reference: str) -> None:
     db.session.commit()
     click.echo(f"Deleted the record of learner {learner_id}: receipt number {number}.")
     _print_counts(counts)
+    tombstone = db.session.get(RecordDeletion, number)
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        tombstone.receipt_pdf = render_receipt(tombstone)
+    tombstone.receipt_made_at = utcnow()
+    db.session.commit()
+    if receipt_path:
+        Path(receipt_path).write_bytes(tombstone.receipt_pdf)
+        click.echo(f"Receipt written to {receipt_path}.")

@@ -37,3 +37,7 @@ def names_match(learner, typed: str | None) -> bool:
         learner.display_name,
     }
     return wanted in {" ".join(n.split()).casefold() for n in names if n}
+
+
+class PrepareReceiptForm(PortalForm):
+    """A bare POST: lay out the receipt again (only the CSRF token)."""

@@ -8,14 +8,14 @@ offers the disposal receipt (PDF) for the district to send as its written notice
 
 from __future__ import annotations
 
-from flask import Blueprint, make_response, render_template, request, url_for
+from flask import Blueprint, flash, make_response, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 
 from portal.auth.models import ADMIN_ROLES
 from portal.core.extensions import db
-from portal.core.pdf import html_to_pdf
-from portal.core.timeutil import utcnow
+from portal.core.jobs import Job
 from portal.core.web import redirect_to, render
 from portal.policy import (
     Action,
@@ -25,7 +25,9 @@ from portal.policy import (
     roles,
 )
 from portal.records import deletion, retention
-from portal.records.deletion_forms import DeleteRecordForm, names_match
+from portal.records.deletion_forms import DeleteRecordForm, PrepareReceiptForm, names_match
+from portal.records.deletion_receipt import KIND as RECEIPT_JOB
+from portal.records.deletion_receipt import queue_receipt
 
 bp = Blueprint("records_deletion", __name__, url_prefix="/records")
 
@@ -72,8 +74,23 @@ def delete_learner(learner_id: int):
         db.session.rollback()
         form.reference.errors.append(str(refused))
         return _confirm_page(learner, form, status=422)
+    queue_receipt(tombstone, current_user)
     db.session.commit()
     return redirect_to(url_for("records_deletion.deleted", deletion_id=tombstone.id))
+
+
+def _receipt_job(tombstone) -> Job | None:
+    """The current user's latest receipt job for this deletion (its status page is theirs)."""
+    return db.session.scalars(
+        select(Job)
+        .where(
+            Job.kind == RECEIPT_JOB,
+            Job.owner_id == current_user.id,
+            Job.params["deletion_id"].as_integer() == tombstone.id,
+        )
+        .order_by(Job.id.desc())
+        .limit(1)
+    ).first()
 
 
 @bp.route("/deletions/<int:deletion_id>")
@@ -81,10 +98,13 @@ def delete_learner(learner_id: int):
 def deleted(deletion_id: int):
     """What a deletion removed, with its receipt to download."""
     tombstone = load_record_deletion(deletion_id)
+    job = None if tombstone.receipt_made_at else _receipt_job(tombstone)
     return render(
         "records/deletion_done.html",
         tombstone=tombstone,
         kinds=_labelled(tombstone.counts),
+        job=job,
+        form=PrepareReceiptForm(),
     )
 
 
@@ -93,19 +113,29 @@ def deleted(deletion_id: int):
 def receipt(deletion_id: int):
     """The disposal receipt: a one-page PDF for the district's written notice."""
     tombstone = load_record_deletion(deletion_id)
-    html = render_template(
-        "records/deletion_receipt.html",
-        tombstone=tombstone,
-        kinds=_labelled(tombstone.counts),
-        printed_at=utcnow(),
-    )
-    response = make_response(html_to_pdf(html))
+    if tombstone.receipt_made_at is None:
+        flash(_("The receipt is not ready yet."), "info")
+        return redirect_to(url_for("records_deletion.deleted", deletion_id=tombstone.id))
+    response = make_response(tombstone.receipt_pdf)
     response.headers["Content-Type"] = "application/pdf"
     response.headers["Content-Disposition"] = (
         f'attachment; filename="disposal-receipt-{tombstone.id}.pdf"'
     )
-    response.headers["Cache-Control"] = "no-store"
+    response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+@bp.route("/deletions/<int:deletion_id>/receipt", methods=["POST"])
+@roles(*ADMIN_ROLES)
+def prepare_receipt(deletion_id: int):
+    """Lay out the receipt again (its job failed, or another admin wants to follow it)."""
+    tombstone = load_record_deletion(deletion_id)
+    if not PrepareReceiptForm().validate_on_submit():
+        flash(_("The form had expired. Please try again."), "error")
+        return redirect_to(url_for("records_deletion.deleted", deletion_id=tombstone.id))
+    job = queue_receipt(tombstone, current_user)
+    db.session.commit()
+    return redirect_to(url_for("jobs.status", job_id=job.id))
 
 
 @bp.route("/due")

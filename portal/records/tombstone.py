@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String
+from sqlalchemy.orm import Mapped, deferred, mapped_column
 
 from portal.core import stamps
 from portal.core.extensions import db
@@ -44,3 +44,6 @@ class RecordDeletion(db.Model):
     reference: Mapped[str] = mapped_column(String(REFERENCE_MAX))
     # {table name: rows deleted, ...} plus "files" for uploaded files removed.
     counts: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The disposal receipt, laid out once by the job worker (deletion_receipt.py).
+    receipt_pdf: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+    receipt_made_at: Mapped[datetime | None]
