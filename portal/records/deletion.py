@@ -256,7 +256,7 @@ def check_reference(learner: User, reference: str) -> str:
     if not reference:
         raise DeletionRefused(_l("Type the records request's reference."))
     if len(reference) > REFERENCE_MAX:
-        raise DeletionRefused(_l("Keep the reference under %(n)d characters.", n=REFERENCE_MAX + 1))
+        raise DeletionRefused(_l("The reference can be at most %(n)d characters.", n=REFERENCE_MAX))
     lowered = reference.casefold()
     for value in _identifying(learner):
         if value.casefold() in lowered:
