@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from portal.auth.models import User
 from portal.core import jobs
@@ -15,7 +16,7 @@ from portal.core.extensions import db
 from portal.core.jobs import Job
 from portal.core.timeutil import utcnow
 from portal.progress.models import ProgressEntry
-from portal.records import retention
+from portal.records import deletion, retention
 from portal.records.deletion_cli import delete_command
 from portal.records.retention import RetentionDue
 from portal.records.tombstone import RecordDeletion
@@ -222,3 +223,19 @@ def test_learners_past_the_retention_period_are_listed_never_deleted(app, client
     assert retention.list_due() == (0, 1)
     db.session.commit()
     assert db.session.scalars(select(RetentionDue)).all() == []
+
+
+def test_a_write_racing_the_deletion_rolls_it_back_and_says_so(client, auth, world, monkeypatch):
+    """A row added to the record between finding its rows and deleting them: FK refusal."""
+
+    def racing(*args, **kwargs):
+        raise IntegrityError("DELETE FROM goals ...", {}, Exception("foreign key"))
+
+    monkeypatch.setattr(deletion, "delete_record", racing)
+    auth.login(world["admin"])
+    response = client.post(
+        _url(world["learner"]), data={"reference": REFERENCE, "confirm_name": "quillon.zyx"}
+    )
+    assert response.status_code == 409
+    assert "nothing was deleted" in response.get_data(as_text=True)
+    assert db.session.get(User, world["learner"].id) is not None

@@ -16,6 +16,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 from flask_babel import force_locale
+from sqlalchemy.exc import IntegrityError
 
 from portal.auth.models import User
 from portal.core.extensions import db
@@ -79,7 +80,14 @@ def delete_command(learner_id: int, yes: bool, reference: str, receipt_path: str
         db.session.rollback()
         raise click.ClickException(str(refused)) from None
     counts, number = dict(tombstone.counts), tombstone.id
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise click.ClickException(
+            "Something was written to this record while it was being deleted, so nothing "
+            "was deleted. Run the command again."
+        ) from None
     click.echo(f"Deleted the record of learner {learner_id}: receipt number {number}.")
     _print_counts(counts)
     tombstone = db.session.get(RecordDeletion, number)

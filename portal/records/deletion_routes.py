@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, make_response, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from portal.auth.models import ADMIN_ROLES
 from portal.core.extensions import db
@@ -30,6 +32,11 @@ from portal.records.deletion_receipt import KIND as RECEIPT_JOB
 from portal.records.deletion_receipt import queue_receipt
 
 bp = Blueprint("records_deletion", __name__, url_prefix="/records")
+
+CHANGED_MEANWHILE = _l(
+    "Something was written to this record while it was being deleted, so nothing was "
+    "deleted. Please try again."
+)
 
 
 def _labelled(counts: dict[str, int]) -> list[tuple[str, int]]:
@@ -70,12 +77,17 @@ def delete_learner(learner_id: int):
         tombstone = deletion.delete_record(
             learner, reference=form.reference.data, actor=current_user
         )
+        queue_receipt(tombstone, current_user)
+        db.session.commit()
     except deletion.DeletionRefused as refused:
         db.session.rollback()
         form.reference.errors.append(str(refused))
         return _confirm_page(learner, form, status=422)
-    queue_receipt(tombstone, current_user)
-    db.session.commit()
+    except IntegrityError:
+        # Someone wrote to the record between finding its rows and deleting them.
+        db.session.rollback()
+        learner = load_learner_for_admin(learner_id)
+        return _confirm_page(learner, form, status=409, error=CHANGED_MEANWHILE)
     return redirect_to(url_for("records_deletion.deleted", deletion_id=tombstone.id))
 
 

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import ForeignKey, delete, exists, insert, literal, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.auth.models import Role, User
@@ -101,6 +102,8 @@ def sweep() -> None:
     try:
         list_due()
         db.session.commit()
+    except IntegrityError:
+        db.session.rollback()  # another worker's sweep listed them first
     except Exception:
         db.session.rollback()
         raise
