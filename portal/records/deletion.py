@@ -40,7 +40,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy.session import Session
@@ -353,11 +352,3 @@ def _remove_files(session):
 def _keep_files(session, _previous):
     session.info.pop(_REMOVE_AFTER_COMMIT, None)
 
-
-def evidence_paths(keys: Iterable[str]) -> list[Path]:
-    """Where these evidence files are stored (for a caller that reports on them)."""
-    paths = []
-    for key in keys:
-        with contextlib.suppress(FileNotFoundError):
-            paths.append(uploads.path_of(key))
-    return paths
