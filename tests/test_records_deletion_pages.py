@@ -53,6 +53,15 @@ def _pdf_text(data: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
 
+def _fonts(data: bytes) -> set[str]:
+    """The font families a PDF embeds (subset prefixes dropped)."""
+    found = set()
+    for page in PdfReader(io.BytesIO(data)).pages:
+        for font in page["/Resources"]["/Font"].values():
+            found.add(str(font.get_object()["/BaseFont"]).lstrip("/").split("+")[-1])
+    return found
+
+
 def test_an_admin_confirms_deletes_and_downloads_the_receipt(app, client, auth, world):
     learner, admin = world["learner"], world["admin"]
     learner_id = learner.id
@@ -106,6 +115,7 @@ def test_an_admin_confirms_deletes_and_downloads_the_receipt(app, client, auth, 
     assert "Test School" in text and "Test District" in text
     assert admin.display_name in text
     assert "Progress entries" in text and "Quillon" not in text
+    assert _fonts(receipt.data) == {"DejaVu-Sans", "DejaVu-Sans-Bold"}  # no emoji digits
     assert client.get("/records/due").get_data(as_text=True).count(REFERENCE) == 1
 
 

@@ -13,12 +13,14 @@ from flask_babel import lazy_gettext as _l
 
 from portal.core import jobs
 from portal.core.extensions import db
-from portal.core.pdf import html_to_pdf
+from portal.core.assets import STATIC
+from portal.core.pdf import STYLESHEET, html_to_pdf
 from portal.core.timeutil import utcnow
 from portal.records.deletion import kind_label
 from portal.records.tombstone import RecordDeletion
 
 KIND = "records.receipt"
+RECEIPT_CSS = STATIC / "css" / "receipt.css"  # after pdf.css: digits in DejaVu Sans
 
 
 def render_receipt(tombstone: RecordDeletion) -> bytes:
@@ -29,7 +31,7 @@ def render_receipt(tombstone: RecordDeletion) -> bytes:
         kinds=[(kind_label(kind), n) for kind, n in tombstone.counts.items()],
         printed_at=utcnow(),
     )
-    return html_to_pdf(html)
+    return html_to_pdf(html, stylesheets=(STYLESHEET, RECEIPT_CSS))
 
 
 def _receipt_url(job) -> str | None:
