@@ -132,6 +132,14 @@ def test_an_htmx_confirmation_with_a_wrong_name_gets_the_form_back(client, auth,
     assert "nothing was deleted" in body
 
 
+def test_the_district_admin_may_delete_and_admins_find_the_due_list(client, auth, make, world):
+    district_admin = make.district_admin()
+    make.commit()
+    auth.login(district_admin)
+    assert client.get(_url(world["learner"])).status_code == 200
+    assert "/records/due" in client.get("/").get_data(as_text=True)
+
+
 def test_teachers_and_other_schools_admins_cannot_delete(client, auth, world):
     learner = world["learner"]
     auth.login(world["teacher"])
