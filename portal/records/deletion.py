@@ -38,8 +38,9 @@ and of the site are bumped, so every per-process memo or page keyed by them
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy.session import Session
@@ -112,7 +113,7 @@ class Plan:
     rows: dict[str, set[int]] = field(default_factory=dict)  # table -> primary keys
     # (table, column) -> primary keys of rows outside the record whose column is cleared
     cleared: dict[tuple[str, str], set[int]] = field(default_factory=dict)
-    file_keys: list[str] = field(default_factory=list)
+    file_keys: list[tuple[str, str, str]] = field(default_factory=list)  # (table, column, value)
 
     def counts(self) -> dict[str, int]:
         """Rows per table (and files), in a stable order: what the receipt prints."""
@@ -207,20 +208,38 @@ def plan(learner: User) -> Plan:
     )
     if failures:
         found.rows.setdefault(LoginFailure.__tablename__, set()).update(failures)
-    found.file_keys = _evidence_keys(found)
+    found.file_keys = _stored_files(found)
     return found
 
 
-def _evidence_keys(found: Plan) -> list[str]:
-    entries = _table("progress_entries")
-    keys: list[str] = []
-    for chunk in _chunks(found.rows.get("progress_entries", ())):
-        keys += db.session.scalars(
-            select(entries.c.file_key).where(
-                entries.c.id.in_(chunk), entries.c.file_key.is_not(None)
-            )
-        ).all()
-    return sorted(keys)
+# Columns that name a stored file, and where that file lives: the files of the record's
+# rows are removed after the commit. A feature that keeps files about a learner (an
+# export waiting for download, say) registers its column here with `stores_files`.
+FILE_COLUMNS: dict[tuple[str, str], Callable[[str], Path]] = {
+    ("progress_entries", "file_key"): uploads.path_of,
+}
+
+
+def stores_files(table: str, column: str, path_of: Callable[[str], Path]) -> None:
+    """Declare that `table.column` names a file found at `path_of(value)`."""
+    FILE_COLUMNS[(table, column)] = path_of
+
+
+def _stored_files(found: Plan) -> list[tuple[str, str, str]]:
+    """(table, column, value) for every file a row of the record names."""
+    files: list[tuple[str, str, str]] = []
+    for (table_name, column), _path_of in sorted(FILE_COLUMNS.items()):
+        table = _table(table_name)
+        for chunk in _chunks(found.rows.get(table_name, ())):
+            files += [
+                (table_name, column, value)
+                for value in db.session.scalars(
+                    select(table.c[column]).where(
+                        _pk(table).in_(chunk), table.c[column].is_not(None)
+                    )
+                )
+            ]
+    return sorted(files)
 
 
 # --- Deleting it ------------------------------------------------------------------------
@@ -342,10 +361,10 @@ def _forget(found: Plan) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _remove_files(session):
-    keys = session.info.pop(_REMOVE_AFTER_COMMIT, None)
-    for key in keys or ():
-        with contextlib.suppress(FileNotFoundError, OSError):
-            uploads.path_of(key).unlink(missing_ok=True)
+    files = session.info.pop(_REMOVE_AFTER_COMMIT, None)
+    for table_name, column, value in files or ():
+        with contextlib.suppress(OSError):  # FileNotFoundError included: already gone
+            FILE_COLUMNS[(table_name, column)](value).unlink(missing_ok=True)
 
 
 @event.listens_for(Session, "after_soft_rollback")
