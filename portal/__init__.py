@@ -25,8 +25,12 @@ from portal.jobs.routes import bp as jobs_bp
 from portal.policy import templating
 from portal.profiles.routes import bp as profiles_bp
 from portal.progress.routes import bp as progress_bp
-from portal.records import export_cli  # noqa: F401 (registers `records export`)
+from portal.records import (
+    deletion_cli,  # noqa: F401 (registers `records delete`)
+    export_cli,  # noqa: F401 (registers `records export`)
+)
 from portal.records.cli import records_cli
+from portal.records.deletion_routes import bp as records_deletion_bp
 from portal.records.export_routes import bp as record_export_bp
 from portal.reports.routes import bp as reports_bp
 from portal.rights.routes import bp as rights_bp
@@ -99,6 +103,7 @@ def _register_blueprints(app: Flask) -> None:
         reports_bp,
         sso_bp,
         sso_admin_bp,
+        records_deletion_bp,
     ):
         app.register_blueprint(bp)
 

@@ -20,6 +20,8 @@ from portal.goals.models import (
 )
 from portal.profiles import models as profiles_models  # noqa: F401
 from portal.progress import models as progress_models  # noqa: F401
+from portal.records.retention import RetentionDue
+from portal.records.tombstone import RecordDeletion
 from portal.rights.models import CorrectionRequest
 from portal.roster.models import (
     Course,
@@ -57,6 +59,8 @@ __all__ = [
     "CorrectionRequest",
     "Course",
     "Demographics",
+    "RecordDeletion",
+    "RetentionDue",
     "RosterImport",
     "UserIdentifier",
     "Enrollment",

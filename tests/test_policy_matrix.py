@@ -36,6 +36,7 @@ from portal.core.extensions import db
 from portal.core.jobs import Job
 from portal.core.timeutil import today, utcnow
 from portal.policy import RULES, Action, Relation
+from portal.records.tombstone import RecordDeletion
 from portal.rights.models import CorrectionRequest
 from portal.roster.models import GuardianLink, Org, SchoolClass, Term
 from portal.sso import services as sso_services
@@ -227,6 +228,16 @@ def _correction_id(outside: Outside) -> int:
         message="Wrong birthday.",
     )
     return outside.make._add(request).id
+def _deletion_id(outside: Outside) -> int:
+    """The tombstone of a record deleted from the outside school."""
+    tombstone = RecordDeletion(
+        actor_name="Someone",
+        school_id=outside.school.id,
+        school_name=outside.school.name,
+        reference="Records request 1",
+        counts={"users": 1},
+    )
+    return outside.make._add(tombstone).id
 
 
 # One small factory per kind of object id in a URL: build an object out of every
@@ -270,6 +281,7 @@ OUT_OF_REACH: dict[str, Callable[[Outside], int]] = {
     "import_id": _import_id,
     "run_id": _run_id,
     "correction_id": _correction_id,
+    "deletion_id": _deletion_id,
 }
 
 # Values for URL arguments that are not object ids, by name; otherwise by converter.

@@ -64,6 +64,9 @@ class User(UserMixin, db.Model):
     org_id: Mapped[int | None] = mapped_column(ForeignKey("orgs.id"), index=True)
     locale: Mapped[str | None] = mapped_column(String(10))
     active: Mapped[bool] = mapped_column(default=True)
+    # When the roster or an admin last deactivated the account (None while active): what
+    # the retention period counts from (portal/records/retention.py).
+    deactivated_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     org: Mapped[Org | None] = relationship(lazy="joined")  # noqa: F821

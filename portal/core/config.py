@@ -66,6 +66,8 @@ def load(instance_path: str) -> dict:
         "LOGIN_DEVICE_FREE_ATTEMPTS": _int("LOGIN_DEVICE_FREE_ATTEMPTS", 5),
         "LOGIN_DEVICE_DAYS": _int("LOGIN_DEVICE_DAYS", 30),
         "PENDING_WRITE_HOURS": _int("PENDING_WRITE_HOURS", 12),
+        # Learners deactivated this long are listed for deletion (portal/records/retention.py).
+        "RECORD_RETENTION_DAYS": _int("RECORD_RETENTION_DAYS", 365),
         "LOGIN_DEVICES_PER_BROWSER": _int("LOGIN_DEVICES_PER_BROWSER", 30),
         # One browser without a device cookie, over all accounts, per window.
         "LOGIN_CLIENT_FREE_ATTEMPTS": _int("LOGIN_CLIENT_FREE_ATTEMPTS", 10),

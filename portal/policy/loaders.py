@@ -47,6 +47,7 @@ from portal.profiles.models import (
     ProfileSectionDef,
 )
 from portal.progress.models import ProgressEntry
+from portal.records.tombstone import RecordDeletion
 from portal.roster.models import GuardianLink, Org, OrgType, SchoolClass
 from portal.rostering.models import RosterImport
 from portal.targets.models import Framework, Target
@@ -258,6 +259,16 @@ def _guardian_in_my_schools(guardian: User) -> bool:
             )
         )
     )
+
+
+def load_record_deletion(deletion_id: int) -> RecordDeletion:
+    """The tombstone of a record deleted from a school the admin manages, or 404."""
+    found = db.session.get(RecordDeletion, deletion_id)
+    if found is None or current_user.role not in ADMIN_ROLES:
+        abort(404)
+    if not can_manage_school(found.school_id):
+        abort(404)
+    return found
 
 
 # --- Background jobs -----------------------------------------------------------------------

@@ -78,6 +78,7 @@ class Action(enum.StrEnum):
     PRINT_PROFILE = "print_profile"  # the one-page profile PDF
     PRINT_GOAL_REPORT = "print_goal_report"  # a goal's conference report PDF
     PRINT_FAMILY_REPORT = "print_family_report"  # a child's progress report, for the family
+    DELETE_RECORD = "delete_record"  # delete the whole record on a records request
 
 
 RULES: dict[Action, frozenset[Relation]] = {
@@ -109,6 +110,7 @@ RULES: dict[Action, frozenset[Relation]] = {
     Action.PRINT_PROFILE: LEARNER_AND_TEACHER,
     Action.PRINT_GOAL_REPORT: LEARNER_AND_TEACHER,
     Action.PRINT_FAMILY_REPORT: frozenset({Relation.GUARDIAN}),
+    Action.DELETE_RECORD: ADMIN_RELATIONS,
 }
 
 

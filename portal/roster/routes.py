@@ -16,6 +16,8 @@ from portal.auth.models import ADMIN_ROLES, Role, User
 from portal.core.extensions import db
 from portal.core.web import redirect_to, render, render_invalid
 from portal.policy import (
+    Action,
+    can,
     class_has_ended,
     load_class,
     load_learner_for_admin,
@@ -158,6 +160,7 @@ def _person_page(person: User | None, form: PersonForm, status: int = 200, block
     if person is not None:
         context["classes"] = services.classes_of_person(person)
         if person.role is Role.LEARNER:
+            context["may_delete_record"] = can(Action.DELETE_RECORD, person)
             context["links"] = services.guardian_links_of(person)
             context.setdefault("link_form", GuardianLinkForm(formdata=None))
         if person.role is Role.GUARDIAN:

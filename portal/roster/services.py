@@ -292,6 +292,8 @@ def set_active(admin: User, person: User, active: bool) -> None:
     """Deactivate (signing them out everywhere) or reactivate an account."""
     if person.id == admin.id and not active:
         raise FieldErrors({"active": _("You cannot deactivate your own account.")})
+    if person.active != active:
+        person.deactivated_at = None if active else utcnow()
     person.active = active
     if not active:
         db.session.execute(delete(LoginSession).where(LoginSession.user_id == person.id))

@@ -1111,6 +1111,8 @@ class Run:
             values = dict(zip(USER_FIELDS, new, strict=True))
             if matched:
                 values["source_id"] = user.sourced_id
+            if row.active != active:  # what the retention period counts from
+                values["deactivated_at"] = None if active else self.now
             writer.update(row.id, values)
 
     def _deactivate_missing_people(self, people: _People, seen: set[str], writer) -> None:
@@ -1124,7 +1126,7 @@ class Run:
                     ["active: yes -> no"],
                 )
                 if writer:
-                    writer.update(r.id, {"active": False})
+                    writer.update(r.id, {"active": False, "deactivated_at": self.now})
 
     def _read_back_new_people(self, everyone: bool) -> None:
         """The ids of the people just inserted (for links, enrollments, demographics)."""
