@@ -20,6 +20,7 @@ from portal.demo.command import demo_command
 from portal.family.routes import bp as family_bp
 from portal.goals.routes import bp as goals_bp
 from portal.home.routes import bp as home_bp
+from portal.insights.routes import bp as insights_bp
 from portal.jobs.routes import bp as jobs_bp
 from portal.policy import templating
 from portal.profiles.routes import bp as profiles_bp
@@ -85,6 +86,7 @@ def _register_blueprints(app: Flask) -> None:
         conferences_bp,
         jobs_bp,
         rostering_bp,
+        insights_bp,
     ):
         app.register_blueprint(bp)
 

@@ -59,17 +59,19 @@ def _scope(view: InsightsView) -> Scope:
     return Scope(view.district_id, view.school_ids, view.class_ids)
 
 
-def _pick_by(view: InsightsView) -> tuple[str | None, list[str]]:
+def _pick_by(view: InsightsView, notices: list[str]) -> tuple[str | None, list[str]]:
     """The breakdown asked for, if this viewer may have it; and the ones on offer."""
     offered = allowed_breakdowns(view, tuple(compute.BREAKDOWNS), compute.GROUP_BREAKDOWNS)
     by = request.args.get("by") or None
     if by is not None and by not in offered:
-        flash(_("That breakdown is not available here; showing all learners."), "error")
+        notices.append(_("That breakdown is not available here; showing all learners."))
         by = None
     return by, offered
 
 
-def _pick_as_of(scope: Scope) -> tuple[datetime | None, list[tuple[datetime, datetime]]]:
+def _pick_as_of(
+    scope: Scope, notices: list[str]
+) -> tuple[datetime | None, list[tuple[datetime, datetime]]]:
     """The end of the past cycle asked for (`as_of=YYYY-MM-DD`), if it is one."""
     cycles = compute.past_cycles(scope)
     asked = request.args.get("as_of") or None
@@ -82,7 +84,7 @@ def _pick_as_of(scope: Scope) -> tuple[datetime | None, list[tuple[datetime, dat
     for _start, end in cycles:
         if day is not None and end.date() == day:
             return end, cycles
-    flash(_("That date is not the end of a past cycle; showing the current cycle."), "error")
+    notices.append(_("That date is not the end of a past cycle; showing the current cycle."))
     return None, cycles
 
 
@@ -147,8 +149,9 @@ def _goal_chart(table):
 
 def _scope_page(view: InsightsView, title: str, name: str):
     scope = _scope(view)
-    by, offered = _pick_by(view)
-    as_of, cycles = _pick_as_of(scope)
+    notices: list[str] = []
+    by, offered = _pick_by(view, notices)
+    as_of, cycles = _pick_as_of(scope, notices)
     table = compute.measure_table(scope, by=by, as_of=as_of)
     if request.args.get("format") == "csv":
         return _csv(table, name)
@@ -156,6 +159,7 @@ def _scope_page(view: InsightsView, title: str, name: str):
         "insights/scope.html",
         "insights_table",
         view=view,
+        notices=notices,
         title=title,
         table=table,
         by=by,
@@ -171,7 +175,7 @@ def _scope_page(view: InsightsView, title: str, name: str):
             _MEASURE_ENDPOINT[view.level], key=key, **_view_args(view), **_kept_args()
         ),
         progress=_targets_progress(view) if view.level in ("district", "school") else [],
-        may_edit_targets=current_user.role in (Role.DISTRICT_ADMIN, Role.SCHOOL_ADMIN),
+        status_labels=targets.STATUS_LABELS,
     )
 
 
@@ -261,8 +265,9 @@ def _measure_page(view: InsightsView, key: str, name: str):
     if measure is None:
         abort(404)
     scope = _scope(view)
-    by, offered = _pick_by(view)
-    as_of, cycles = _pick_as_of(scope)
+    notices: list[str] = []
+    by, offered = _pick_by(view, notices)
+    as_of, cycles = _pick_as_of(scope, notices)
     table = compute.measure_table(scope, by=by, as_of=as_of)
     if request.args.get("format") == "csv":
         return _csv(table, f"{name}-{key}")
@@ -299,6 +304,7 @@ def _measure_page(view: InsightsView, key: str, name: str):
         "insights/measure.html",
         "insights_table",
         view=view,
+        notices=notices,
         measure=measure,
         table=table,
         rows=rows,
