@@ -31,7 +31,7 @@ from sqlalchemy import create_engine, select, text, update
 from werkzeug.exceptions import NotFound
 
 from portal import create_app, policy
-from portal.auth.models import User
+from portal.auth.models import Role, SpecialistSchool, User
 from portal.core.extensions import db
 from portal.core.jobs import Job
 from portal.core.timeutil import today, utcnow
@@ -216,6 +216,19 @@ def _run_id(outside: Outside) -> int:
     return outside.make._add(job).id
 
 
+def _indicator_id(outside: Outside) -> int:
+    """A success indicator (target) of a school no caller belongs to."""
+    from portal.insights.targets import SuccessIndicator
+
+    indicator = SuccessIndicator(
+        org_id=outside.other_school.id,
+        measure_key="agreed_goal",
+        target_percent=80,
+        due_on=today() + timedelta(days=90),
+    )
+    return outside.make._add(indicator).id
+
+
 # One small factory per kind of object id in a URL: build an object out of every
 # caller's reach and return its id.
 OUT_OF_REACH: dict[str, Callable[[Outside], int]] = {
@@ -241,6 +254,7 @@ OUT_OF_REACH: dict[str, Callable[[Outside], int]] = {
     "job_id": _job_id,
     "import_id": _import_id,
     "run_id": _run_id,
+    "indicator_id": _indicator_id,
 }
 
 # Values for URL arguments that are not object ids, by name; otherwise by converter.
@@ -249,7 +263,14 @@ OTHER_ARGS: dict[str, Callable[[Outside], object]] = {
 }
 CONVERTER_DEFAULTS = {"integer": 1, "float": 1.0, "uuid": "00000000-0000-0000-0000-000000000000"}
 
-CALLER_ROLES = ("learner", "teacher", "guardian", "school_admin", "district_admin")
+CALLER_ROLES = (
+    "learner",
+    "teacher",
+    "guardian",
+    "school_admin",
+    "district_admin",
+    "pl_specialist",
+)
 
 
 def build_outside(make: Factory) -> Outside:
@@ -279,7 +300,10 @@ def build_outside(make: Factory) -> Outside:
         "guardian": guardian,
         "school_admin": make.school_admin(sibling_school),
         "district_admin": make.district_admin(far_district),
+        # Assigned to the sibling school of the same district: aggregates only, no child.
+        "pl_specialist": make.user(Role.PL_SPECIALIST, district),
     }
+    make._add(SpecialistSchool(user_id=callers["pl_specialist"].id, school_id=sibling_school.id))
     return Outside(make, school, other_school, learner, teacher, school_class, callers)
 
 
@@ -462,6 +486,7 @@ def build_world(make: Factory) -> World:
         "school_admin": make.school_admin(school),
         "district_admin": make.district_admin(district),
         "far_district_admin": make.district_admin(far_district),
+        "pl": make.user(Role.PL_SPECIALIST, district),  # assigned to Riverside below
     }
     classes = {
         "klass": make.school_class(
@@ -488,6 +513,7 @@ def build_world(make: Factory) -> World:
         "maya": make.link(p["guardian"], p["maya"]),
         "zoe": make.link(p["guardian"], p["zoe"], active=False),
     }
+    make._add(SpecialistSchool(user_id=p["pl"].id, school_id=school.id))
     make.commit()
     return World(p, classes, links)
 
@@ -534,6 +560,10 @@ CASES = [
     ("district_admin", "person", "district_admin", "sibling_teacher", True),
     ("district_admin", "person", "district_admin", "far_teacher", False),
     ("district_admin", "person", "far_district_admin", "guardian", False),
+    # A PL specialist sees the aggregates of their school, never a child or a class roster.
+    ("pl_specialist", "learner", "pl", "maya", Relation.NONE),
+    ("pl_specialist", "class", "pl", "klass", False),
+    ("pl_specialist", "person", "pl", "teacher", False),
 ]
 
 
@@ -607,6 +637,7 @@ VISIBLE = {
         "district_admin": {"maya", "ben", "former", "recent", "zoe", "lena"},
         "far_district_admin": {"far"},
     },
+    "pl_specialist": {"pl": set()},
 }
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import Select, and_, delete, exists, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from portal.auth.models import DISTRICT_ROLES, LoginSession, Role, User
+from portal.auth.models import DISTRICT_ROLES, LoginSession, Role, SpecialistSchool, User
 from portal.auth.passwords import hash_secret
 from portal.core.extensions import db
 from portal.core.timeutil import today, utcnow
@@ -243,6 +243,11 @@ def create_person(admin: User, data: PersonInput) -> User:
     _apply(person, data, org_id)
     db.session.add(person)
     _flush(_IDENTITY_CONFLICT)
+    # A PL specialist's school on the form is their first assignment (more on Insights).
+    pl_school = data.school_id if data.role is Role.PL_SPECIALIST else None
+    if pl_school is not None and can_manage_school(pl_school, admin):
+        db.session.add(SpecialistSchool(user_id=person.id, school_id=pl_school))
+        db.session.flush()
     if learner is not None:
         db.session.add(
             GuardianLink(
