@@ -1,0 +1,607 @@
+"""The numbers: per-learner facts from a few grouped statements, aggregated per group.
+
+Every table is computed live, in a fixed number of statements whatever the size of the
+scope (docs/performance.md has the measurements): the learners, their goals (with the
+versions both signed), per-learner counters (one UNION ALL of grouped counts), the
+ratings either side of the cycle's start, and the breakdown's labels. Aggregation and
+medians happen here, then `suppression.protect` hides what must not be shown. Callers
+only ever get protected cells.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import and_, case, distinct, exists, func, literal, or_, select, union_all
+
+from portal.auth.models import LoginSession, Role, User
+from portal.conferences.cycles import cycle_days
+from portal.conferences.models import (
+    DEFAULT_CYCLE_DAYS,
+    Conference,
+    ConferenceStatus,
+    GoalAcknowledgement,
+    GoalSignature,
+    SignerRole,
+)
+from portal.core.extensions import db
+from portal.core.timeutil import utcnow
+from portal.family.models import Cheer
+from portal.goals.models import Goal, GoalStatus, GoalVersion, GoalVersionStrategy, Voice
+from portal.profiles.models import Audience, ProfileEntry, ProfileEntryRevision, ProfileSection
+from portal.profiles.prompts import BUILT_IN_KEYS
+from portal.progress.models import Feedback, ProgressEntry
+from portal.roster.models import Enrollment, EnrollmentRole, GuardianLink, Org, SchoolClass, Term
+from portal.rostering.models import Demographics
+
+from .measures import MEASURES
+from .scope import Scope, learner_ids_stmt
+from .suppression import Cell, RawRow, configured_min_cell, protect
+
+# Cycles are consecutive periods of the school's cycle length counted from this Monday,
+# so a past cycle keeps its dates from one day to the next (docs/architecture.md).
+CYCLE_EPOCH = datetime(2024, 1, 1)
+CLOSED = (GoalStatus.MET, GoalStatus.NOT_MET, GoalStatus.REVISED, GoalStatus.ARCHIVED)
+PROGRAM_FLAGS = ("ell", "iep", "504", "gifted")
+# Roster metadata names understood as each program flag (lower case).
+PROGRAM_NAMES = {
+    "ell": ("ell", "el", "english_learner", "englishlearner", "lep"),
+    "iep": ("iep", "sped", "special_education"),
+    "504": ("504", "section504", "section_504", "plan504"),
+    "gifted": ("gifted", "gifted_talented", "gt", "tag"),
+}
+TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1"})
+RACES = (
+    "american_indian_or_alaska_native",
+    "asian",
+    "black_or_african_american",
+    "native_hawaiian_or_other_pacific_islander",
+    "white",
+)
+
+BREAKDOWNS: tuple[str, ...] = (
+    "school",
+    "grade",
+    "class",
+    "teacher",
+    "sex",
+    "race",
+    "ethnicity",
+    *(f"program:{flag}" for flag in PROGRAM_FLAGS),
+)
+GROUP_BREAKDOWNS: frozenset[str] = frozenset(
+    {"sex", "race", "ethnicity", *(f"program:{flag}" for flag in PROGRAM_FLAGS)}
+)
+
+
+class UnknownBreakdown(ValueError):
+    """A breakdown name that is not one of BREAKDOWNS."""
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str  # group key ("school:12", "grade:6", "sex:female", "all")
+    label: str  # human label
+    learners: Cell  # count of learners in the group (suppressed when small)
+    cells: dict[str, Cell]  # measure key -> Cell
+
+
+@dataclass(frozen=True)
+class Table:
+    scope: Scope
+    by: str | None
+    as_of: datetime  # when the numbers were true (now, or the end of the cycle shown)
+    cycle_start: datetime
+    cycle_end: datetime
+    computed_at: datetime
+    rows: list[Row]  # one per group (empty when by is None)
+    total: Row
+    min_cell: int
+
+
+# --- Cycles ------------------------------------------------------------------------------
+
+
+def cycle_length(scope: Scope) -> int:
+    """The school's cycle for one school; the default 30 days for a district or several."""
+    if scope.school_ids is not None and len(scope.school_ids) == 1:
+        return cycle_days(scope.school_ids[0])
+    return DEFAULT_CYCLE_DAYS
+
+
+def cycle_bounds(days: int, at: datetime) -> tuple[datetime, datetime]:
+    """(start, end) of the cycle `at` falls in; a cycle's own end belongs to it."""
+    span = timedelta(days=days)
+    index = (at - CYCLE_EPOCH - timedelta(microseconds=1)) // span
+    start = CYCLE_EPOCH + index * span
+    return start, start + span
+
+
+def past_cycles(scope: Scope, *, count: int = 12) -> list[tuple[datetime, datetime]]:
+    """(start, end) of the last `count` finished cycles, newest first."""
+    days = cycle_length(scope)
+    start, _end = cycle_bounds(days, utcnow())
+    span = timedelta(days=days)
+    return [(start - span * (k + 1), start - span * k) for k in range(count)]
+
+
+# --- Per-learner facts ---------------------------------------------------------------------
+
+
+@dataclass
+class Facts:
+    school_id: int | None
+    grade: int | None
+    demo: tuple | None = None
+    agreed: bool = False
+    own_words: bool = False
+    strategy: bool = False
+    started: bool = False
+    rose: int = 0
+    rose_of: int = 0
+    met: int = 0
+    met_of: int = 0
+    counters: dict | None = None
+
+
+def _learners(ids, with_demographics: bool) -> dict[int, Facts]:
+    columns = [User.id, User.org_id, User.grade]
+    stmt = select(*columns).where(User.id.in_(ids))
+    if with_demographics:
+        stmt = stmt.add_columns(
+            Demographics.sex,
+            *(getattr(Demographics, race) for race in RACES),
+            Demographics.two_or_more_races,
+            Demographics.hispanic_or_latino_ethnicity,
+            Demographics.programs,
+        ).outerjoin(Demographics, Demographics.user_id == User.id)
+    out = {}
+    for row in db.session.execute(stmt):
+        out[row[0]] = Facts(row[1], row[2], tuple(row[3:]) if with_demographics else None)
+    return out
+
+
+def _goals(facts: dict[int, Facts], ids, as_of: datetime, start: datetime) -> None:
+    has_strategy = exists().where(GoalVersionStrategy.version_id == GoalSignature.version_id)
+    signed = (
+        select(
+            GoalSignature.goal_id.label("goal_id"),
+            func.max(case((has_strategy, 1), else_=0)).label("strategy"),
+        )
+        .where(GoalSignature.signed_at <= as_of, GoalSignature.learner_id.in_(ids))
+        .group_by(GoalSignature.goal_id, GoalSignature.version_id)
+        .having(func.count(distinct(GoalSignature.role)) == len(SignerRole))
+        .subquery()
+    )
+    agreed = (
+        select(signed.c.goal_id, func.max(signed.c.strategy).label("strategy"))
+        .group_by(signed.c.goal_id)
+        .subquery()
+    )
+    first = GoalVersion.__table__.alias("first_version")
+    current = GoalVersion.__table__.alias("current_version")
+    stmt = (
+        select(
+            Goal.learner_id,
+            Goal.status,
+            Goal.updated_at,
+            first.c.voice,
+            current.c.due_date,
+            agreed.c.goal_id.is_not(None),
+            agreed.c.strategy,
+        )
+        .outerjoin(first, and_(first.c.goal_id == Goal.id, first.c.number == 1))
+        .outerjoin(current, current.c.id == Goal.current_version_id)
+        .outerjoin(agreed, agreed.c.goal_id == Goal.id)
+        .where(Goal.learner_id.in_(ids), Goal.created_at <= as_of)
+    )
+    window = (start.date(), as_of.date())
+    for learner_id, status, updated, voice, due, was_agreed, strategy in db.session.execute(stmt):
+        f = facts.get(learner_id)
+        if f is None:
+            continue
+        f.started = True
+        closed_by_then = status in CLOSED and updated <= as_of
+        if was_agreed and not closed_by_then:
+            f.agreed = True
+            f.own_words = f.own_words or voice == Voice.LEARNER
+            f.strategy = f.strategy or bool(strategy)
+        if due is not None and window[0] <= due <= window[1]:
+            f.met_of += 1
+            # When a goal was marked met is its last change (goal_versions keep no status).
+            if status == GoalStatus.MET and updated.date() <= due:
+                f.met += 1
+
+
+def _counters(facts: dict[int, Facts], ids, as_of: datetime, start: datetime) -> None:
+    d14, d30, d90 = (as_of - timedelta(days=n) for n in (14, 30, 90))
+
+    def grouped(kind, learner_col, *where, count=None):
+        return (
+            select(
+                learner_col.label("learner_id"),
+                literal(kind).label("kind"),
+                (count if count is not None else func.count()).label("n"),
+            )
+            .where(learner_col.in_(ids), *where)
+            .group_by(learner_col)
+        )
+
+    guardian_seen = (
+        select(GuardianLink.learner_id)
+        .join(User, User.id == GuardianLink.guardian_id)
+        .join(LoginSession, LoginSession.user_id == GuardianLink.guardian_id)
+        .where(
+            LoginSession.last_seen > d30,
+            LoginSession.created_at <= as_of,
+            GuardianLink.active.is_(True),
+            User.role == Role.GUARDIAN,
+        )
+    )
+    parts = [
+        grouped(
+            "e14",
+            ProgressEntry.learner_id,
+            ProgressEntry.created_at > d14,
+            ProgressEntry.created_at <= as_of,
+        ),
+        grouped(
+            "ecy",
+            ProgressEntry.learner_id,
+            ProgressEntry.created_at > start,
+            ProgressEntry.created_at <= as_of,
+        ),
+        grouped(
+            "f14", Feedback.learner_id, Feedback.created_at > d14, Feedback.created_at <= as_of
+        ),
+        grouped(
+            "conf",
+            Conference.learner_id,
+            Conference.status == ConferenceStatus.DONE,
+            func.coalesce(Conference.held_at, Conference.scheduled_at) > start,
+            func.coalesce(Conference.held_at, Conference.scheduled_at) <= as_of,
+        ),
+        grouped(
+            "filled",
+            ProfileSection.learner_id,
+            ProfileSection.key.in_(sorted(BUILT_IN_KEYS)),
+            ProfileSection.id.in_(
+                select(ProfileEntry.section_id).where(
+                    ProfileEntry.parent_id.is_(None), ProfileEntry.created_at <= as_of
+                )
+            ),
+            count=func.count(distinct(ProfileSection.key)),
+        ),
+        select(ProfileSection.learner_id, literal("p90"), func.count())
+        .join(ProfileEntry, ProfileEntry.section_id == ProfileSection.id)
+        .join(ProfileEntryRevision, ProfileEntryRevision.entry_id == ProfileEntry.id)
+        .where(
+            ProfileSection.learner_id.in_(ids),
+            ProfileEntryRevision.created_at > d90,
+            ProfileEntryRevision.created_at <= as_of,
+        )
+        .group_by(ProfileSection.learner_id),
+        grouped(
+            "shared",
+            ProfileSection.learner_id,
+            ProfileSection.audience == Audience.FAMILY,
+            ProfileSection.locked.is_(False),
+            or_(
+                ProfileSection.audience_changed_at.is_(None),
+                ProfileSection.audience_changed_at <= as_of,
+            ),
+        ),
+        grouped(
+            "linked",
+            GuardianLink.learner_id,
+            GuardianLink.created_at <= as_of,
+            or_(GuardianLink.active.is_(True), GuardianLink.deactivated_at > as_of),
+        ),
+        grouped("fam", Cheer.learner_id, Cheer.created_at > d30, Cheer.created_at <= as_of),
+        select(Goal.learner_id, literal("fam"), func.count())
+        .join(GoalAcknowledgement, GoalAcknowledgement.goal_id == Goal.id)
+        .where(
+            Goal.learner_id.in_(ids),
+            GoalAcknowledgement.acknowledged_at > d30,
+            GoalAcknowledgement.acknowledged_at <= as_of,
+        )
+        .group_by(Goal.learner_id),
+        grouped("fam", GuardianLink.learner_id, GuardianLink.learner_id.in_(guardian_seen)),
+    ]
+    for learner_id, kind, n in db.session.execute(union_all(*parts)):
+        f = facts.get(learner_id)
+        if f is None:
+            continue
+        if f.counters is None:
+            f.counters = {}
+        f.counters[kind] = f.counters.get(kind, 0) + n
+
+
+def _ratings(facts: dict[int, Facts], ids, as_of: datetime, start: datetime) -> None:
+    """For each goal agreed at the end, its latest rating before the cycle and by the end."""
+    ratings = union_all(
+        select(
+            ProgressEntry.goal_id.label("goal_id"),
+            ProgressEntry.learner_id.label("lid"),
+            ProgressEntry.created_at.label("at"),
+            ProgressEntry.self_rating.label("r"),
+        ).where(ProgressEntry.learner_id.in_(ids), ProgressEntry.created_at <= as_of),
+        select(Feedback.goal_id, Feedback.learner_id, Feedback.created_at, Feedback.rating).where(
+            Feedback.learner_id.in_(ids), Feedback.rating.is_not(None), Feedback.created_at <= as_of
+        ),
+    ).subquery()
+    before = case((ratings.c.at <= start, 1), else_=0)
+    ranked = select(
+        ratings.c.goal_id,
+        ratings.c.lid,
+        before.label("before"),
+        ratings.c.r,
+        func.row_number()
+        .over(partition_by=(ratings.c.goal_id, before), order_by=ratings.c.at.desc())
+        .label("rank"),
+    ).subquery()
+    latest: dict[int, dict[int, int]] = defaultdict(dict)
+    owner = {}
+    for goal_id, lid, was_before, r in db.session.execute(
+        select(ranked.c.goal_id, ranked.c.lid, ranked.c.before, ranked.c.r).where(
+            ranked.c.rank == 1
+        )
+    ):
+        latest[goal_id][was_before] = r
+        owner[goal_id] = lid
+    for goal_id, seen in latest.items():
+        f = facts.get(owner[goal_id])
+        if f is None or 1 not in seen:
+            continue
+        f.rose_of += 1
+        if seen.get(0) is not None and seen[0] > seen[1]:
+            f.rose += 1
+
+
+# --- Grouping ----------------------------------------------------------------------------
+
+
+def _grade_label(grade):
+    return _("No grade") if grade is None else _("Grade %(n)s", n=grade)
+
+
+SEX_LABELS = {"female": "Female", "male": "Male"}
+
+
+def _group_keys(by: str, lid: int, f: Facts, member: dict) -> list[tuple[str, object]]:
+    if by == "school":
+        return [(f"school:{f.school_id}", f.school_id)]
+    if by == "grade":
+        return [(f"grade:{'none' if f.grade is None else f.grade}", f.grade)]
+    if by in ("class", "teacher"):
+        return [(f"{by}:{gid}", gid) for gid in member.get(lid, ())]
+    demo = f.demo or (None,) * 9
+    sex, races, two, hispanic, programs = demo[0], demo[1:6], demo[6], demo[7], demo[8]
+    if by == "sex":
+        value = (sex or "").strip().lower()
+        if value not in SEX_LABELS:
+            value = "not_reported" if value in ("", "unspecified") else "other"
+        return [(f"sex:{value}", None)]
+    if by == "race":
+        marked = [name for name, flag in zip(RACES, races, strict=True) if flag]
+        if two or len(marked) > 1:
+            return [("race:two_or_more_races", None)]
+        return [(f"race:{marked[0] if marked else 'not_reported'}", None)]
+    if by == "ethnicity":
+        value = {True: "hispanic_or_latino", False: "not_hispanic_or_latino"}.get(
+            hispanic, "not_reported"
+        )
+        return [(f"ethnicity:{value}", None)]
+    flag = by.split(":", 1)[1]
+    return [(f"{by}:{'yes' if has_program(programs, flag) else 'no'}", None)]
+
+
+def has_program(programs: dict | None, flag: str) -> bool:
+    """Whether the roster's metadata marks this program (a true-like value under a known name)."""
+    if not programs:
+        return False
+    names = PROGRAM_NAMES[flag]
+    for name, value in programs.items():
+        if str(name).strip().lower() in names and str(value).strip().lower() in TRUE_WORDS:
+            return True
+    return False
+
+
+def _labels(by: str, keys: list[str], member_labels: dict) -> dict[str, str]:
+    if by == "school":
+        ids = [int(k.split(":")[1]) for k in keys if k.split(":")[1] != "None"]
+        names = dict(db.session.execute(select(Org.id, Org.name).where(Org.id.in_(ids))).all())
+        return {
+            k: names.get(int(k.split(":")[1]), _("No school"))
+            if k.split(":")[1] != "None"
+            else _("No school")
+            for k in keys
+        }
+    if by == "grade":
+        return {k: _grade_label(None if k == "grade:none" else k.split(":")[1]) for k in keys}
+    if by in ("class", "teacher"):
+        return {k: member_labels.get(k, k) for k in keys}
+    words = {
+        "sex:female": _("Female"),
+        "sex:male": _("Male"),
+        "sex:other": _("Another sex"),
+        "sex:not_reported": _("Not reported"),
+        "race:american_indian_or_alaska_native": _("American Indian or Alaska Native"),
+        "race:asian": _("Asian"),
+        "race:black_or_african_american": _("Black or African American"),
+        "race:native_hawaiian_or_other_pacific_islander": _(
+            "Native Hawaiian or Other Pacific Islander"
+        ),
+        "race:white": _("White"),
+        "race:two_or_more_races": _("Two or more races"),
+        "race:not_reported": _("Not reported"),
+        "ethnicity:hispanic_or_latino": _("Hispanic or Latino"),
+        "ethnicity:not_hispanic_or_latino": _("Not Hispanic or Latino"),
+        "ethnicity:not_reported": _("Not reported"),
+    }
+    programs = {
+        "ell": _("English learner"),
+        "iep": _("IEP"),
+        "504": _("504 plan"),
+        "gifted": _("Gifted"),
+    }
+    out = {}
+    for k in keys:
+        if k in words:
+            out[k] = words[k]
+        else:
+            _p, flag, yes = k.split(":")
+            out[k] = (
+                programs[flag] if yes == "yes" else _("Not %(program)s", program=programs[flag])
+            )
+    return out
+
+
+def _memberships(by: str, ids, scope: Scope, as_of: datetime):
+    """learner id -> class (or teacher) ids of the current-term classes in scope, and labels."""
+    on = as_of.date()
+    stmt = (
+        select(Enrollment.user_id, SchoolClass.id, SchoolClass.title, SchoolClass.period)
+        .join(SchoolClass, SchoolClass.id == Enrollment.class_id)
+        .join(Term, Term.id == SchoolClass.term_id)
+        .where(
+            Enrollment.user_id.in_(ids),
+            Enrollment.role == EnrollmentRole.LEARNER,
+            Term.start_date <= on,
+            Term.end_date >= on,
+        )
+    )
+    if scope.class_ids is not None:
+        stmt = stmt.where(SchoolClass.id.in_(scope.class_ids))
+    member: dict[int, list] = defaultdict(list)
+    labels = {}
+    if by == "class":
+        for lid, cid, title, period in db.session.execute(stmt):
+            member[lid].append(cid)
+            labels[f"class:{cid}"] = f"{title} ({period})" if period else title
+        return member, labels
+    teaching = Enrollment.__table__.alias("teaching")
+    stmt = (
+        stmt.join(
+            teaching,
+            and_(teaching.c.class_id == SchoolClass.id, teaching.c.role == EnrollmentRole.TEACHER),
+        )
+        .join(User, User.id == teaching.c.user_id)
+        .with_only_columns(
+            Enrollment.user_id, User.id, User.given_name, User.preferred_name, User.family_name
+        )
+        .distinct()
+    )
+    for lid, tid, given, preferred, family in db.session.execute(stmt):
+        if tid not in member[lid]:
+            member[lid].append(tid)
+        labels[f"teacher:{tid}"] = f"{preferred or given} {family}"
+    return member, labels
+
+
+def _raw(key: str, label: str, members: list[Facts]) -> RawRow:
+    row = RawRow(key, label, len(members))
+    c = [f.counters or {} for f in members]
+    flags = {
+        "agreed_goal": sum(f.agreed for f in members),
+        "own_words": sum(f.own_words for f in members),
+        "chose_strategy": sum(f.strategy for f in members),
+        "never_started": sum(not f.started for f in members),
+        "logged_14d": sum(1 for x in c if x.get("e14")),
+        "feedback_14d": sum(1 for x in c if x.get("f14")),
+        "conference_this_cycle": sum(1 for x in c if x.get("conf")),
+        "profile_complete": sum(1 for x in c if x.get("filled", 0) >= len(BUILT_IN_KEYS)),
+        "profile_updated_90d": sum(1 for x in c if x.get("p90")),
+        "profile_shared": sum(1 for x in c if x.get("shared")),
+        "guardian_linked": sum(1 for x in c if x.get("linked")),
+        "family_active_30d": sum(1 for x in c if x.get("fam") and x.get("linked")),
+    }
+    for key_, n in flags.items():
+        row.shares[key_] = (n, len(members))
+    row.shares["level_rose"] = (sum(f.rose for f in members), sum(f.rose_of for f in members))
+    row.shares["met_by_due"] = (sum(f.met for f in members), sum(f.met_of for f in members))
+    entries = [x.get("ecy", 0) for x in c]
+    row.medians["entries_per_cycle"] = float(statistics.median(entries)) if entries else None
+    return row
+
+
+def _finish(raw: RawRow, learners: Cell, cells: dict[str, Cell]) -> Row:
+    return Row(raw.key, raw.label, learners, cells)
+
+
+def measure_table(scope: Scope, *, by: str | None = None, as_of: datetime | None = None) -> Table:
+    """The protected table of every measure for `scope`, one row per group of `by`.
+
+    `as_of` None: the current cycle, measured now. A datetime: the numbers as they stood
+    then, for the cycle it falls in (a cycle's end belongs to it).
+    """
+    if by is not None and by not in BREAKDOWNS:
+        raise UnknownBreakdown(by)
+    min_cell = configured_min_cell()
+    now = utcnow()
+    at = now if as_of is None or as_of > now else as_of
+    start, end = cycle_bounds(cycle_length(scope), at)
+    ids = learner_ids_stmt(scope, at)
+    facts = _learners(ids, by in GROUP_BREAKDOWNS)
+    if facts:
+        _goals(facts, ids, at, start)
+        _counters(facts, ids, at, start)
+        _ratings(facts, ids, at, start)
+    total_raw = _raw("all", _("All learners"), list(facts.values()))
+    raws: list[RawRow] = []
+    if by is not None and facts:
+        member, member_labels = ({}, {})
+        if by in ("class", "teacher"):
+            member, member_labels = _memberships(by, ids, scope, at)
+        groups: dict[str, list[Facts]] = defaultdict(list)
+        for lid, f in facts.items():
+            for key, _value in _group_keys(by, lid, f, member):
+                groups[key].append(f)
+        labels = _labels(by, list(groups), member_labels)
+        raws = [_raw(k, labels[k], groups[k]) for k in groups]
+        raws.sort(key=lambda r: _sort_key(by, r))
+    protected, (total_learners, total_cells) = protect(raws, total_raw, min_cell)
+    rows = [_finish(r, lc, cells) for r, (lc, cells) in zip(raws, protected, strict=True)]
+    return Table(
+        scope=scope,
+        by=by,
+        as_of=at,
+        cycle_start=start,
+        cycle_end=end,
+        computed_at=now,
+        rows=rows,
+        total=_finish(total_raw, total_learners, total_cells),
+        min_cell=min_cell,
+    )
+
+
+def _sort_key(by: str, row: RawRow):
+    if by == "grade":
+        tail = row.key.split(":")[1]
+        return (tail == "none", int(tail) if tail.lstrip("-").isdigit() else 0, row.label)
+    last = row.key.endswith(("not_reported", ":no", ":other"))
+    return (last, row.label.lower())
+
+
+def trend(scope: Scope, *, cycles: int = 6) -> list[Table]:
+    """Totals for the last `cycles` cycles, oldest first; the last one is the current cycle."""
+    ends = [end for _start, end in past_cycles(scope, count=max(0, cycles - 1))]
+    tables = [measure_table(scope, as_of=end) for end in reversed(ends)]
+    tables.append(measure_table(scope))
+    return tables
+
+
+__all__ = [
+    "BREAKDOWNS",
+    "GROUP_BREAKDOWNS",
+    "MEASURES",
+    "Row",
+    "Table",
+    "measure_table",
+    "past_cycles",
+    "trend",
+]
