@@ -310,7 +310,8 @@ def test_district_admin_creates_a_pl_specialist_and_assigns_schools(
             "relationship": "parent",
         },
     )
-    assert created.status_code == 303, [l for l in created.get_data(as_text=True).splitlines() if "error" in l]
+    errors = [line for line in created.get_data(as_text=True).splitlines() if "-error" in line]
+    assert created.status_code == 303, errors
     pat = db.session.scalar(select(User).where(User.username == "pat.lee"))
     assert pat.role is Role.PL_SPECIALIST and pat.org_id == admin.org_id
     assigned = set(

@@ -35,6 +35,7 @@ from portal.auth.models import Role, SpecialistSchool, User
 from portal.core.extensions import db
 from portal.core.jobs import Job
 from portal.core.timeutil import today, utcnow
+from portal.insights.targets import SuccessIndicator
 from portal.policy import RULES, Action, Relation
 from portal.roster.models import GuardianLink, Org, SchoolClass, Term
 from tests.fixtures.factories import Factory
@@ -218,8 +219,6 @@ def _run_id(outside: Outside) -> int:
 
 def _indicator_id(outside: Outside) -> int:
     """A success indicator (target) of a school no caller belongs to."""
-    from portal.insights.targets import SuccessIndicator
-
     indicator = SuccessIndicator(
         org_id=outside.other_school.id,
         measure_key="agreed_goal",
@@ -227,6 +226,12 @@ def _indicator_id(outside: Outside) -> int:
         due_on=today() + timedelta(days=90),
     )
     return outside.make._add(indicator).id
+
+
+def _specialist_id(outside: Outside) -> int:
+    """A PL specialist of another district: no caller manages them."""
+    far = outside.make.district("Farther District")
+    return outside.make.user(Role.PL_SPECIALIST, far).id
 
 
 # One small factory per kind of object id in a URL: build an object out of every
@@ -255,6 +260,7 @@ OUT_OF_REACH: dict[str, Callable[[Outside], int]] = {
     "import_id": _import_id,
     "run_id": _run_id,
     "indicator_id": _indicator_id,
+    "specialist_id": _specialist_id,
 }
 
 # Values for URL arguments that are not object ids, by name; otherwise by converter.

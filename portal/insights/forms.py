@@ -24,7 +24,7 @@ class IndicatorForm(PortalForm):
             NumberRange(1, 100, _l("Enter a percent from 1 to 100.")),
         ],
     )
-    due_on = DateField(_l("By"), validators=[InputRequired(_l("Enter the date it is due."))])
+    due_on = DateField(_l("Due by"), validators=[InputRequired(_l("Enter the date it is due."))])
 
 
 class ConfirmForm(PortalForm):

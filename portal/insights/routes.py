@@ -600,11 +600,11 @@ def specialists():
     )
 
 
-@bp.route("/specialists/<int:user_id>/schools", methods=["POST"])
+@bp.route("/specialists/<int:specialist_id>/schools", methods=["POST"])
 @roles(Role.DISTRICT_ADMIN)
-def specialist_schools(user_id: int):
+def specialist_schools(specialist_id: int):
     """Assign a PL specialist to schools of the district."""
-    person = load_specialist(user_id)
+    person = load_specialist(specialist_id)
     schools = assigned_schools(current_user)
     form = _schools_form(person, schools, formdata=request.form)
     if not form.validate_on_submit():
