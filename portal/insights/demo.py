@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from portal.auth.models import Role, SpecialistSchool, User
 from portal.conferences.models import GoalSignature
@@ -112,7 +112,9 @@ def _move_history_back(demo, rng) -> None:
 
 
 def _shift(session, model, goal_column, columns, shifts) -> None:
-    """Move `columns` of every row of `model` back by its goal's shift (one executemany)."""
+    """Move `columns` of every row of `model` back by its goal's shift (one executemany
+    of a plain table UPDATE: a versioned row's lock is not the demo's business)."""
+    table = model.__table__
     cols = [getattr(model, c) for c in columns]
     rows = session.execute(select(model.id, goal_column, *cols)).all()
     values = []
@@ -120,10 +122,14 @@ def _shift(session, model, goal_column, columns, shifts) -> None:
         shift = shifts.get(row[1])
         if shift is None:
             continue
-        change = {"id": row[0]}
+        change = {"row_id": row[0]}
         for name, value in zip(columns, row[2:], strict=True):
-            if value is not None:
-                change[name] = value - shift
+            change[f"new_{name}"] = value - shift if value is not None else None
         values.append(change)
     if values:
-        session.execute(update(model), values)
+        statement = (
+            table.update()
+            .where(table.c.id == bindparam("row_id"))
+            .values({name: bindparam(f"new_{name}") for name in columns})
+        )
+        session.execute(statement, values)
