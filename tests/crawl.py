@@ -254,10 +254,12 @@ def _samples(user, rule_args: set[str], visible: bool, limit: int = 2) -> list[d
                 select(Framework.id).where(Framework.org_id.in_(frameworks))
             ),
         ),
-        # Not guardians or district admins: admins also manage some outside their schools.
+        # Not guardians, district admins or PL specialists: admins also manage some
+        # outside their schools.
         "user_id": (
             User.id,
-            User.org_id.in_(schools) | User.role.in_([Role.GUARDIAN, Role.DISTRICT_ADMIN]),
+            User.org_id.in_(schools)
+            | User.role.in_([Role.GUARDIAN, Role.DISTRICT_ADMIN, Role.PL_SPECIALIST]),
         ),
         "code": (SchoolClass.class_code, SchoolClass.class_code.is_not(None)),
         "job_id": (Job.id, Job.owner_id == user.id),

@@ -19,10 +19,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from portal.auth.models import Role, SpecialistSchool, User
+from portal.auth.models import Role, User
 from portal.core.extensions import db
+from portal.core.timeutil import today
 from portal.core.web import redirect_to, render, render_invalid
 from portal.insights import charts, compute, targets
+from portal.insights import specialists as specialist_schools_of
 from portal.insights.forms import ConfirmForm, IndicatorForm, SpecialistSchoolsForm
 from portal.insights.measures import BY_KEY, MEASURES
 from portal.insights.scope import Scope
@@ -506,7 +508,7 @@ def _validated_input(form: IndicatorForm):
     if not may_set_targets(current_user, org_id):
         form.org.errors = [*form.org.errors, _("Choose one of your schools or your district.")]
         return None
-    if form.due_on.data <= date.today():
+    if form.due_on.data <= today():
         form.due_on.errors = [*form.due_on.errors, _("Choose a date in the future.")]
         return None
     return org_id, form.measure.data, form.percent.data, form.due_on.data
@@ -540,9 +542,7 @@ def edit_target(indicator_id: int):
         values = _validated_input(form)
         if values is None:
             return render_invalid("insights/target_form.html", form=form, indicator=indicator)
-        org_id, key, percent, due_on = values
-        indicator.org_id = org_id
-        targets.update_indicator(indicator, key, percent, due_on)
+        targets.update_indicator(indicator, *values)
         db.session.commit()
         flash(_("Target saved."), "success")
         return redirect_to(url_for("insights.targets_page"))
@@ -576,13 +576,10 @@ def _specialists() -> list[User]:
 
 
 def _schools_form(person: User, schools: list[Org], formdata=None) -> SpecialistSchoolsForm:
-    assigned = list(
-        db.session.scalars(
-            select(SpecialistSchool.school_id).where(SpecialistSchool.user_id == person.id)
-        )
-    )
     form = SpecialistSchoolsForm(
-        formdata=formdata, data={"schools": assigned}, prefix=f"p{person.id}"
+        formdata=formdata,
+        data={"schools": specialist_schools_of.assigned_school_ids(person)},
+        prefix=f"p{person.id}",
     )
     form.schools.choices = [(s.id, s.name) for s in schools]
     return form
@@ -616,11 +613,7 @@ def specialist_schools(specialist_id: int):
             ],
         )
     allowed = set(db.session.scalars(insights_school_ids(current_user)))
-    db.session.execute(
-        SpecialistSchool.__table__.delete().where(SpecialistSchool.user_id == person.id)
-    )
-    for school_id in sorted(set(form.schools.data or ()) & allowed):
-        db.session.add(SpecialistSchool(user_id=person.id, school_id=school_id))
+    specialist_schools_of.set_schools(person, set(form.schools.data or ()) & allowed)
     db.session.commit()
     flash(_("Schools saved for %(name)s.", name=person.display_name), "success")
     return redirect_to(url_for("insights.specialists"))

@@ -65,7 +65,10 @@ def add_indicator(org_id: int, measure_key: str, percent: int, due_on: date, by_
     return indicator
 
 
-def update_indicator(indicator: SuccessIndicator, measure_key: str, percent: int, due_on: date):
+def update_indicator(
+    indicator: SuccessIndicator, org_id: int, measure_key: str, percent: int, due_on: date
+):
+    indicator.org_id = org_id
     indicator.measure_key = measure_key
     indicator.target_percent = percent
     indicator.due_on = due_on
