@@ -7,6 +7,7 @@ world is small and shared per backend (module scope) for the read-only checks.
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -25,6 +26,7 @@ from portal.insights.targets import (
     SuccessIndicator,
     progress_toward,
 )
+from portal.rostering.models import Demographics
 from tests.fixtures.factories import Factory
 from tests.test_policy_matrix import _shared_app, _sign_in
 
@@ -405,3 +407,44 @@ def test_on_track_is_a_straight_line_from_baseline_to_target():
     assert progress_toward(0.8, set_on, due, 0.4, None).status == UNKNOWN
     late = progress_toward(0.8, set_on, today() - timedelta(days=1), 0.4, 0.79)
     assert late.status == OFF_TRACK and late.expected == pytest.approx(0.8)
+
+
+@pytest.mark.both_backends
+def test_program_flags_csv_checks_every_row_then_saves_in_one_go(app, client, auth, make, backend):
+    w = _build(make)
+    first, second = (db.session.get(User, i) for i in w["learner_ids"][:2])
+    far = make.learner(make.school("Far", make.district("Far District")))
+    make.commit()
+    auth.login(w["people"]["school_admin"])
+    bad = (
+        "username,ell,iep\n"
+        f"{first.username},yes,no\n"
+        f"{second.username},maybe,\n"  # not yes/no
+        f"{far.username},yes,\n"  # another district's learner
+    )
+    refused = client.post(
+        "/insights/programs",
+        data={"file": (io.BytesIO(bad.encode()), "flags.csv")},
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 422
+    text = refused.get_data(as_text=True)
+    assert "Nothing was saved" in text and "maybe" in text
+    assert "No learner of your schools has this identifier." in text
+    assert db.session.scalar(select(Demographics)) is None  # not even the good row
+    good = f"username,ell,iep\n{first.username},yes,no\n{second.username},,yes\n"
+    saved = client.post(
+        "/insights/programs",
+        data={"file": (io.BytesIO(good.encode()), "flags.csv")},
+        content_type="multipart/form-data",
+    )
+    assert saved.status_code == 303
+    flags = {d.user_id: d.programs for d in db.session.scalars(select(Demographics))}
+    assert flags == {first.id: {"ell": "true", "iep": "false"}, second.id: {"iep": "true"}}
+    no_key = client.post(
+        "/insights/programs",
+        data={"file": (io.BytesIO(b"name,ell\nx,yes\n"), "flags.csv")},
+        content_type="multipart/form-data",
+    )
+    assert no_key.status_code == 422
+    assert "Add a sourcedId or username column." in no_key.get_data(as_text=True)

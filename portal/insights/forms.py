@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, IntegerField, SelectField, SelectMultipleField
 from wtforms.validators import DataRequired, InputRequired, NumberRange
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -40,4 +41,14 @@ class SpecialistSchoolsForm(PortalForm):
         coerce=int,
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
+    )
+
+
+class ProgramsUploadForm(PortalForm):
+    """A CSV of program flags: sourcedId or username, then ell, iep, 504, gifted."""
+
+    file = FileField(
+        _l("Program flags (.csv)"),
+        validators=[FileRequired(_l("Choose the .csv file."))],
+        render_kw={"accept": ".csv,text/csv"},
     )

@@ -24,8 +24,14 @@ from portal.core.extensions import db
 from portal.core.timeutil import today
 from portal.core.web import redirect_to, render, render_invalid
 from portal.insights import charts, compute, targets
+from portal.insights import programs as program_flags
 from portal.insights import specialists as specialist_schools_of
-from portal.insights.forms import ConfirmForm, IndicatorForm, SpecialistSchoolsForm
+from portal.insights.forms import (
+    ConfirmForm,
+    IndicatorForm,
+    ProgramsUploadForm,
+    SpecialistSchoolsForm,
+)
 from portal.insights.measures import BY_KEY, MEASURES
 from portal.insights.scope import Scope
 from portal.policy import (
@@ -617,3 +623,28 @@ def specialist_schools(specialist_id: int):
     db.session.commit()
     flash(_("Schools saved for %(name)s.", name=person.display_name), "success")
     return redirect_to(url_for("insights.specialists"))
+
+
+# --- Program flags by CSV -----------------------------------------------------------
+
+
+@bp.route("/programs", methods=["GET", "POST"])
+@roles(Role.DISTRICT_ADMIN, Role.SCHOOL_ADMIN)
+def programs_upload():
+    """Set learners' program flags (ell, iep, 504, gifted) from a simple CSV."""
+    form = ProgramsUploadForm()
+    if not form.validate_on_submit():
+        status = 422 if form.is_submitted() else 200
+        return render("insights/programs.html", status=status, form=form, problems=[])
+    try:
+        text = form.file.data.read().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        form.file.errors = [_("Save the file as CSV in UTF-8 and try again.")]
+        return render_invalid("insights/programs.html", form=form, problems=[])
+    changes, problems = program_flags.parse(text, current_user)
+    if problems:
+        return render_invalid("insights/programs.html", form=form, problems=problems)
+    count = program_flags.apply(changes)
+    db.session.commit()
+    flash(_("Program flags saved for %(n)s learners.", n=count), "success")
+    return redirect_to(url_for("insights.programs_upload"))
