@@ -10,13 +10,26 @@ only ever get protected cells.
 
 from __future__ import annotations
 
+import json
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, distinct, exists, func, literal, or_, select, union_all
+from sqlalchemy import (
+    String,
+    and_,
+    case,
+    cast,
+    distinct,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 
 from portal.auth.models import LoginSession, Role, User
 from portal.conferences.cycles import cycle_days
@@ -587,6 +600,24 @@ def _sort_key(by: str, row: RawRow):
     return (last, row.label.lower())
 
 
+def available_breakdowns(scope: Scope, *, teacher: bool = False) -> list[str]:
+    """The breakdowns worth offering: never a group one to a teacher (too small to be
+    anonymous); a program flag only when some learner in scope carries it."""
+    if teacher:
+        return [b for b in BREAKDOWNS if b not in GROUP_BREAKDOWNS]
+    ids = learner_ids_stmt(scope, utcnow())
+    as_text = cast(Demographics.programs, String)
+    combos = [
+        json.loads(text)
+        for text in db.session.scalars(
+            select(as_text).where(Demographics.user_id.in_(ids), as_text != "{}").distinct()
+        )
+        if text
+    ]
+    present = {flag for flag in PROGRAM_FLAGS if any(has_program(c, flag) for c in combos)}
+    return [b for b in BREAKDOWNS if not b.startswith("program:") or b.split(":", 1)[1] in present]
+
+
 def trend(scope: Scope, *, cycles: int = 6) -> list[Table]:
     """Totals for the last `cycles` cycles, oldest first; the last one is the current cycle."""
     ends = [end for _start, end in past_cycles(scope, count=max(0, cycles - 1))]
@@ -600,6 +631,7 @@ __all__ = [
     "GROUP_BREAKDOWNS",
     "MEASURES",
     "Row",
+    "available_breakdowns",
     "Table",
     "measure_table",
     "past_cycles",
