@@ -147,34 +147,82 @@ def past_cycles(scope: Scope, *, count: int = 12) -> list[tuple[datetime, dateti
 
 @dataclass
 class Facts:
+    """One learner's facts at the end: what every measure counts (see models.InsightFact)."""
+
     school_id: int | None
     grade: int | None
-    demo: tuple | None = None
+    sex: str = "not_reported"
+    race: str = "not_reported"
+    ethnicity: str = "not_reported"
+    programs: str = ""  # the program flags carried, space-separated
     agreed: bool = False
     own_words: bool = False
     strategy: bool = False
     started: bool = False
+    logged: bool = False
+    feedback: bool = False
+    conference: bool = False
+    profile_complete: bool = False
+    profile_updated: bool = False
+    profile_shared: bool = False
+    guardian_linked: bool = False
+    family_active: bool = False
+    entries: int = 0
     rose: int = 0
     rose_of: int = 0
     met: int = 0
     met_of: int = 0
-    counters: dict | None = None
 
 
-def _learners(ids, with_demographics: bool) -> dict[int, Facts]:
-    columns = [User.id, User.org_id, User.grade]
-    stmt = select(*columns).where(User.id.in_(ids))
-    if with_demographics:
-        stmt = stmt.add_columns(
+FACT_FIELDS = tuple(f for f in Facts.__dataclass_fields__)
+
+
+def _sex_key(sex: str | None) -> str:
+    value = (sex or "").strip().lower()
+    if value in SEX_LABELS:
+        return value
+    return "not_reported" if value in ("", "unspecified") else "other"
+
+
+def _race_key(races, two) -> str:
+    marked = [name for name, flag in zip(RACES, races, strict=True) if flag]
+    if two or len(marked) > 1:
+        return "two_or_more_races"
+    return marked[0] if marked else "not_reported"
+
+
+def _ethnicity_key(hispanic) -> str:
+    return {True: "hispanic_or_latino", False: "not_hispanic_or_latino"}.get(
+        hispanic, "not_reported"
+    )
+
+
+def _learners(ids) -> dict[int, Facts]:
+    stmt = (
+        select(
+            User.id,
+            User.org_id,
+            User.grade,
             Demographics.sex,
             *(getattr(Demographics, race) for race in RACES),
             Demographics.two_or_more_races,
             Demographics.hispanic_or_latino_ethnicity,
             Demographics.programs,
-        ).outerjoin(Demographics, Demographics.user_id == User.id)
+        )
+        .outerjoin(Demographics, Demographics.user_id == User.id)
+        .where(User.id.in_(ids))
+    )
     out = {}
     for row in db.session.execute(stmt):
-        out[row[0]] = Facts(row[1], row[2], tuple(row[3:]) if with_demographics else None)
+        races, two, hispanic, programs = row[4:9], row[9], row[10], row[11]
+        out[row[0]] = Facts(
+            row[1],
+            row[2],
+            sex=_sex_key(row[3]),
+            race=_race_key(races, two),
+            ethnicity=_ethnicity_key(hispanic),
+            programs=" ".join(f for f in PROGRAM_FLAGS if has_program(programs, f)),
+        )
     return out
 
 
@@ -325,13 +373,22 @@ def _counters(facts: dict[int, Facts], ids, as_of: datetime, start: datetime) ->
         .group_by(Goal.learner_id),
         grouped("fam", GuardianLink.learner_id, GuardianLink.learner_id.in_(guardian_seen)),
     ]
+    counters: dict[int, dict[str, int]] = defaultdict(dict)
     for learner_id, kind, n in db.session.execute(union_all(*parts)):
+        counters[learner_id][kind] = counters[learner_id].get(kind, 0) + n
+    for learner_id, c in counters.items():
         f = facts.get(learner_id)
         if f is None:
             continue
-        if f.counters is None:
-            f.counters = {}
-        f.counters[kind] = f.counters.get(kind, 0) + n
+        f.logged = bool(c.get("e14"))
+        f.entries = c.get("ecy", 0)
+        f.feedback = bool(c.get("f14"))
+        f.conference = bool(c.get("conf"))
+        f.profile_complete = c.get("filled", 0) >= len(BUILT_IN_KEYS)
+        f.profile_updated = bool(c.get("p90"))
+        f.profile_shared = bool(c.get("shared"))
+        f.guardian_linked = bool(c.get("linked"))
+        f.family_active = bool(c.get("fam")) and f.guardian_linked
 
 
 def _ratings(facts: dict[int, Facts], ids, as_of: datetime, start: datetime) -> None:
@@ -385,32 +442,17 @@ def _grade_label(grade):
 SEX_LABELS = {"female": "Female", "male": "Male"}
 
 
-def _group_keys(by: str, lid: int, f: Facts, member: dict) -> list[tuple[str, object]]:
+def _group_keys(by: str, lid: int, f: Facts, member: dict) -> list[str]:
     if by == "school":
-        return [(f"school:{f.school_id}", f.school_id)]
+        return [f"school:{f.school_id}"]
     if by == "grade":
-        return [(f"grade:{'none' if f.grade is None else f.grade}", f.grade)]
+        return [f"grade:{'none' if f.grade is None else f.grade}"]
     if by in ("class", "teacher"):
-        return [(f"{by}:{gid}", gid) for gid in member.get(lid, ())]
-    demo = f.demo or (None,) * 9
-    sex, races, two, hispanic, programs = demo[0], demo[1:6], demo[6], demo[7], demo[8]
-    if by == "sex":
-        value = (sex or "").strip().lower()
-        if value not in SEX_LABELS:
-            value = "not_reported" if value in ("", "unspecified") else "other"
-        return [(f"sex:{value}", None)]
-    if by == "race":
-        marked = [name for name, flag in zip(RACES, races, strict=True) if flag]
-        if two or len(marked) > 1:
-            return [("race:two_or_more_races", None)]
-        return [(f"race:{marked[0] if marked else 'not_reported'}", None)]
-    if by == "ethnicity":
-        value = {True: "hispanic_or_latino", False: "not_hispanic_or_latino"}.get(
-            hispanic, "not_reported"
-        )
-        return [(f"ethnicity:{value}", None)]
+        return [f"{by}:{gid}" for gid in member.get(lid, ())]
+    if by in ("sex", "race", "ethnicity"):
+        return [f"{by}:{getattr(f, by)}"]
     flag = by.split(":", 1)[1]
-    return [(f"{by}:{'yes' if has_program(programs, flag) else 'no'}", None)]
+    return [f"{by}:{'yes' if flag in f.programs.split() else 'no'}"]
 
 
 def has_program(programs: dict | None, flag: str) -> bool:
@@ -518,26 +560,25 @@ def _memberships(by: str, ids, scope: Scope, as_of: datetime):
 
 def _raw(key: str, label: str, members: list[Facts]) -> RawRow:
     row = RawRow(key, label, len(members))
-    c = [f.counters or {} for f in members]
-    flags = {
-        "agreed_goal": sum(f.agreed for f in members),
-        "own_words": sum(f.own_words for f in members),
-        "chose_strategy": sum(f.strategy for f in members),
-        "never_started": sum(not f.started for f in members),
-        "logged_14d": sum(1 for x in c if x.get("e14")),
-        "feedback_14d": sum(1 for x in c if x.get("f14")),
-        "conference_this_cycle": sum(1 for x in c if x.get("conf")),
-        "profile_complete": sum(1 for x in c if x.get("filled", 0) >= len(BUILT_IN_KEYS)),
-        "profile_updated_90d": sum(1 for x in c if x.get("p90")),
-        "profile_shared": sum(1 for x in c if x.get("shared")),
-        "guardian_linked": sum(1 for x in c if x.get("linked")),
-        "family_active_30d": sum(1 for x in c if x.get("fam") and x.get("linked")),
-    }
-    for key_, n in flags.items():
-        row.shares[key_] = (n, len(members))
+    n = len(members)
+    for measure_key, field_name in (
+        ("agreed_goal", "agreed"),
+        ("own_words", "own_words"),
+        ("chose_strategy", "strategy"),
+        ("logged_14d", "logged"),
+        ("feedback_14d", "feedback"),
+        ("conference_this_cycle", "conference"),
+        ("profile_complete", "profile_complete"),
+        ("profile_updated_90d", "profile_updated"),
+        ("profile_shared", "profile_shared"),
+        ("guardian_linked", "guardian_linked"),
+        ("family_active_30d", "family_active"),
+    ):
+        row.shares[measure_key] = (sum(getattr(f, field_name) for f in members), n)
+    row.shares["never_started"] = (sum(not f.started for f in members), n)
     row.shares["level_rose"] = (sum(f.rose for f in members), sum(f.rose_of for f in members))
     row.shares["met_by_due"] = (sum(f.met for f in members), sum(f.met_of for f in members))
-    entries = [x.get("ecy", 0) for x in c]
+    entries = [f.entries for f in members]
     row.medians["entries_per_cycle"] = float(statistics.median(entries)) if entries else None
     return row
 
@@ -559,11 +600,7 @@ def measure_table(scope: Scope, *, by: str | None = None, as_of: datetime | None
     at = now if as_of is None or as_of > now else as_of
     start, end = cycle_bounds(cycle_length(scope), at)
     ids = learner_ids_stmt(scope, at)
-    facts = _learners(ids, by in GROUP_BREAKDOWNS)
-    if facts:
-        _goals(facts, ids, at, start)
-        _counters(facts, ids, at, start)
-        _ratings(facts, ids, at, start)
+    facts = learner_facts(ids, at, start)
     total_raw = _raw("all", _("All learners"), list(facts.values()))
     raws: list[RawRow] = []
     if by is not None and facts:
@@ -572,7 +609,7 @@ def measure_table(scope: Scope, *, by: str | None = None, as_of: datetime | None
             member, member_labels = _memberships(by, ids, scope, at)
         groups: dict[str, list[Facts]] = defaultdict(list)
         for lid, f in facts.items():
-            for key, _value in _group_keys(by, lid, f, member):
+            for key in _group_keys(by, lid, f, member):
                 groups[key].append(f)
         labels = _labels(by, list(groups), member_labels)
         raws = [_raw(k, labels[k], groups[k]) for k in groups]
@@ -590,6 +627,16 @@ def measure_table(scope: Scope, *, by: str | None = None, as_of: datetime | None
         total=_finish(total_raw, total_learners, total_cells),
         min_cell=min_cell,
     )
+
+
+def learner_facts(ids, at: datetime, start: datetime) -> dict[int, Facts]:
+    """learner id -> Facts for the learners `ids` selects, live: five statements."""
+    facts = _learners(ids)
+    if facts:
+        _goals(facts, ids, at, start)
+        _counters(facts, ids, at, start)
+        _ratings(facts, ids, at, start)
+    return facts
 
 
 def _sort_key(by: str, row: RawRow):
