@@ -2,6 +2,7 @@
 
     flask --app portal insights export --district-id N [--school-id N]
         [--by school|grade|class|teacher|group|<breakdown>] [--as-of YYYY-MM-DD]
+    flask --app portal insights refresh --district-id N
 
 Prints exactly what the pages' CSV export gives: suppression applied. `--by group` prints
 every group breakdown (sex, race, ethnicity, programs) one after another.
@@ -21,6 +22,7 @@ from portal.roster.models import Org, OrgType
 from .compute import BREAKDOWNS, GROUP_BREAKDOWNS, measure_table
 from .export import tables_csv
 from .scope import Scope
+from .snapshots import refresh
 from .suppression import MinCellError
 
 insights_cli = AppGroup("insights", help="Insights for leaders: protected aggregates.")
@@ -65,3 +67,17 @@ def export_command(district_id: int, school_id: int | None, by: str | None, as_o
     except MinCellError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(tables_csv(tables), nl=False)
+
+
+@insights_cli.command("refresh")
+@click.option("--district-id", type=int, required=True, help="The district.")
+def refresh_command(district_id: int) -> None:
+    """Recompute the district's precomputed facts now (the worker does it nightly)."""
+    district = db.session.get(Org, district_id)
+    if district is None or district.type is not OrgType.DISTRICT:
+        raise click.BadParameter(
+            f"there is no district with id {district_id}", param_hint="--district-id"
+        )
+    result = refresh(district_id)
+    db.session.commit()
+    click.echo(f"Wrote {result['snapshots']} snapshot(s) for district {district_id}.")

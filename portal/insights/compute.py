@@ -52,7 +52,8 @@ from portal.roster.models import Enrollment, EnrollmentRole, GuardianLink, Org, 
 from portal.rostering.models import Demographics
 
 from .measures import MEASURES
-from .scope import Scope, learner_ids_stmt
+from .models import InsightFact, InsightSnapshot
+from .scope import Scope, learner_ids_stmt, school_ids_stmt
 from .suppression import Cell, RawRow, configured_min_cell, protect
 
 # Cycles are consecutive periods of the school's cycle length counted from this Monday,
@@ -598,9 +599,22 @@ def measure_table(scope: Scope, *, by: str | None = None, as_of: datetime | None
     min_cell = configured_min_cell()
     now = utcnow()
     at = now if as_of is None or as_of > now else as_of
-    start, end = cycle_bounds(cycle_length(scope), at)
-    ids = learner_ids_stmt(scope, at)
-    facts = learner_facts(ids, at, start)
+    cycle_length_days = cycle_length(scope)
+    start, end = cycle_bounds(cycle_length_days, at)
+    computed = now
+    snapshot = find_snapshot(scope.district_id, cycle_length_days, as_of)
+    if snapshot is not None:
+        at, start, end, computed = (
+            snapshot.as_of,
+            snapshot.cycle_start,
+            snapshot.cycle_end,
+            snapshot.computed_at,
+        )
+        facts = stored_facts(snapshot, scope)
+        ids = learner_ids_stmt(scope, at)
+    else:
+        ids = learner_ids_stmt(scope, at)
+        facts = learner_facts(ids, at, start)
     total_raw = _raw("all", _("All learners"), list(facts.values()))
     raws: list[RawRow] = []
     if by is not None and facts:
@@ -622,7 +636,7 @@ def measure_table(scope: Scope, *, by: str | None = None, as_of: datetime | None
         as_of=at,
         cycle_start=start,
         cycle_end=end,
-        computed_at=now,
+        computed_at=computed,
         rows=rows,
         total=_finish(total_raw, total_learners, total_cells),
         min_cell=min_cell,
@@ -637,6 +651,40 @@ def learner_facts(ids, at: datetime, start: datetime) -> dict[int, Facts]:
         _counters(facts, ids, at, start)
         _ratings(facts, ids, at, start)
     return facts
+
+
+# --- Stored facts (snapshots.py writes them) ------------------------------------------------
+
+
+def find_snapshot(district_id: int, days: int, as_of: datetime | None) -> InsightSnapshot | None:
+    """The district's current snapshot (as_of None), or the one taken exactly at `as_of`."""
+    stmt = select(InsightSnapshot).where(
+        InsightSnapshot.district_id == district_id, InsightSnapshot.cycle_days == days
+    )
+    if as_of is None:
+        stmt = stmt.where(InsightSnapshot.current.is_(True))
+    else:
+        stmt = stmt.where(InsightSnapshot.as_of == as_of)
+    return db.session.scalars(stmt.order_by(InsightSnapshot.computed_at.desc()).limit(1)).first()
+
+
+def stored_facts(snapshot: InsightSnapshot, scope: Scope) -> dict[int, Facts]:
+    """The snapshot's facts of the learners in scope (classes: enrolled in them now)."""
+    columns = [getattr(InsightFact, name) for name in FACT_FIELDS]
+    stmt = select(InsightFact.learner_id, *columns).where(
+        InsightFact.snapshot_id == snapshot.id,
+        InsightFact.school_id.in_(school_ids_stmt(scope)),
+    )
+    if scope.class_ids is not None:
+        stmt = stmt.where(
+            InsightFact.learner_id.in_(
+                select(Enrollment.user_id).where(
+                    Enrollment.class_id.in_(scope.class_ids),
+                    Enrollment.role == EnrollmentRole.LEARNER,
+                )
+            )
+        )
+    return {row[0]: Facts(*row[1:]) for row in db.session.execute(stmt)}
 
 
 def _sort_key(by: str, row: RawRow):
