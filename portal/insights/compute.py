@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import (
+    Integer,
     String,
     and_,
     case,
@@ -610,24 +611,10 @@ def measure_table(scope: Scope, *, by: str | None = None, as_of: datetime | None
             snapshot.cycle_end,
             snapshot.computed_at,
         )
-        facts = stored_facts(snapshot, scope)
-        ids = learner_ids_stmt(scope, at)
+        total_raw, raws = stored_rows(snapshot, scope, by)
     else:
         ids = learner_ids_stmt(scope, at)
-        facts = learner_facts(ids, at, start)
-    total_raw = _raw("all", _("All learners"), list(facts.values()))
-    raws: list[RawRow] = []
-    if by is not None and facts:
-        member, member_labels = ({}, {})
-        if by in ("class", "teacher"):
-            member, member_labels = _memberships(by, ids, scope, at)
-        groups: dict[str, list[Facts]] = defaultdict(list)
-        for lid, f in facts.items():
-            for key in _group_keys(by, lid, f, member):
-                groups[key].append(f)
-        labels = _labels(by, list(groups), member_labels)
-        raws = [_raw(k, labels[k], groups[k]) for k in groups]
-        raws.sort(key=lambda r: _sort_key(by, r))
+        total_raw, raws = _live_rows(learner_facts(ids, at, start), ids, scope, by, at)
     protected, (total_learners, total_cells) = protect(raws, total_raw, min_cell)
     rows = [_finish(r, lc, cells) for r, (lc, cells) in zip(raws, protected, strict=True)]
     return Table(
@@ -641,6 +628,24 @@ def measure_table(scope: Scope, *, by: str | None = None, as_of: datetime | None
         total=_finish(total_raw, total_learners, total_cells),
         min_cell=min_cell,
     )
+
+
+def _live_rows(facts: dict[int, Facts], ids, scope: Scope, by: str | None, at: datetime):
+    """(total, rows) of raw counts aggregated here from live facts."""
+    total_raw = _raw("all", _("All learners"), list(facts.values()))
+    raws: list[RawRow] = []
+    if by is not None and facts:
+        member, member_labels = ({}, {})
+        if by in ("class", "teacher"):
+            member, member_labels = _memberships(by, ids, scope, at)
+        groups: dict[str, list[Facts]] = defaultdict(list)
+        for lid, f in facts.items():
+            for key in _group_keys(by, lid, f, member):
+                groups[key].append(f)
+        labels = _labels(by, list(groups), member_labels)
+        raws = [_raw(k, labels[k], groups[k]) for k in groups]
+        raws.sort(key=lambda r: _sort_key(by, r))
+    return total_raw, raws
 
 
 def learner_facts(ids, at: datetime, start: datetime) -> dict[int, Facts]:
@@ -668,15 +673,76 @@ def find_snapshot(district_id: int, days: int, as_of: datetime | None) -> Insigh
     return db.session.scalars(stmt.order_by(InsightSnapshot.computed_at.desc()).limit(1)).first()
 
 
-def stored_facts(snapshot: InsightSnapshot, scope: Scope) -> dict[int, Facts]:
-    """The snapshot's facts of the learners in scope (classes: enrolled in them now)."""
-    columns = [getattr(InsightFact, name) for name in FACT_FIELDS]
-    stmt = select(InsightFact.learner_id, *columns).where(
-        InsightFact.snapshot_id == snapshot.id,
-        InsightFact.school_id.in_(school_ids_stmt(scope)),
+# Stored fact column -> the share measure that counts it (never_started counts `started`
+# and is turned around below).
+SUMMED = (
+    ("agreed_goal", "agreed"),
+    ("own_words", "own_words"),
+    ("chose_strategy", "strategy"),
+    ("never_started", "started"),
+    ("logged_14d", "logged"),
+    ("feedback_14d", "feedback"),
+    ("conference_this_cycle", "conference"),
+    ("profile_complete", "profile_complete"),
+    ("profile_updated_90d", "profile_updated"),
+    ("profile_shared", "profile_shared"),
+    ("guardian_linked", "guardian_linked"),
+    ("family_active_30d", "family_active"),
+)
+GOAL_SUMS = ("rose", "rose_of", "met", "met_of")
+
+
+def _stored_group(by: str, ids, scope: Scope, on):
+    """(group expression, extra joins) for a breakdown over stored facts."""
+    if by in ("school", "grade", "sex", "race", "ethnicity"):
+        column = InsightFact.school_id if by == "school" else getattr(InsightFact, by)
+        return column, None
+    if by.startswith("program:"):
+        flag = by.split(":", 1)[1]
+        padded = literal(" ") + InsightFact.programs + literal(" ")
+        return case((padded.like(f"% {flag} %"), "yes"), else_="no"), None
+    classes = (
+        select(Enrollment.user_id.label("learner_id"), SchoolClass.id.label("class_id"))
+        .join(SchoolClass, SchoolClass.id == Enrollment.class_id)
+        .join(Term, Term.id == SchoolClass.term_id)
+        .where(
+            Enrollment.role == EnrollmentRole.LEARNER,
+            SchoolClass.school_id.in_(school_ids_stmt(scope)),
+            Term.start_date <= on,
+            Term.end_date >= on,
+        )
     )
     if scope.class_ids is not None:
-        stmt = stmt.where(
+        classes = classes.where(SchoolClass.id.in_(scope.class_ids))
+    if by == "teacher":
+        teaching = Enrollment.__table__.alias("teaching")
+        classes = (
+            classes.join(
+                teaching,
+                and_(
+                    teaching.c.class_id == SchoolClass.id,
+                    teaching.c.role == EnrollmentRole.TEACHER,
+                ),
+            )
+            .with_only_columns(
+                Enrollment.user_id.label("learner_id"), teaching.c.user_id.label("class_id")
+            )
+            .distinct()
+        )
+    member = classes.subquery()
+    return member.c.class_id, member
+
+
+def stored_rows(snapshot: InsightSnapshot, scope: Scope, by: str | None):
+    """(total, rows) of raw counts summed by the database over a snapshot's facts: one
+    statement for the total and one for the groups, each grouped by the entries count too
+    (its histogram gives the median), plus the groups' labels."""
+    where = [
+        InsightFact.snapshot_id == snapshot.id,
+        InsightFact.school_id.in_(school_ids_stmt(scope)),
+    ]
+    if scope.class_ids is not None:
+        where.append(
             InsightFact.learner_id.in_(
                 select(Enrollment.user_id).where(
                     Enrollment.class_id.in_(scope.class_ids),
@@ -684,7 +750,99 @@ def stored_facts(snapshot: InsightSnapshot, scope: Scope) -> dict[int, Facts]:
                 )
             )
         )
-    return {row[0]: Facts(*row[1:]) for row in db.session.execute(stmt)}
+    sums = [
+        func.count(),
+        *(func.sum(cast(getattr(InsightFact, column), Integer)) for _k, column in SUMMED),
+        *(func.sum(getattr(InsightFact, column)) for column in GOAL_SUMS),
+    ]
+
+    def gather(rows) -> dict:
+        out: dict = {}
+        for key, entries, *values in rows:
+            acc = out.setdefault(key, {"hist": [], "sums": [0] * len(values)})
+            acc["hist"].append((entries, values[0]))
+            acc["sums"] = [a + (v or 0) for a, v in zip(acc["sums"], values, strict=True)]
+        return out
+
+    total = gather(
+        db.session.execute(
+            select(literal("all"), InsightFact.entries, *sums)
+            .where(*where)
+            .group_by(InsightFact.entries)
+        )
+    )
+    total_raw = _summed("all", _("All learners"), total.get("all"))
+    if by is None or not total:
+        return total_raw, []
+    group, member = _stored_group(by, None, scope, snapshot.as_of.date())
+    stmt = select(group, InsightFact.entries, *sums).where(*where)
+    if member is not None:
+        stmt = stmt.join(member, member.c.learner_id == InsightFact.learner_id)
+    groups = gather(db.session.execute(stmt.group_by(group, InsightFact.entries)))
+    keys = {f"{by}:{_key_text(by, value)}": value for value in groups}
+    member_labels = _member_labels(by, [v for v in groups]) if member is not None else {}
+    labels = _labels(by, list(keys), member_labels)
+    raws = [_summed(k, labels[k], groups[value]) for k, value in keys.items()]
+    raws.sort(key=lambda r: _sort_key(by, r))
+    return total_raw, raws
+
+
+def _key_text(by: str, value) -> str:
+    if by == "grade" and value is None:
+        return "none"
+    return str(value)
+
+
+def _member_labels(by: str, ids: list[int]) -> dict[str, str]:
+    if by == "class":
+        stmt = select(SchoolClass.id, SchoolClass.title, SchoolClass.period).where(
+            SchoolClass.id.in_(ids)
+        )
+        return {
+            f"class:{cid}": f"{title} ({period})" if period else title
+            for cid, title, period in db.session.execute(stmt)
+        }
+    stmt = select(User.id, User.given_name, User.preferred_name, User.family_name).where(
+        User.id.in_(ids)
+    )
+    return {
+        f"teacher:{tid}": f"{preferred or given} {family}"
+        for tid, given, preferred, family in db.session.execute(stmt)
+    }
+
+
+def _summed(key: str, label: str, acc: dict | None) -> RawRow:
+    if acc is None:
+        return RawRow(key, label, 0)
+    n, *values = acc["sums"]
+    row = RawRow(key, label, n)
+    for (measure_key, _column), value in zip(SUMMED, values, strict=False):
+        row.shares[measure_key] = (n - value if measure_key == "never_started" else value, n)
+    rose, rose_of, met, met_of = values[len(SUMMED) :]
+    row.shares["level_rose"] = (rose, rose_of)
+    row.shares["met_by_due"] = (met, met_of)
+    row.medians["entries_per_cycle"] = histogram_median(acc["hist"])
+    return row
+
+
+def histogram_median(counts: list[tuple[int, int]]) -> float | None:
+    """The median of a multiset given as (value, how many) pairs."""
+    counts = sorted((v, c) for v, c in counts if c)
+    n = sum(c for _v, c in counts)
+    if n == 0:
+        return None
+
+    def nth(index: int) -> int:
+        seen = 0
+        for value, c in counts:
+            seen += c
+            if index < seen:
+                return value
+        raise IndexError(index)
+
+    if n % 2:
+        return float(nth(n // 2))
+    return (nth(n // 2 - 1) + nth(n // 2)) / 2
 
 
 def _sort_key(by: str, row: RawRow):
