@@ -41,6 +41,8 @@ def test_stored_facts_match_live_and_stay_within_eight_statements(make, app):
     district = world.school.parent_id
     scope = Scope(district)
     live = {by: shown(measure_table(scope, by=by, as_of=world.t)) for by in BREAKDOWNS}
+    one_school = Scope(district, (world.school.id,))
+    live_school = shown(measure_table(one_school, by="sex", as_of=world.t))
     live_now = shown(measure_table(scope, by="class"))
     assert snapshots.due_districts() == [district]
 
@@ -55,6 +57,7 @@ def test_stored_facts_match_live_and_stay_within_eight_statements(make, app):
         table = measure_table(scope, by=by, as_of=world.t)
         assert shown(table) == live[by], by
         assert table.computed_at > world.t  # read from the snapshot taken at the end of T
+    assert shown(measure_table(one_school, by="sex", as_of=world.t)) == live_school
     for by in (None, *BREAKDOWNS):
         db.session.expire_all()
         with driver_statements(db.engine) as statements:

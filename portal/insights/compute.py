@@ -53,7 +53,7 @@ from portal.roster.models import Enrollment, EnrollmentRole, GuardianLink, Org, 
 from portal.rostering.models import Demographics
 
 from .measures import MEASURES
-from .models import InsightFact, InsightSnapshot
+from .models import InsightCell, InsightFact, InsightSnapshot
 from .scope import Scope, learner_ids_stmt, school_ids_stmt
 from .suppression import Cell, RawRow, configured_min_cell, protect
 
@@ -513,7 +513,7 @@ def _labels(by: str, keys: list[str], member_labels: dict) -> dict[str, str]:
         else:
             _p, flag, yes = k.split(":")
             out[k] = (
-                programs[flag] if yes == "yes" else _("Not %(program)s", program=programs[flag])
+                programs[flag] if yes == "yes" else _("%(program)s: no", program=programs[flag])
             )
     return out
 
@@ -692,15 +692,28 @@ SUMMED = (
 GOAL_SUMS = ("rose", "rose_of", "met", "met_of")
 
 
-def _stored_group(by: str, ids, scope: Scope, on):
+# Breakdowns that split the learners (each in exactly one group), kept summed per school
+# in insight_cells; class and teacher rows overlap and are summed from the facts.
+CUBE_BREAKDOWNS = tuple(b for b in BREAKDOWNS if b not in ("class", "teacher"))
+
+
+def fact_group_value(by: str):
+    """The group of a stored fact for a splitting breakdown, as text (insight_cells.value)."""
+    if by == "school":
+        return cast(InsightFact.school_id, String)
+    if by == "grade":
+        return func.coalesce(cast(InsightFact.grade, String), "none")
+    if by in ("sex", "race", "ethnicity"):
+        return getattr(InsightFact, by)
+    flag = by.split(":", 1)[1]
+    padded = literal(" ") + InsightFact.programs + literal(" ")
+    return case((padded.like(f"% {flag} %"), "yes"), else_="no")
+
+
+def _stored_group(by: str, scope: Scope, on):
     """(group expression, extra joins) for a breakdown over stored facts."""
-    if by in ("school", "grade", "sex", "race", "ethnicity"):
-        column = InsightFact.school_id if by == "school" else getattr(InsightFact, by)
-        return column, None
-    if by.startswith("program:"):
-        flag = by.split(":", 1)[1]
-        padded = literal(" ") + InsightFact.programs + literal(" ")
-        return case((padded.like(f"% {flag} %"), "yes"), else_="no"), None
+    if by in CUBE_BREAKDOWNS:
+        return fact_group_value(by), None
     classes = (
         select(Enrollment.user_id.label("learner_id"), SchoolClass.id.label("class_id"))
         .join(SchoolClass, SchoolClass.id == Enrollment.class_id)
@@ -764,6 +777,8 @@ def stored_rows(snapshot: InsightSnapshot, scope: Scope, by: str | None):
             acc["sums"] = [a + (v or 0) for a, v in zip(acc["sums"], values, strict=True)]
         return out
 
+    if scope.class_ids is None and (by is None or by in CUBE_BREAKDOWNS):
+        return _cube_rows(snapshot, scope, by, gather)
     total = gather(
         db.session.execute(
             select(literal("all"), InsightFact.entries, *sums)
@@ -774,7 +789,7 @@ def stored_rows(snapshot: InsightSnapshot, scope: Scope, by: str | None):
     total_raw = _summed("all", _("All learners"), total.get("all"))
     if by is None or not total:
         return total_raw, []
-    group, member = _stored_group(by, None, scope, snapshot.as_of.date())
+    group, member = _stored_group(by, scope, snapshot.as_of.date())
     stmt = select(group, InsightFact.entries, *sums).where(*where)
     if member is not None:
         stmt = stmt.join(member, member.c.learner_id == InsightFact.learner_id)
@@ -782,6 +797,42 @@ def stored_rows(snapshot: InsightSnapshot, scope: Scope, by: str | None):
     keys = {f"{by}:{_key_text(by, value)}": value for value in groups}
     member_labels = _member_labels(by, [v for v in groups]) if member is not None else {}
     labels = _labels(by, list(keys), member_labels)
+    raws = [_summed(k, labels[k], groups[value]) for k, value in keys.items()]
+    raws.sort(key=lambda r: _sort_key(by, r))
+    return total_raw, raws
+
+
+def _cube_rows(snapshot: InsightSnapshot, scope: Scope, by: str | None, gather):
+    """(total, rows) from the snapshot's per-school sums: one statement, a few hundred rows.
+    The groups split the learners, so the total is their sum."""
+    columns = ("learners", *(column for _k, column in SUMMED), *GOAL_SUMS)
+    stmt = (
+        select(
+            InsightCell.value,
+            InsightCell.entries,
+            *(func.sum(getattr(InsightCell, c)) for c in columns),
+        )
+        .where(
+            InsightCell.snapshot_id == snapshot.id,
+            InsightCell.breakdown == (by or "school"),
+            InsightCell.school_id.in_(school_ids_stmt(scope)),
+        )
+        .group_by(InsightCell.value, InsightCell.entries)
+    )
+    groups = gather(db.session.execute(stmt))
+    whole: dict = {"hist": [], "sums": None}
+    for acc in groups.values():
+        whole["hist"].extend(acc["hist"])
+        whole["sums"] = (
+            acc["sums"]
+            if whole["sums"] is None
+            else [a + b for a, b in zip(whole["sums"], acc["sums"], strict=True)]
+        )
+    total_raw = _summed("all", _("All learners"), whole if groups else None)
+    if by is None:
+        return total_raw, []
+    keys = {f"{by}:{value}": value for value in groups}
+    labels = _labels(by, list(keys), {})
     raws = [_summed(k, labels[k], groups[value]) for k, value in keys.items()]
     raws.sort(key=lambda r: _sort_key(by, r))
     return total_raw, raws

@@ -16,7 +16,7 @@ from datetime import datetime, time, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Integer, cast, delete, func, insert, literal, select
 
 from portal.conferences.models import DEFAULT_CYCLE_DAYS, ConferenceSettings
 from portal.core import jobs
@@ -25,8 +25,8 @@ from portal.core.timeutil import utcnow
 from portal.roster.models import Org, OrgType
 from portal.rostering.models import APPLIED, RosterImport
 
-from .compute import FACT_FIELDS, cycle_bounds, learner_facts
-from .models import InsightFact, InsightSnapshot
+from .compute import CUBE_BREAKDOWNS, FACT_FIELDS, cycle_bounds, fact_group_value, learner_facts
+from .models import InsightCell, InsightFact, InsightSnapshot
 from .scope import Scope, learner_ids_stmt, school_ids_stmt
 
 TREND_CYCLES = 6
@@ -63,7 +63,45 @@ def _write(district_id: int, days: int, at: datetime, *, current: bool) -> Insig
     ]
     if rows:
         db.session.execute(insert(InsightFact), rows)
+        _sum_cells(snapshot.id)
     return snapshot
+
+
+def _sum_cells(snapshot_id: int) -> None:
+    """Sum the snapshot's facts per school, group and entries count, for each breakdown
+    that splits the learners (the district and school pages read these)."""
+    booleans = ("agreed", "own_words", "strategy", "started", "logged", "feedback",
+                "conference", "profile_complete", "profile_updated", "profile_shared",
+                "guardian_linked", "family_active")  # fmt: skip
+    counts = ("rose", "rose_of", "met", "met_of")
+    for by in CUBE_BREAKDOWNS:
+        value = fact_group_value(by)
+        chosen = select(
+            literal(snapshot_id),
+            InsightFact.school_id,
+            literal(by),
+            value,
+            InsightFact.entries,
+            func.count(),
+            *(func.sum(cast(getattr(InsightFact, c), Integer)) for c in booleans),
+            *(func.sum(getattr(InsightFact, c)) for c in counts),
+        ).where(InsightFact.snapshot_id == snapshot_id)
+        chosen = chosen.group_by(InsightFact.school_id, value, InsightFact.entries)
+        db.session.execute(
+            insert(InsightCell).from_select(
+                [
+                    "snapshot_id",
+                    "school_id",
+                    "breakdown",
+                    "value",
+                    "entries",
+                    "learners",
+                    *booleans,
+                    *counts,
+                ],  # fmt: skip
+                chosen,
+            )
+        )
 
 
 def refresh(district_id: int, *, progress=None, now: datetime | None = None) -> dict:
@@ -99,6 +137,7 @@ def refresh(district_id: int, *, progress=None, now: datetime | None = None) -> 
         _write(district_id, days, at, current=current)
         written += 1
     if old:
+        db.session.execute(delete(InsightCell).where(InsightCell.snapshot_id.in_(old)))
         db.session.execute(delete(InsightFact).where(InsightFact.snapshot_id.in_(old)))
         db.session.execute(delete(InsightSnapshot).where(InsightSnapshot.id.in_(old)))
     db.session.flush()

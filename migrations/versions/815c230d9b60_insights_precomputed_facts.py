@@ -1,8 +1,8 @@
-"""insight snapshots and facts precomputed per learner
+"""insights precomputed facts and cells
 
-Revision ID: b16348f809db
+Revision ID: 815c230d9b60
 Revises: cb65a3761b18
-Create Date: 2026-12-02 05:28:02.574675
+Create Date: 2026-12-02 05:37:08.980428
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'b16348f809db'
+revision = '815c230d9b60'
 down_revision = 'cb65a3761b18'
 branch_labels = None
 depends_on = None
@@ -32,6 +32,36 @@ def upgrade():
     )
     with op.batch_alter_table('insight_snapshots', schema=None) as batch_op:
         batch_op.create_index('ix_insight_snapshots_lookup', ['district_id', 'cycle_days', 'as_of'], unique=False)
+
+    op.create_table('insight_cells',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('snapshot_id', sa.Integer(), nullable=False),
+    sa.Column('school_id', sa.Integer(), nullable=True),
+    sa.Column('breakdown', sa.String(length=40), nullable=False),
+    sa.Column('value', sa.String(length=60), nullable=False),
+    sa.Column('entries', sa.Integer(), nullable=False),
+    sa.Column('learners', sa.Integer(), nullable=False),
+    sa.Column('agreed', sa.Integer(), nullable=False),
+    sa.Column('own_words', sa.Integer(), nullable=False),
+    sa.Column('strategy', sa.Integer(), nullable=False),
+    sa.Column('started', sa.Integer(), nullable=False),
+    sa.Column('logged', sa.Integer(), nullable=False),
+    sa.Column('feedback', sa.Integer(), nullable=False),
+    sa.Column('conference', sa.Integer(), nullable=False),
+    sa.Column('profile_complete', sa.Integer(), nullable=False),
+    sa.Column('profile_updated', sa.Integer(), nullable=False),
+    sa.Column('profile_shared', sa.Integer(), nullable=False),
+    sa.Column('guardian_linked', sa.Integer(), nullable=False),
+    sa.Column('family_active', sa.Integer(), nullable=False),
+    sa.Column('rose', sa.Integer(), nullable=False),
+    sa.Column('rose_of', sa.Integer(), nullable=False),
+    sa.Column('met', sa.Integer(), nullable=False),
+    sa.Column('met_of', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['snapshot_id'], ['insight_snapshots.id'], name=op.f('fk_insight_cells_snapshot_id_insight_snapshots'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_insight_cells'))
+    )
+    with op.batch_alter_table('insight_cells', schema=None) as batch_op:
+        batch_op.create_index('ix_insight_cells_lookup', ['snapshot_id', 'breakdown', 'school_id'], unique=False)
 
     op.create_table('insight_facts',
     sa.Column('snapshot_id', sa.Integer(), nullable=False),
@@ -75,6 +105,10 @@ def downgrade():
         batch_op.drop_index('ix_insight_facts_snapshot_school')
 
     op.drop_table('insight_facts')
+    with op.batch_alter_table('insight_cells', schema=None) as batch_op:
+        batch_op.drop_index('ix_insight_cells_lookup')
+
+    op.drop_table('insight_cells')
     with op.batch_alter_table('insight_snapshots', schema=None) as batch_op:
         batch_op.drop_index('ix_insight_snapshots_lookup')
 
