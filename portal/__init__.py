@@ -20,6 +20,7 @@ from portal.demo.command import demo_command
 from portal.family.routes import bp as family_bp
 from portal.goals.routes import bp as goals_bp
 from portal.home.routes import bp as home_bp
+from portal.insights.cli import insights_cli
 from portal.insights.routes import bp as insights_bp
 from portal.jobs.routes import bp as jobs_bp
 from portal.policy import templating
@@ -97,3 +98,4 @@ def _register_commands(app: Flask) -> None:
     app.cli.add_command(jobs_cli)
     app.cli.add_command(roster_cli)
     app.cli.add_command(records_cli)
+    app.cli.add_command(insights_cli)

@@ -18,6 +18,7 @@ from portal.goals.models import (
     Strategy,
     Voice,
 )
+from portal.insights import models as insights_models  # noqa: F401
 from portal.insights.targets import SuccessIndicator
 from portal.profiles import models as profiles_models  # noqa: F401
 from portal.progress import models as progress_models  # noqa: F401

@@ -10,13 +10,27 @@ only ever get protected cells.
 
 from __future__ import annotations
 
+import json
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, distinct, exists, func, literal, or_, select, union_all
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    distinct,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 
 from portal.auth.models import LoginSession, Role, User
 from portal.conferences.cycles import cycle_days
@@ -39,7 +53,8 @@ from portal.roster.models import Enrollment, EnrollmentRole, GuardianLink, Org, 
 from portal.rostering.models import Demographics
 
 from .measures import MEASURES
-from .scope import Scope, learner_ids_stmt
+from .models import InsightCell, InsightFact, InsightSnapshot
+from .scope import Scope, learner_ids_stmt, school_ids_stmt
 from .suppression import Cell, RawRow, configured_min_cell, protect
 
 # Cycles are consecutive periods of the school's cycle length counted from this Monday,
@@ -134,34 +149,82 @@ def past_cycles(scope: Scope, *, count: int = 12) -> list[tuple[datetime, dateti
 
 @dataclass
 class Facts:
+    """One learner's facts at the end: what every measure counts (see models.InsightFact)."""
+
     school_id: int | None
     grade: int | None
-    demo: tuple | None = None
+    sex: str = "not_reported"
+    race: str = "not_reported"
+    ethnicity: str = "not_reported"
+    programs: str = ""  # the program flags carried, space-separated
     agreed: bool = False
     own_words: bool = False
     strategy: bool = False
     started: bool = False
+    logged: bool = False
+    feedback: bool = False
+    conference: bool = False
+    profile_complete: bool = False
+    profile_updated: bool = False
+    profile_shared: bool = False
+    guardian_linked: bool = False
+    family_active: bool = False
+    entries: int = 0
     rose: int = 0
     rose_of: int = 0
     met: int = 0
     met_of: int = 0
-    counters: dict | None = None
 
 
-def _learners(ids, with_demographics: bool) -> dict[int, Facts]:
-    columns = [User.id, User.org_id, User.grade]
-    stmt = select(*columns).where(User.id.in_(ids))
-    if with_demographics:
-        stmt = stmt.add_columns(
+FACT_FIELDS = tuple(f for f in Facts.__dataclass_fields__)
+
+
+def _sex_key(sex: str | None) -> str:
+    value = (sex or "").strip().lower()
+    if value in SEX_LABELS:
+        return value
+    return "not_reported" if value in ("", "unspecified") else "other"
+
+
+def _race_key(races, two) -> str:
+    marked = [name for name, flag in zip(RACES, races, strict=True) if flag]
+    if two or len(marked) > 1:
+        return "two_or_more_races"
+    return marked[0] if marked else "not_reported"
+
+
+def _ethnicity_key(hispanic) -> str:
+    return {True: "hispanic_or_latino", False: "not_hispanic_or_latino"}.get(
+        hispanic, "not_reported"
+    )
+
+
+def _learners(ids) -> dict[int, Facts]:
+    stmt = (
+        select(
+            User.id,
+            User.org_id,
+            User.grade,
             Demographics.sex,
             *(getattr(Demographics, race) for race in RACES),
             Demographics.two_or_more_races,
             Demographics.hispanic_or_latino_ethnicity,
             Demographics.programs,
-        ).outerjoin(Demographics, Demographics.user_id == User.id)
+        )
+        .outerjoin(Demographics, Demographics.user_id == User.id)
+        .where(User.id.in_(ids))
+    )
     out = {}
     for row in db.session.execute(stmt):
-        out[row[0]] = Facts(row[1], row[2], tuple(row[3:]) if with_demographics else None)
+        races, two, hispanic, programs = row[4:9], row[9], row[10], row[11]
+        out[row[0]] = Facts(
+            row[1],
+            row[2],
+            sex=_sex_key(row[3]),
+            race=_race_key(races, two),
+            ethnicity=_ethnicity_key(hispanic),
+            programs=" ".join(f for f in PROGRAM_FLAGS if has_program(programs, f)),
+        )
     return out
 
 
@@ -312,13 +375,22 @@ def _counters(facts: dict[int, Facts], ids, as_of: datetime, start: datetime) ->
         .group_by(Goal.learner_id),
         grouped("fam", GuardianLink.learner_id, GuardianLink.learner_id.in_(guardian_seen)),
     ]
+    counters: dict[int, dict[str, int]] = defaultdict(dict)
     for learner_id, kind, n in db.session.execute(union_all(*parts)):
+        counters[learner_id][kind] = counters[learner_id].get(kind, 0) + n
+    for learner_id, c in counters.items():
         f = facts.get(learner_id)
         if f is None:
             continue
-        if f.counters is None:
-            f.counters = {}
-        f.counters[kind] = f.counters.get(kind, 0) + n
+        f.logged = bool(c.get("e14"))
+        f.entries = c.get("ecy", 0)
+        f.feedback = bool(c.get("f14"))
+        f.conference = bool(c.get("conf"))
+        f.profile_complete = c.get("filled", 0) >= len(BUILT_IN_KEYS)
+        f.profile_updated = bool(c.get("p90"))
+        f.profile_shared = bool(c.get("shared"))
+        f.guardian_linked = bool(c.get("linked"))
+        f.family_active = bool(c.get("fam")) and f.guardian_linked
 
 
 def _ratings(facts: dict[int, Facts], ids, as_of: datetime, start: datetime) -> None:
@@ -372,32 +444,17 @@ def _grade_label(grade):
 SEX_LABELS = {"female": "Female", "male": "Male"}
 
 
-def _group_keys(by: str, lid: int, f: Facts, member: dict) -> list[tuple[str, object]]:
+def _group_keys(by: str, lid: int, f: Facts, member: dict) -> list[str]:
     if by == "school":
-        return [(f"school:{f.school_id}", f.school_id)]
+        return [f"school:{f.school_id}"]
     if by == "grade":
-        return [(f"grade:{'none' if f.grade is None else f.grade}", f.grade)]
+        return [f"grade:{'none' if f.grade is None else f.grade}"]
     if by in ("class", "teacher"):
-        return [(f"{by}:{gid}", gid) for gid in member.get(lid, ())]
-    demo = f.demo or (None,) * 9
-    sex, races, two, hispanic, programs = demo[0], demo[1:6], demo[6], demo[7], demo[8]
-    if by == "sex":
-        value = (sex or "").strip().lower()
-        if value not in SEX_LABELS:
-            value = "not_reported" if value in ("", "unspecified") else "other"
-        return [(f"sex:{value}", None)]
-    if by == "race":
-        marked = [name for name, flag in zip(RACES, races, strict=True) if flag]
-        if two or len(marked) > 1:
-            return [("race:two_or_more_races", None)]
-        return [(f"race:{marked[0] if marked else 'not_reported'}", None)]
-    if by == "ethnicity":
-        value = {True: "hispanic_or_latino", False: "not_hispanic_or_latino"}.get(
-            hispanic, "not_reported"
-        )
-        return [(f"ethnicity:{value}", None)]
+        return [f"{by}:{gid}" for gid in member.get(lid, ())]
+    if by in ("sex", "race", "ethnicity"):
+        return [f"{by}:{getattr(f, by)}"]
     flag = by.split(":", 1)[1]
-    return [(f"{by}:{'yes' if has_program(programs, flag) else 'no'}", None)]
+    return [f"{by}:{'yes' if flag in f.programs.split() else 'no'}"]
 
 
 def has_program(programs: dict | None, flag: str) -> bool:
@@ -456,7 +513,7 @@ def _labels(by: str, keys: list[str], member_labels: dict) -> dict[str, str]:
         else:
             _p, flag, yes = k.split(":")
             out[k] = (
-                programs[flag] if yes == "yes" else _("Not %(program)s", program=programs[flag])
+                programs[flag] if yes == "yes" else _("%(program)s: no", program=programs[flag])
             )
     return out
 
@@ -505,26 +562,25 @@ def _memberships(by: str, ids, scope: Scope, as_of: datetime):
 
 def _raw(key: str, label: str, members: list[Facts]) -> RawRow:
     row = RawRow(key, label, len(members))
-    c = [f.counters or {} for f in members]
-    flags = {
-        "agreed_goal": sum(f.agreed for f in members),
-        "own_words": sum(f.own_words for f in members),
-        "chose_strategy": sum(f.strategy for f in members),
-        "never_started": sum(not f.started for f in members),
-        "logged_14d": sum(1 for x in c if x.get("e14")),
-        "feedback_14d": sum(1 for x in c if x.get("f14")),
-        "conference_this_cycle": sum(1 for x in c if x.get("conf")),
-        "profile_complete": sum(1 for x in c if x.get("filled", 0) >= len(BUILT_IN_KEYS)),
-        "profile_updated_90d": sum(1 for x in c if x.get("p90")),
-        "profile_shared": sum(1 for x in c if x.get("shared")),
-        "guardian_linked": sum(1 for x in c if x.get("linked")),
-        "family_active_30d": sum(1 for x in c if x.get("fam") and x.get("linked")),
-    }
-    for key_, n in flags.items():
-        row.shares[key_] = (n, len(members))
+    n = len(members)
+    for measure_key, field_name in (
+        ("agreed_goal", "agreed"),
+        ("own_words", "own_words"),
+        ("chose_strategy", "strategy"),
+        ("logged_14d", "logged"),
+        ("feedback_14d", "feedback"),
+        ("conference_this_cycle", "conference"),
+        ("profile_complete", "profile_complete"),
+        ("profile_updated_90d", "profile_updated"),
+        ("profile_shared", "profile_shared"),
+        ("guardian_linked", "guardian_linked"),
+        ("family_active_30d", "family_active"),
+    ):
+        row.shares[measure_key] = (sum(getattr(f, field_name) for f in members), n)
+    row.shares["never_started"] = (sum(not f.started for f in members), n)
     row.shares["level_rose"] = (sum(f.rose for f in members), sum(f.rose_of for f in members))
     row.shares["met_by_due"] = (sum(f.met for f in members), sum(f.met_of for f in members))
-    entries = [x.get("ecy", 0) for x in c]
+    entries = [f.entries for f in members]
     row.medians["entries_per_cycle"] = float(statistics.median(entries)) if entries else None
     return row
 
@@ -544,26 +600,21 @@ def measure_table(scope: Scope, *, by: str | None = None, as_of: datetime | None
     min_cell = configured_min_cell()
     now = utcnow()
     at = now if as_of is None or as_of > now else as_of
-    start, end = cycle_bounds(cycle_length(scope), at)
-    ids = learner_ids_stmt(scope, at)
-    facts = _learners(ids, by in GROUP_BREAKDOWNS)
-    if facts:
-        _goals(facts, ids, at, start)
-        _counters(facts, ids, at, start)
-        _ratings(facts, ids, at, start)
-    total_raw = _raw("all", _("All learners"), list(facts.values()))
-    raws: list[RawRow] = []
-    if by is not None and facts:
-        member, member_labels = ({}, {})
-        if by in ("class", "teacher"):
-            member, member_labels = _memberships(by, ids, scope, at)
-        groups: dict[str, list[Facts]] = defaultdict(list)
-        for lid, f in facts.items():
-            for key, _value in _group_keys(by, lid, f, member):
-                groups[key].append(f)
-        labels = _labels(by, list(groups), member_labels)
-        raws = [_raw(k, labels[k], groups[k]) for k in groups]
-        raws.sort(key=lambda r: _sort_key(by, r))
+    cycle_length_days = cycle_length(scope)
+    start, end = cycle_bounds(cycle_length_days, at)
+    computed = now
+    snapshot = find_snapshot(scope.district_id, cycle_length_days, as_of)
+    if snapshot is not None:
+        at, start, end, computed = (
+            snapshot.as_of,
+            snapshot.cycle_start,
+            snapshot.cycle_end,
+            snapshot.computed_at,
+        )
+        total_raw, raws = stored_rows(snapshot, scope, by)
+    else:
+        ids = learner_ids_stmt(scope, at)
+        total_raw, raws = _live_rows(learner_facts(ids, at, start), ids, scope, by, at)
     protected, (total_learners, total_cells) = protect(raws, total_raw, min_cell)
     rows = [_finish(r, lc, cells) for r, (lc, cells) in zip(raws, protected, strict=True)]
     return Table(
@@ -572,11 +623,277 @@ def measure_table(scope: Scope, *, by: str | None = None, as_of: datetime | None
         as_of=at,
         cycle_start=start,
         cycle_end=end,
-        computed_at=now,
+        computed_at=computed,
         rows=rows,
         total=_finish(total_raw, total_learners, total_cells),
         min_cell=min_cell,
     )
+
+
+def _live_rows(facts: dict[int, Facts], ids, scope: Scope, by: str | None, at: datetime):
+    """(total, rows) of raw counts aggregated here from live facts."""
+    total_raw = _raw("all", _("All learners"), list(facts.values()))
+    raws: list[RawRow] = []
+    if by is not None and facts:
+        member, member_labels = ({}, {})
+        if by in ("class", "teacher"):
+            member, member_labels = _memberships(by, ids, scope, at)
+        groups: dict[str, list[Facts]] = defaultdict(list)
+        for lid, f in facts.items():
+            for key in _group_keys(by, lid, f, member):
+                groups[key].append(f)
+        labels = _labels(by, list(groups), member_labels)
+        raws = [_raw(k, labels[k], groups[k]) for k in groups]
+        raws.sort(key=lambda r: _sort_key(by, r))
+    return total_raw, raws
+
+
+def learner_facts(ids, at: datetime, start: datetime) -> dict[int, Facts]:
+    """learner id -> Facts for the learners `ids` selects, live: five statements."""
+    facts = _learners(ids)
+    if facts:
+        _goals(facts, ids, at, start)
+        _counters(facts, ids, at, start)
+        _ratings(facts, ids, at, start)
+    return facts
+
+
+# --- Stored facts (snapshots.py writes them) ------------------------------------------------
+
+
+def find_snapshot(district_id: int, days: int, as_of: datetime | None) -> InsightSnapshot | None:
+    """The district's current snapshot (as_of None), or the one taken exactly at `as_of`."""
+    stmt = select(InsightSnapshot).where(
+        InsightSnapshot.district_id == district_id, InsightSnapshot.cycle_days == days
+    )
+    if as_of is None:
+        stmt = stmt.where(InsightSnapshot.current.is_(True))
+    else:
+        stmt = stmt.where(InsightSnapshot.as_of == as_of)
+    return db.session.scalars(stmt.order_by(InsightSnapshot.computed_at.desc()).limit(1)).first()
+
+
+# Stored fact column -> the share measure that counts it (never_started counts `started`
+# and is turned around below).
+SUMMED = (
+    ("agreed_goal", "agreed"),
+    ("own_words", "own_words"),
+    ("chose_strategy", "strategy"),
+    ("never_started", "started"),
+    ("logged_14d", "logged"),
+    ("feedback_14d", "feedback"),
+    ("conference_this_cycle", "conference"),
+    ("profile_complete", "profile_complete"),
+    ("profile_updated_90d", "profile_updated"),
+    ("profile_shared", "profile_shared"),
+    ("guardian_linked", "guardian_linked"),
+    ("family_active_30d", "family_active"),
+)
+GOAL_SUMS = ("rose", "rose_of", "met", "met_of")
+
+
+# Breakdowns that split the learners (each in exactly one group), kept summed per school
+# in insight_cells; class and teacher rows overlap and are summed from the facts.
+CUBE_BREAKDOWNS = tuple(b for b in BREAKDOWNS if b not in ("class", "teacher"))
+
+
+def fact_group_value(by: str):
+    """The group of a stored fact for a splitting breakdown, as text (insight_cells.value)."""
+    if by == "school":
+        return cast(InsightFact.school_id, String)
+    if by == "grade":
+        return func.coalesce(cast(InsightFact.grade, String), "none")
+    if by in ("sex", "race", "ethnicity"):
+        return getattr(InsightFact, by)
+    flag = by.split(":", 1)[1]
+    padded = literal(" ") + InsightFact.programs + literal(" ")
+    return case((padded.like(f"% {flag} %"), "yes"), else_="no")
+
+
+def _stored_group(by: str, scope: Scope, on):
+    """(group expression, extra joins) for a breakdown over stored facts."""
+    if by in CUBE_BREAKDOWNS:
+        return fact_group_value(by), None
+    classes = (
+        select(Enrollment.user_id.label("learner_id"), SchoolClass.id.label("class_id"))
+        .join(SchoolClass, SchoolClass.id == Enrollment.class_id)
+        .join(Term, Term.id == SchoolClass.term_id)
+        .where(
+            Enrollment.role == EnrollmentRole.LEARNER,
+            SchoolClass.school_id.in_(school_ids_stmt(scope)),
+            Term.start_date <= on,
+            Term.end_date >= on,
+        )
+    )
+    if scope.class_ids is not None:
+        classes = classes.where(SchoolClass.id.in_(scope.class_ids))
+    if by == "teacher":
+        teaching = Enrollment.__table__.alias("teaching")
+        classes = (
+            classes.join(
+                teaching,
+                and_(
+                    teaching.c.class_id == SchoolClass.id,
+                    teaching.c.role == EnrollmentRole.TEACHER,
+                ),
+            )
+            .with_only_columns(
+                Enrollment.user_id.label("learner_id"), teaching.c.user_id.label("class_id")
+            )
+            .distinct()
+        )
+    member = classes.subquery()
+    return member.c.class_id, member
+
+
+def stored_rows(snapshot: InsightSnapshot, scope: Scope, by: str | None):
+    """(total, rows) of raw counts summed by the database over a snapshot's facts: one
+    statement for the total and one for the groups, each grouped by the entries count too
+    (its histogram gives the median), plus the groups' labels."""
+    where = [
+        InsightFact.snapshot_id == snapshot.id,
+        InsightFact.school_id.in_(school_ids_stmt(scope)),
+    ]
+    if scope.class_ids is not None:
+        where.append(
+            InsightFact.learner_id.in_(
+                select(Enrollment.user_id).where(
+                    Enrollment.class_id.in_(scope.class_ids),
+                    Enrollment.role == EnrollmentRole.LEARNER,
+                )
+            )
+        )
+    sums = [
+        func.count(),
+        *(func.sum(cast(getattr(InsightFact, column), Integer)) for _k, column in SUMMED),
+        *(func.sum(getattr(InsightFact, column)) for column in GOAL_SUMS),
+    ]
+
+    def gather(rows) -> dict:
+        out: dict = {}
+        for key, entries, *values in rows:
+            acc = out.setdefault(key, {"hist": [], "sums": [0] * len(values)})
+            acc["hist"].append((entries, values[0]))
+            acc["sums"] = [a + (v or 0) for a, v in zip(acc["sums"], values, strict=True)]
+        return out
+
+    if scope.class_ids is None and (by is None or by in CUBE_BREAKDOWNS):
+        return _cube_rows(snapshot, scope, by, gather)
+    total = gather(
+        db.session.execute(
+            select(literal("all"), InsightFact.entries, *sums)
+            .where(*where)
+            .group_by(InsightFact.entries)
+        )
+    )
+    total_raw = _summed("all", _("All learners"), total.get("all"))
+    if by is None or not total:
+        return total_raw, []
+    group, member = _stored_group(by, scope, snapshot.as_of.date())
+    stmt = select(group, InsightFact.entries, *sums).where(*where)
+    if member is not None:
+        stmt = stmt.join(member, member.c.learner_id == InsightFact.learner_id)
+    groups = gather(db.session.execute(stmt.group_by(group, InsightFact.entries)))
+    keys = {f"{by}:{_key_text(by, value)}": value for value in groups}
+    member_labels = _member_labels(by, [v for v in groups]) if member is not None else {}
+    labels = _labels(by, list(keys), member_labels)
+    raws = [_summed(k, labels[k], groups[value]) for k, value in keys.items()]
+    raws.sort(key=lambda r: _sort_key(by, r))
+    return total_raw, raws
+
+
+def _cube_rows(snapshot: InsightSnapshot, scope: Scope, by: str | None, gather):
+    """(total, rows) from the snapshot's per-school sums: one statement, a few hundred rows.
+    The groups split the learners, so the total is their sum."""
+    columns = ("learners", *(column for _k, column in SUMMED), *GOAL_SUMS)
+    stmt = (
+        select(
+            InsightCell.value,
+            InsightCell.entries,
+            *(func.sum(getattr(InsightCell, c)) for c in columns),
+        )
+        .where(
+            InsightCell.snapshot_id == snapshot.id,
+            InsightCell.breakdown == (by or "school"),
+            InsightCell.school_id.in_(school_ids_stmt(scope)),
+        )
+        .group_by(InsightCell.value, InsightCell.entries)
+    )
+    groups = gather(db.session.execute(stmt))
+    whole: dict = {"hist": [], "sums": None}
+    for acc in groups.values():
+        whole["hist"].extend(acc["hist"])
+        whole["sums"] = (
+            acc["sums"]
+            if whole["sums"] is None
+            else [a + b for a, b in zip(whole["sums"], acc["sums"], strict=True)]
+        )
+    total_raw = _summed("all", _("All learners"), whole if groups else None)
+    if by is None:
+        return total_raw, []
+    keys = {f"{by}:{value}": value for value in groups}
+    labels = _labels(by, list(keys), {})
+    raws = [_summed(k, labels[k], groups[value]) for k, value in keys.items()]
+    raws.sort(key=lambda r: _sort_key(by, r))
+    return total_raw, raws
+
+
+def _key_text(by: str, value) -> str:
+    if by == "grade" and value is None:
+        return "none"
+    return str(value)
+
+
+def _member_labels(by: str, ids: list[int]) -> dict[str, str]:
+    if by == "class":
+        stmt = select(SchoolClass.id, SchoolClass.title, SchoolClass.period).where(
+            SchoolClass.id.in_(ids)
+        )
+        return {
+            f"class:{cid}": f"{title} ({period})" if period else title
+            for cid, title, period in db.session.execute(stmt)
+        }
+    stmt = select(User.id, User.given_name, User.preferred_name, User.family_name).where(
+        User.id.in_(ids)
+    )
+    return {
+        f"teacher:{tid}": f"{preferred or given} {family}"
+        for tid, given, preferred, family in db.session.execute(stmt)
+    }
+
+
+def _summed(key: str, label: str, acc: dict | None) -> RawRow:
+    if acc is None:
+        return RawRow(key, label, 0)
+    n, *values = acc["sums"]
+    row = RawRow(key, label, n)
+    for (measure_key, _column), value in zip(SUMMED, values, strict=False):
+        row.shares[measure_key] = (n - value if measure_key == "never_started" else value, n)
+    rose, rose_of, met, met_of = values[len(SUMMED) :]
+    row.shares["level_rose"] = (rose, rose_of)
+    row.shares["met_by_due"] = (met, met_of)
+    row.medians["entries_per_cycle"] = histogram_median(acc["hist"])
+    return row
+
+
+def histogram_median(counts: list[tuple[int, int]]) -> float | None:
+    """The median of a multiset given as (value, how many) pairs."""
+    counts = sorted((v, c) for v, c in counts if c)
+    n = sum(c for _v, c in counts)
+    if n == 0:
+        return None
+
+    def nth(index: int) -> int:
+        seen = 0
+        for value, c in counts:
+            seen += c
+            if index < seen:
+                return value
+        raise IndexError(index)
+
+    if n % 2:
+        return float(nth(n // 2))
+    return (nth(n // 2 - 1) + nth(n // 2)) / 2
 
 
 def _sort_key(by: str, row: RawRow):
@@ -585,6 +902,24 @@ def _sort_key(by: str, row: RawRow):
         return (tail == "none", int(tail) if tail.lstrip("-").isdigit() else 0, row.label)
     last = row.key.endswith(("not_reported", ":no", ":other"))
     return (last, row.label.lower())
+
+
+def available_breakdowns(scope: Scope, *, teacher: bool = False) -> list[str]:
+    """The breakdowns worth offering: never a group one to a teacher (too small to be
+    anonymous); a program flag only when some learner in scope carries it."""
+    if teacher:
+        return [b for b in BREAKDOWNS if b not in GROUP_BREAKDOWNS]
+    ids = learner_ids_stmt(scope, utcnow())
+    as_text = cast(Demographics.programs, String)
+    combos = [
+        json.loads(text)
+        for text in db.session.scalars(
+            select(as_text).where(Demographics.user_id.in_(ids), as_text != "{}").distinct()
+        )
+        if text
+    ]
+    present = {flag for flag in PROGRAM_FLAGS if any(has_program(c, flag) for c in combos)}
+    return [b for b in BREAKDOWNS if not b.startswith("program:") or b.split(":", 1)[1] in present]
 
 
 def trend(scope: Scope, *, cycles: int = 6) -> list[Table]:
@@ -600,6 +935,7 @@ __all__ = [
     "GROUP_BREAKDOWNS",
     "MEASURES",
     "Row",
+    "available_breakdowns",
     "Table",
     "measure_table",
     "past_cycles",

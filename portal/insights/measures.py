@@ -14,6 +14,13 @@ from flask_babel import lazy_gettext as _l
 
 SHARE, MEDIAN = "share", "median"
 
+# Shown once beside the definitions: what "the end" and "the cycle" in them mean.
+PERIOD_NOTE = _l(
+    "“The end” is the moment the numbers are for: now, or the end of the past cycle "
+    "shown. “The cycle” is the school's conference cycle ending then (30 days for a "
+    "district or several schools). “Learners” are the active learners in scope."
+)
+
 
 @dataclass(frozen=True)
 class Measure:

@@ -10,8 +10,6 @@ they may already see.
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date, datetime
 
 from flask import Blueprint, Response, abort, flash, request, url_for
@@ -23,7 +21,7 @@ from portal.auth.models import Role, User
 from portal.core.extensions import db
 from portal.core.timeutil import today
 from portal.core.web import redirect_to, render, render_invalid
-from portal.insights import charts, compute, targets
+from portal.insights import charts, compute, export, targets
 from portal.insights import programs as program_flags
 from portal.insights import specialists as specialist_schools_of
 from portal.insights.forms import (
@@ -32,8 +30,9 @@ from portal.insights.forms import (
     ProgramsUploadForm,
     SpecialistSchoolsForm,
 )
-from portal.insights.measures import BY_KEY, MEASURES
+from portal.insights.measures import BY_KEY, MEASURES, PERIOD_NOTE
 from portal.insights.scope import Scope
+from portal.insights.suppression import MinCellError
 from portal.policy import (
     INSIGHTS_ROLES,
     InsightsView,
@@ -71,7 +70,8 @@ def _scope(view: InsightsView) -> Scope:
 
 def _pick_by(view: InsightsView, notices: list[str]) -> tuple[str | None, list[str]]:
     """The breakdown asked for, if this viewer may have it; and the ones on offer."""
-    offered = allowed_breakdowns(view, tuple(compute.BREAKDOWNS), compute.GROUP_BREAKDOWNS)
+    available = compute.available_breakdowns(_scope(view), teacher=not view.groups)
+    offered = allowed_breakdowns(view, tuple(available), compute.GROUP_BREAKDOWNS)
     by = request.args.get("by") or None
     if by is not None and by not in offered:
         notices.append(_("That breakdown is not available here; showing all learners."))
@@ -125,22 +125,9 @@ def _row_link(view: InsightsView, row) -> str | None:
     return None
 
 
-def _table_csv(table) -> str:
-    """The table as CSV, cell for cell as shown (interim: core's export.table_csv replaces
-    this when it lands; it prints the same shown strings, suppression applied)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["group", "learners", *(m.key for m in MEASURES)])
-    for row in [*table.rows, table.total]:
-        writer.writerow(
-            [row.label, row.learners.shown, *(row.cells[m.key].shown for m in MEASURES)]
-        )
-    return out.getvalue()
-
-
 def _csv(table, name: str) -> Response:
     return Response(
-        "\ufeff" + _table_csv(table),  # a BOM: spreadsheet programs then read UTF-8
+        "\ufeff" + export.table_csv(table),  # a BOM: spreadsheet programs then read UTF-8
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="insights-{name}.csv"'},
     )
@@ -153,14 +140,21 @@ def _here(**changes) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
+def _chart_value(cell) -> float | None:
+    """What a chart draws for a cell: its value, a banded share at 5% / 95%, or nothing."""
+    if cell.value is not None:
+        return cell.value
+    return {"under": 0.05, "over": 0.95}.get(getattr(cell, "band", None))
+
+
 def _goal_chart(table):
     rows = [*table.rows, table.total] if table.rows else [table.total]
     return charts.goal_setting_bars(
         [
             (
                 row.label,
-                (row.cells["agreed_goal"].value, row.cells["agreed_goal"].shown),
-                (row.cells["never_started"].value, row.cells["never_started"].shown),
+                (_chart_value(row.cells["agreed_goal"]), row.cells["agreed_goal"].shown),
+                (_chart_value(row.cells["never_started"]), row.cells["never_started"].shown),
             )
             for row in rows
         ],
@@ -220,6 +214,16 @@ def _view_args(view: InsightsView) -> dict:
 
 def _kept_args() -> dict:
     return {k: request.args[k] for k in ("by", "as_of") if request.args.get(k)}
+
+
+@bp.errorhandler(MinCellError)
+def _misconfigured(error):
+    """INSIGHTS_MIN_CELL below the safe minimum: say so; never show unprotected numbers."""
+    message = _(
+        "Insights are switched off: the smallest group shown (INSIGHTS_MIN_CELL) is set "
+        "below 5. Ask your administrator to fix the setting."
+    )
+    return render("insights/none.html", status=503, message=message)
 
 
 # --- Pages --------------------------------------------------------------------------
@@ -305,14 +309,14 @@ def _measure_page(view: InsightsView, key: str, name: str):
     )
     rows = [*table.rows, table.total] if table.rows else [table.total]
     bars = charts.bar_chart(
-        [(row.label, row.cells[key].value, row.cells[key].shown) for row in rows],
+        [(row.label, _chart_value(row.cells[key]), row.cells[key].shown) for row in rows],
         kind=measure.kind,
         target=target_value,
         target_label=target_text,
         css="bar-never" if key == "never_started" else "bar-value",
     )
     points = [
-        (t.as_of.date().isoformat(), t.total.cells[key].value, t.total.cells[key].shown)
+        (t.as_of.date().isoformat(), _chart_value(t.total.cells[key]), t.total.cells[key].shown)
         for t in history
     ]
     line = charts.trend_chart(
@@ -345,6 +349,7 @@ def _measure_page(view: InsightsView, key: str, name: str):
         back_url=url_for(_SCOPE_ENDPOINT[view.level], **_view_args(view), **_kept_args()),
         csv_url=_here(format="csv"),
         indicator_title=indicator_title,
+        period_note=PERIOD_NOTE,
     )
 
 
@@ -435,7 +440,7 @@ def _targets_progress(view: InsightsView) -> list[dict]:
         points = [
             (
                 t.as_of.date().isoformat(),
-                t.total.cells[measure.key].value,
+                _chart_value(t.total.cells[measure.key]),
                 t.total.cells[measure.key].shown,
             )
             for t in history
