@@ -48,6 +48,7 @@ from portal.policy import (
     may_set_targets,
     roles,
     target_org_ids,
+    teaching_class_ids,
 )
 from portal.roster.models import Org
 
@@ -239,7 +240,9 @@ def index():
     if user.role is Role.SCHOOL_ADMIN and user.org_id is not None:
         return redirect_to(url_for("insights.school", school_id=user.org_id))
     if user.role is Role.TEACHER:
-        return redirect_to(url_for("insights.teaching"))
+        if teaching_class_ids(user):
+            return redirect_to(url_for("insights.teaching"))
+        return render("insights/none.html", message=_("You teach no classes this term yet."))
     schools = assigned_schools(user)
     if len(schools) == 1:
         return redirect_to(url_for("insights.school", school_id=schools[0].id))
