@@ -9,7 +9,7 @@ A suppressed or missing value draws no mark of its height: a "suppressed" placeh
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 WIDTH = 640
 BAR_HEIGHT = 22
@@ -72,7 +72,6 @@ class TrendChart:
     y_ticks: tuple[tuple[float, str], ...]
     target_y: float | None = None
     target_label: str = ""
-    extra: dict = field(default_factory=dict)
 
 
 def _pct(value: float) -> str:
