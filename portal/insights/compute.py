@@ -273,7 +273,7 @@ def _goals(facts: dict[int, Facts], ids, as_of: datetime, start: datetime) -> No
             f.agreed = True
             f.own_words = f.own_words or voice == Voice.LEARNER
             f.strategy = f.strategy or bool(strategy)
-        if due is not None and window[0] <= due <= window[1]:
+        if due is not None and status != GoalStatus.DRAFT and window[0] <= due <= window[1]:
             f.met_of += 1
             # When a goal was marked met is its last change (goal_versions keep no status).
             if status == GoalStatus.MET and updated.date() <= due:
