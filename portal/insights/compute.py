@@ -544,6 +544,7 @@ def _memberships(by: str, ids, scope: Scope, as_of: datetime):
         .where(
             Enrollment.user_id.in_(ids),
             Enrollment.role == EnrollmentRole.LEARNER,
+            SchoolClass.school_id.in_(school_ids_stmt(scope)),
             Term.start_date <= on,
             Term.end_date >= on,
         )
