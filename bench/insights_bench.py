@@ -3,7 +3,7 @@ and SQL statements each, next to hello world.
 
     .venv/bin/python bench/insights_bench.py                    # the 50,000-learner district
     .venv/bin/python bench/insights_bench.py --learners 1000 --repeat 20
-    DATABASE_URL=postgresql://... .venv/bin/python bench/insights_bench.py
+    .venv/bin/python bench/insights_bench.py --postgresql       # on a throwaway PostgreSQL
 
 "District" is `measure_table(Scope(district), by="school")`, "school" is one school
 `by="grade"`, "district by sex" a group breakdown: what the two pages need (the page's
@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this worktree
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import benchapp  # noqa: E402
+import pg  # noqa: E402
 import world  # noqa: E402
 
 from devtools.driver_sql import driver_statements  # noqa: E402
@@ -49,9 +50,21 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="insights_bench.py", description=__doc__.split("\n")[0])
     parser.add_argument("--learners", type=int, default=50_000)
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--postgresql", action="store_true", help="on a throwaway PostgreSQL")
     args = parser.parse_args(argv)
+    server = pg.PostgresServer().start() if args.postgresql else None
+    try:
+        if server is not None:
+            os.environ["DATABASE_URL"] = pg.database(server, f"bench_{args.learners}")
+        run(args)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def run(args) -> None:
     url = os.environ.get("DATABASE_URL") or world.sqlite_url(args.learners)
-    world.build(url, args.learners, args.learners * 100)
+    info = world.build(url, args.learners, args.learners * 100)
     app = benchapp.create_app({"SQLALCHEMY_DATABASE_URI": url})
     client = app.test_client()
     scenarios = {
@@ -59,6 +72,8 @@ def main(argv: list[str] | None = None) -> None:
         "district by school": lambda: measure_table(Scope(1), by="school"),
         "school by grade": lambda: measure_table(Scope(1, (2,)), by="grade"),
         "district by sex": lambda: measure_table(Scope(1), by="sex"),
+        "school by class": lambda: measure_table(Scope(1, (2,)), by="class"),
+        "one class": lambda: measure_table(Scope(1, class_ids=(info["class_id"],))),
     }
     with app.app_context():
         if find_snapshot(1, DEFAULT_CYCLE_DAYS, None) is None:

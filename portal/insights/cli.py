@@ -78,6 +78,6 @@ def refresh_command(district_id: int) -> None:
         raise click.BadParameter(
             f"there is no district with id {district_id}", param_hint="--district-id"
         )
-    result = refresh(district_id)
+    result = refresh(district_id, commit=db.session.commit)
     db.session.commit()
     click.echo(f"Wrote {result['snapshots']} snapshot(s) for district {district_id}.")

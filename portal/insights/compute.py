@@ -228,7 +228,8 @@ def _learners(ids) -> dict[int, Facts]:
     return out
 
 
-def _goals(facts: dict[int, Facts], ids, as_of: datetime, start: datetime) -> None:
+def _goals(facts: dict[int, Facts], ids, as_of: datetime, start: datetime) -> set[int]:
+    """Fill the goal facts; return the ids of the goals agreed at `as_of`."""
     has_strategy = exists().where(GoalVersionStrategy.version_id == GoalSignature.version_id)
     signed = (
         select(
@@ -249,6 +250,7 @@ def _goals(facts: dict[int, Facts], ids, as_of: datetime, start: datetime) -> No
     current = GoalVersion.__table__.alias("current_version")
     stmt = (
         select(
+            Goal.id,
             Goal.learner_id,
             Goal.status,
             Goal.updated_at,
@@ -263,21 +265,33 @@ def _goals(facts: dict[int, Facts], ids, as_of: datetime, start: datetime) -> No
         .where(Goal.learner_id.in_(ids), Goal.created_at <= as_of)
     )
     window = (start.date(), as_of.date())
-    for learner_id, status, updated, voice, due, was_agreed, strategy in db.session.execute(stmt):
+    agreed_ids: set[int] = set()
+    for (
+        goal_id,
+        learner_id,
+        status,
+        updated,
+        voice,
+        due,
+        was_agreed,
+        strategy,
+    ) in db.session.execute(stmt):
         f = facts.get(learner_id)
         if f is None:
             continue
         f.started = True
         closed_by_then = status in CLOSED and updated <= as_of
         if was_agreed and not closed_by_then:
+            agreed_ids.add(goal_id)
             f.agreed = True
             f.own_words = f.own_words or voice == Voice.LEARNER
             f.strategy = f.strategy or bool(strategy)
-        if due is not None and window[0] <= due <= window[1]:
+        if due is not None and status != GoalStatus.DRAFT and window[0] <= due <= window[1]:
             f.met_of += 1
             # When a goal was marked met is its last change (goal_versions keep no status).
             if status == GoalStatus.MET and updated.date() <= due:
                 f.met += 1
+    return agreed_ids
 
 
 def _counters(facts: dict[int, Facts], ids, as_of: datetime, start: datetime) -> None:
@@ -393,7 +407,9 @@ def _counters(facts: dict[int, Facts], ids, as_of: datetime, start: datetime) ->
         f.family_active = bool(c.get("fam")) and f.guardian_linked
 
 
-def _ratings(facts: dict[int, Facts], ids, as_of: datetime, start: datetime) -> None:
+def _ratings(
+    facts: dict[int, Facts], ids, as_of: datetime, start: datetime, agreed: set[int]
+) -> None:
     """For each goal agreed at the end, its latest rating before the cycle and by the end."""
     ratings = union_all(
         select(
@@ -427,7 +443,7 @@ def _ratings(facts: dict[int, Facts], ids, as_of: datetime, start: datetime) -> 
         owner[goal_id] = lid
     for goal_id, seen in latest.items():
         f = facts.get(owner[goal_id])
-        if f is None or 1 not in seen:
+        if f is None or 1 not in seen or goal_id not in agreed:
             continue
         f.rose_of += 1
         if seen.get(0) is not None and seen[0] > seen[1]:
@@ -528,6 +544,7 @@ def _memberships(by: str, ids, scope: Scope, as_of: datetime):
         .where(
             Enrollment.user_id.in_(ids),
             Enrollment.role == EnrollmentRole.LEARNER,
+            SchoolClass.school_id.in_(school_ids_stmt(scope)),
             Term.start_date <= on,
             Term.end_date >= on,
         )
@@ -652,9 +669,9 @@ def learner_facts(ids, at: datetime, start: datetime) -> dict[int, Facts]:
     """learner id -> Facts for the learners `ids` selects, live: five statements."""
     facts = _learners(ids)
     if facts:
-        _goals(facts, ids, at, start)
+        agreed = _goals(facts, ids, at, start)
         _counters(facts, ids, at, start)
-        _ratings(facts, ids, at, start)
+        _ratings(facts, ids, at, start, agreed)
     return facts
 
 

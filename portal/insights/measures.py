@@ -131,8 +131,8 @@ MEASURES: tuple[Measure, ...] = (
         "1.2",
         _l("Goals met by due date"),
         _l(
-            "Goals whose due date fell in the cycle, up to the end: the share marked met "
-            "on or before their due date. Counts goals, not learners."
+            "Goals past the draft stage whose due date fell in the cycle, up to the end: "
+            "the share marked met on or before their due date. Counts goals, not learners."
         ),
         SHARE,
         "goals",

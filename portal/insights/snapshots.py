@@ -8,6 +8,7 @@ older current snapshot goes. Past cycles' snapshots are kept: the trend and the 
 machine read them. The worker's minute sweep refreshes a district whose current snapshot
 is missing, older than the last roster import applied in it, or from before 02:00 UTC
 today; `flask --app portal insights refresh` and the "insights.refresh" job do it at once.
+While a refresh runs, pages keep reading the previous current snapshot (the newest wins).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from .compute import CUBE_BREAKDOWNS, FACT_FIELDS, cycle_bounds, fact_group_valu
 from .models import InsightCell, InsightFact, InsightSnapshot
 from .scope import Scope, learner_ids_stmt, school_ids_stmt
 
-TREND_CYCLES = 6
+TREND_CYCLES = 12  # past_cycles() offers 12 to the time machine: none computed live
 NIGHTLY_HOUR = 2  # UTC
 
 
@@ -44,7 +45,10 @@ def cycle_lengths(district_id: int) -> list[int]:
 
 
 def _write(district_id: int, days: int, at: datetime, *, current: bool) -> InsightSnapshot:
+    """Read the facts first (seconds at district size), then write them: the write
+    transaction stays short, so learners' writes are not held up on SQLite."""
     start, end = cycle_bounds(days, at)
+    facts = learner_facts(learner_ids_stmt(Scope(district_id), at), at, start)
     snapshot = InsightSnapshot(
         district_id=district_id,
         cycle_days=days,
@@ -56,7 +60,6 @@ def _write(district_id: int, days: int, at: datetime, *, current: bool) -> Insig
     )
     db.session.add(snapshot)
     db.session.flush()
-    facts = learner_facts(learner_ids_stmt(Scope(district_id), at), at, start)
     rows = [
         {"snapshot_id": snapshot.id, "learner_id": lid, **{k: getattr(f, k) for k in FACT_FIELDS}}
         for lid, f in facts.items()
@@ -104,8 +107,10 @@ def _sum_cells(snapshot_id: int) -> None:
         )
 
 
-def refresh(district_id: int, *, progress=None, now: datetime | None = None) -> dict:
-    """Recompute the district's current facts and any missing past cycle; flushes only."""
+def refresh(district_id: int, *, progress=None, now: datetime | None = None, commit=None) -> dict:
+    """Recompute the district's current facts and any missing past cycle; flushes only,
+    unless `commit` (the job's and the sweep's `db.session.commit`) is given: then each
+    snapshot is committed as soon as it is written (short write transactions)."""
     now = now or utcnow()
     written = 0
     lengths = cycle_lengths(district_id)
@@ -136,6 +141,8 @@ def refresh(district_id: int, *, progress=None, now: datetime | None = None) -> 
             progress.step(done, len(plan), _("Counting insights"))
         _write(district_id, days, at, current=current)
         written += 1
+        if commit is not None:
+            commit()
     if old:
         db.session.execute(delete(InsightCell).where(InsightCell.snapshot_id.in_(old)))
         db.session.execute(delete(InsightFact).where(InsightFact.snapshot_id.in_(old)))
@@ -189,7 +196,7 @@ def refresh_due() -> int:
     """The worker's sweep: refresh each district that is due, one transaction each."""
     done = 0
     for district_id in due_districts():
-        refresh(district_id)
+        refresh(district_id, commit=db.session.commit)
         db.session.commit()
         done += 1
     return done
@@ -197,6 +204,6 @@ def refresh_due() -> int:
 
 @jobs.job("insights.refresh", title=_l("Insights refresh"))
 def refresh_job(progress, district_id: int):
-    result = refresh(district_id, progress=progress)
+    result = refresh(district_id, progress=progress, commit=db.session.commit)
     db.session.commit()
     return result

@@ -73,20 +73,22 @@ class RawRow:
     medians: dict[str, float | None] = field(default_factory=dict)
 
 
-def percent(value: float) -> str:
-    return _("%(n)d%%", n=int(value * 100 + 0.5))
+class Words:
+    """The shown words, translated once per table (gettext per cell is most of a page)."""
+
+    def __init__(self, min_cell: int) -> None:
+        self.percent_pattern = _("%(n)d%%")  # no arguments: the pattern, not yet formatted
+        self.few = _("fewer than %(n)d", n=min_cell)
+        self.hidden = _("hidden")
+        self.under = _("under 5%")
+        self.over = _("over 95%")
+
+    def percent(self, value: float) -> str:
+        return self.percent_pattern % {"n": int(value * 100 + 0.5)}
 
 
 def number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
-
-
-def few(min_cell: int) -> str:
-    return _("fewer than %(n)d", n=min_cell)
-
-
-def hidden_text() -> str:
-    return _("hidden")
 
 
 NO_DATA = "—"
@@ -96,17 +98,17 @@ def _hidden(shown: str) -> Cell:
     return Cell(None, None, None, shown, True)
 
 
-def _share(num: int, den: int, min_cell: int, group: int) -> Cell:
+def _share(num: int, den: int, min_cell: int, group: int, words: Words) -> Cell:
     if den == 0:
         return Cell(0, 0, None, NO_DATA, False)
     if den < min_cell:
-        return _hidden(few(min_cell))
+        return _hidden(words.few)
     value = num / den
     if group < BAND_BELOW and value < BAND_LOW:
-        return Cell(None, den, None, _("under 5%"), False, "under")
+        return Cell(None, den, None, words.under, False, "under")
     if group < BAND_BELOW and value > BAND_HIGH:
-        return Cell(None, den, None, _("over 95%"), False, "over")
-    return Cell(num, den, value, percent(value), False)
+        return Cell(None, den, None, words.over, False, "over")
+    return Cell(num, den, value, words.percent(value), False)
 
 
 def _median(value: float | None) -> Cell:
@@ -119,10 +121,10 @@ def _protects(cell: Cell) -> bool:
     return cell.numerator is None and cell.shown != NO_DATA or cell.suppressed
 
 
-def protect_row(raw: RawRow, min_cell: int, *, hide: str | None = None) -> tuple:
+def protect_row(raw: RawRow, min_cell: int, words: Words, *, hide: str | None = None) -> tuple:
     """(learners cell, {measure key: cell}) for one group; `hide` hides it whole."""
     if hide is None and raw.learners < min_cell:
-        hide = few(min_cell)
+        hide = words.few
     if hide is not None:
         cells = {m.key: _hidden(hide) for m in MEASURES}
         return _hidden(hide), cells
@@ -131,7 +133,7 @@ def protect_row(raw: RawRow, min_cell: int, *, hide: str | None = None) -> tuple
     for m in MEASURES:
         if m.kind == SHARE:
             num, den = raw.shares.get(m.key, (0, 0))
-            cells[m.key] = _share(num, den, min_cell, raw.learners)
+            cells[m.key] = _share(num, den, min_cell, raw.learners, words)
         else:
             cells[m.key] = _median(raw.medians.get(m.key))
     return learners, cells
@@ -139,14 +141,18 @@ def protect_row(raw: RawRow, min_cell: int, *, hide: str | None = None) -> tuple
 
 def protect(rows: list[RawRow], total: RawRow, min_cell: int):
     """Protected (learners, cells) for each row and for the total, rules 1-4 applied."""
-    total_out = protect_row(total, min_cell)
+    words = Words(min_cell)
+    total_out = protect_row(total, min_cell, words)
     small = {i for i, r in enumerate(rows) if r.learners < min_cell}
     if len(small) == 1 and len(rows) > 1:
         rest = [i for i in range(len(rows)) if i not in small]
         small.add(min(rest, key=lambda i: (rows[i].learners, i)))
     out = [
         protect_row(
-            r, min_cell, hide=None if i not in small or r.learners < min_cell else hidden_text()
+            r,
+            min_cell,
+            words,
+            hide=None if i not in small or r.learners < min_cell else words.hidden,
         )
         for i, r in enumerate(rows)
     ]
@@ -164,5 +170,5 @@ def protect(rows: list[RawRow], total: RawRow, min_cell: int):
         if not candidates:
             continue
         pick = min(candidates, key=lambda i: (out[i][1][m.key].denominator, i))
-        out[pick][1][m.key] = _hidden(hidden_text())
+        out[pick][1][m.key] = _hidden(words.hidden)
     return out, total_out
