@@ -48,8 +48,9 @@ def cycle_lengths(district_id: int) -> list[int]:
 
 
 def _write(district_id: int, days: int, at: datetime, *, current: bool) -> InsightSnapshot:
-    """Read the facts first (seconds at district size), then write them: the write
-    transaction stays short, so learners' writes are not held up on SQLite."""
+    """Read the facts first (seconds at district size), then write them. (On SQLite a
+    transaction outside a request begins IMMEDIATE, so the lock is held while reading too:
+    docs/performance.md "Insights".)"""
     start, end = cycle_bounds(days, at)
     facts = learner_facts(learner_ids_stmt(Scope(district_id), at), at, start)
     snapshot = InsightSnapshot(
