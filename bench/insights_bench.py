@@ -37,7 +37,7 @@ from devtools.driver_sql import driver_statements  # noqa: E402
 from portal.conferences.models import DEFAULT_CYCLE_DAYS  # noqa: E402
 from portal.core.extensions import db  # noqa: E402
 from portal.insights import snapshots  # noqa: E402
-from portal.insights.compute import find_snapshot, measure_table  # noqa: E402
+from portal.insights.compute import find_snapshot, measure_table, trend  # noqa: E402
 from portal.insights.scope import Scope  # noqa: E402
 
 
@@ -72,6 +72,7 @@ def run(args) -> None:
         "district by school": lambda: measure_table(Scope(1), by="school"),
         "school by grade": lambda: measure_table(Scope(1, (2,)), by="grade"),
         "district by sex": lambda: measure_table(Scope(1), by="sex"),
+        "district trend, 6 cycles": lambda: trend(Scope(1)),
         "school by class": lambda: measure_table(Scope(1, (2,)), by="class"),
         "one class": lambda: measure_table(Scope(1, class_ids=(info["class_id"],))),
     }

@@ -11,7 +11,7 @@ from devtools.driver_sql import driver_statements
 from portal.core.extensions import db
 from portal.core.timeutil import utcnow
 from portal.insights import snapshots
-from portal.insights.compute import BREAKDOWNS, measure_table
+from portal.insights.compute import BREAKDOWNS, measure_table, trend
 from portal.insights.models import InsightFact, InsightSnapshot
 from portal.insights.scope import Scope
 from portal.rostering.models import APPLIED, RosterImport
@@ -45,6 +45,7 @@ def test_stored_facts_match_live_and_stay_within_eight_statements(make, app, mon
     one_school = Scope(district, (world.school.id,))
     live_school = shown(measure_table(one_school, by="sex", as_of=world.t))
     live_now = shown(measure_table(scope, by="class"))
+    live_trend = [shown(t) for t in trend(scope, cycles=2)]
     assert snapshots.due_districts() == [district]
 
     result = app.test_cli_runner().invoke(
@@ -65,6 +66,12 @@ def test_stored_facts_match_live_and_stay_within_eight_statements(make, app, mon
             table = measure_table(scope, by=by)
         assert len(statements) <= 8, (by, statements)
     assert shown(measure_table(scope, by="class")) == live_now
+    db.session.expire_all()
+    with driver_statements(db.engine) as statements:
+        tables = trend(scope, cycles=2)
+    assert len(statements) <= 3, statements
+    assert [shown(t) for t in tables] == live_trend
+    assert tables[0].as_of == world.t
     current = db.session.scalar(select(InsightSnapshot).where(InsightSnapshot.current.is_(True)))
     assert measure_table(scope).as_of == current.as_of  # "as of" the refresh
 

@@ -138,8 +138,11 @@ def cycle_bounds(days: int, at: datetime) -> tuple[datetime, datetime]:
 
 def past_cycles(scope: Scope, *, count: int = 12) -> list[tuple[datetime, datetime]]:
     """(start, end) of the last `count` finished cycles, newest first."""
-    days = cycle_length(scope)
-    start, _end = cycle_bounds(days, utcnow())
+    return _past_cycles(cycle_length(scope), utcnow(), count)
+
+
+def _past_cycles(days: int, now: datetime, count: int) -> list[tuple[datetime, datetime]]:
+    start, _end = cycle_bounds(days, now)
     span = timedelta(days=days)
     return [(start - span * (k + 1), start - span * k) for k in range(count)]
 
@@ -707,6 +710,7 @@ SUMMED = (
     ("family_active_30d", "family_active"),
 )
 GOAL_SUMS = ("rose", "rose_of", "met", "met_of")
+CELL_COLUMNS = ("learners", *(column for _k, column in SUMMED), *GOAL_SUMS)
 
 
 # Breakdowns that split the learners (each in exactly one group), kept summed per school
@@ -786,16 +790,8 @@ def stored_rows(snapshot: InsightSnapshot, scope: Scope, by: str | None):
         *(func.sum(getattr(InsightFact, column)) for column in GOAL_SUMS),
     ]
 
-    def gather(rows) -> dict:
-        out: dict = {}
-        for key, entries, *values in rows:
-            acc = out.setdefault(key, {"hist": [], "sums": [0] * len(values)})
-            acc["hist"].append((entries, values[0]))
-            acc["sums"] = [a + (v or 0) for a, v in zip(acc["sums"], values, strict=True)]
-        return out
-
     if scope.class_ids is None and (by is None or by in CUBE_BREAKDOWNS):
-        return _cube_rows(snapshot, scope, by, gather)
+        return _cube_rows(snapshot, scope, by)
     total = gather(
         db.session.execute(
             select(literal("all"), InsightFact.entries, *sums)
@@ -819,15 +815,25 @@ def stored_rows(snapshot: InsightSnapshot, scope: Scope, by: str | None):
     return total_raw, raws
 
 
-def _cube_rows(snapshot: InsightSnapshot, scope: Scope, by: str | None, gather):
+def gather(rows) -> dict:
+    """group -> {"hist": [(entries, learners)], "sums": [learners, sums...]} from rows of
+    (group, entries, learners, sums...)."""
+    out: dict = {}
+    for key, entries, *values in rows:
+        acc = out.setdefault(key, {"hist": [], "sums": [0] * len(values)})
+        acc["hist"].append((entries, values[0]))
+        acc["sums"] = [a + (v or 0) for a, v in zip(acc["sums"], values, strict=True)]
+    return out
+
+
+def _cube_rows(snapshot: InsightSnapshot, scope: Scope, by: str | None):
     """(total, rows) from the snapshot's per-school sums: one statement, a few hundred rows.
     The groups split the learners, so the total is their sum."""
-    columns = ("learners", *(column for _k, column in SUMMED), *GOAL_SUMS)
     stmt = (
         select(
             InsightCell.value,
             InsightCell.entries,
-            *(func.sum(getattr(InsightCell, c)) for c in columns),
+            *(func.sum(getattr(InsightCell, c)) for c in CELL_COLUMNS),
         )
         .where(
             InsightCell.snapshot_id == snapshot.id,
@@ -940,10 +946,64 @@ def available_breakdowns(scope: Scope, *, teacher: bool = False) -> list[str]:
 
 
 def trend(scope: Scope, *, cycles: int = 6) -> list[Table]:
-    """Totals for the last `cycles` cycles, oldest first; the last one is the current cycle."""
-    ends = [end for _start, end in past_cycles(scope, count=max(0, cycles - 1))]
-    tables = [measure_table(scope, as_of=end) for end in reversed(ends)]
-    tables.append(measure_table(scope))
+    """Totals for the last `cycles` cycles, oldest first; the last one is the current cycle.
+
+    From stored snapshots: two statements for all of them (which snapshots, their sums);
+    a cycle with no snapshot (or a class scope) is measured on its own."""
+    min_cell = configured_min_cell()
+    days = cycle_length(scope)
+    now = utcnow()
+    ends = [end for _start, end in reversed(_past_cycles(days, now, max(0, cycles - 1)))]
+    chosen: list[InsightSnapshot | None] = [None] * (len(ends) + 1)
+    sums: dict = {}
+    if scope.class_ids is None:
+        found = db.session.scalars(
+            select(InsightSnapshot).where(
+                InsightSnapshot.district_id == scope.district_id,
+                InsightSnapshot.cycle_days == days,
+                or_(InsightSnapshot.current.is_(True), InsightSnapshot.as_of.in_(ends)),
+            )
+        ).all()
+        past = {s.as_of: s for s in found if not s.current}
+        current = max((s for s in found if s.current), key=lambda s: s.computed_at, default=None)
+        chosen = [past.get(end) for end in ends] + [current]
+        ids = [s.id for s in chosen if s is not None]
+        if ids:
+            sums = gather(
+                db.session.execute(
+                    select(
+                        InsightCell.snapshot_id,
+                        InsightCell.entries,
+                        *(func.sum(getattr(InsightCell, c)) for c in CELL_COLUMNS),
+                    )
+                    .where(
+                        InsightCell.snapshot_id.in_(ids),
+                        InsightCell.breakdown == "school",
+                        InsightCell.school_id.in_(school_ids_stmt(scope)),
+                    )
+                    .group_by(InsightCell.snapshot_id, InsightCell.entries)
+                )
+            )
+    tables = []
+    for end, snapshot in zip([*ends, None], chosen, strict=True):
+        if snapshot is None:
+            tables.append(measure_table(scope, as_of=end))
+            continue
+        total_raw = _summed("all", _("All learners"), sums.get(snapshot.id))
+        _rows, (learners, cells) = protect([], total_raw, min_cell)
+        tables.append(
+            Table(
+                scope=scope,
+                by=None,
+                as_of=snapshot.as_of,
+                cycle_start=snapshot.cycle_start,
+                cycle_end=snapshot.cycle_end,
+                computed_at=snapshot.computed_at,
+                rows=[],
+                total=_finish(total_raw, learners, cells),
+                min_cell=min_cell,
+            )
+        )
     return tables
 
 

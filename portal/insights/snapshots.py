@@ -13,6 +13,7 @@ While a refresh runs, pages keep reading the previous current snapshot (the newe
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, time, timedelta
 
 from flask_babel import gettext as _
@@ -30,6 +31,8 @@ from .compute import CUBE_BREAKDOWNS, FACT_FIELDS, cycle_bounds, fact_group_valu
 from .models import InsightCell, InsightFact, InsightSnapshot
 from .scope import Scope, learner_ids_stmt, school_ids_stmt
 
+log = logging.getLogger(__name__)
+
 TREND_CYCLES = 12  # past_cycles() offers 12 to the time machine: none computed live
 NIGHTLY_HOUR = 2  # UTC
 
@@ -45,8 +48,9 @@ def cycle_lengths(district_id: int) -> list[int]:
 
 
 def _write(district_id: int, days: int, at: datetime, *, current: bool) -> InsightSnapshot:
-    """Read the facts first (seconds at district size), then write them: the write
-    transaction stays short, so learners' writes are not held up on SQLite."""
+    """Read the facts first (seconds at district size), then write them. (On SQLite a
+    transaction outside a request begins IMMEDIATE, so the lock is held while reading too:
+    docs/performance.md "Insights".)"""
     start, end = cycle_bounds(days, at)
     facts = learner_facts(learner_ids_stmt(Scope(district_id), at), at, start)
     snapshot = InsightSnapshot(
@@ -196,8 +200,13 @@ def refresh_due() -> int:
     """The worker's sweep: refresh each district that is due, one transaction each."""
     done = 0
     for district_id in due_districts():
-        refresh(district_id, commit=db.session.commit)
-        db.session.commit()
+        try:
+            refresh(district_id, commit=db.session.commit)
+            db.session.commit()
+        except Exception:  # one district's failure must not stop the others or the sweep
+            db.session.rollback()
+            log.exception("insights refresh of district %s failed", district_id)
+            continue
         done += 1
     return done
 
