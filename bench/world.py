@@ -64,6 +64,7 @@ def build(url: str, learners: int, entries_total: int) -> dict:
             password_hash = hash_secret(PASSWORD)
             db.session.close()  # release SQLite's lock before the bulk load
             _fill(db, learners, entries_total, password_hash)
+        _add_insights_data(db)
         info = _pick(db)
         db.engine.dispose()
     return info
@@ -315,6 +316,100 @@ def _fill(db, learners: int, entries_total: int, password_hash: str) -> None:
     print(
         f"  built {learners:,} learners, {gid:,} goals, {eid:,} entries "
         f"in {time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
+
+
+def _add_insights_data(db) -> None:
+    """What insights reads beyond goals and entries: demographics (with OneRoster program
+    flags), both signatures on most goals, and conferences held. Added once, also to a
+    district built before this existed (the file is reused)."""
+    if db.session.execute(text("SELECT 1 FROM demographics LIMIT 1")).first():
+        return
+    db.session.close()
+    rng = random.Random(15)
+    now = datetime.utcnow().replace(microsecond=0)  # noqa: DTZ003 (naive UTC, like the app)
+    started = time.perf_counter()
+    with db.engine.begin() as conn:
+        learners = conn.exec_driver_sql(
+            "SELECT count(*) FROM users WHERE role = 'LEARNER'"
+        ).scalar()
+        demographics, signatures, conferences, agreed = [], [], [], []
+        races = ("white", "black_or_african_american", "asian", "american_indian_or_alaska_native")
+        for n in range(1, learners + 1):
+            school = 1 + (n - 1) // LEARNERS_PER_SCHOOL  # schools differ: engagement varies
+            keen = 0.45 + 0.4 * ((school * 37) % 10) / 10
+            race = rng.choices(races, (55, 20, 15, 10))[0]
+            programs = {}
+            for flag, share in (("ell", 0.12), ("iep", 0.14), ("504", 0.03), ("gifted", 0.08)):
+                if rng.random() < share:
+                    programs[flag] = "true"
+            demographics.append(
+                (
+                    n,
+                    rng.choices(("female", "male", "unspecified"), (49, 49, 2))[0],
+                    *(race == r for r in races),
+                    rng.random() < 0.25,
+                    json.dumps(programs),
+                )
+            )
+            teacher = learners + (n - 1) // CLASS_SIZE + 1
+            for g in range((n - 1) * GOALS_PER_LEARNER + 1, n * GOALS_PER_LEARNER + 1):
+                if rng.random() < keen:
+                    at = now - timedelta(days=rng.randint(1, 150))
+                    agreed.append(g)
+                    for signer, role in ((n, "LEARNER"), (teacher, "TEACHER")):
+                        signatures.append((g, g, n, signer, role, "0" * 64, "SESSION", at))
+            for _k in range(rng.randint(0, 4)):
+                at = now - timedelta(days=rng.randint(1, 150))
+                conferences.append((n, teacher, at, 15, "DONE", 1, at, teacher, at))
+        _rows_copy(
+            conn,
+            "demographics",
+            ["user_id", "sex", *races, "hispanic_or_latino_ethnicity", "programs"],
+            demographics,
+        )
+        _rows_copy(
+            conn,
+            "goal_signatures",
+            [
+                "goal_id",
+                "version_id",
+                "learner_id",
+                "signer_id",
+                "role",
+                "content_hash",
+                "method",
+                "signed_at",
+            ],
+            signatures,
+        )
+        _rows_copy(
+            conn,
+            "conferences",
+            [
+                "learner_id",
+                "teacher_id",
+                "scheduled_at",
+                "duration_minutes",
+                "status",
+                "change_count",
+                "held_at",
+                "created_by_id",
+                "created_at",
+            ],
+            conferences,
+        )
+        conn.exec_driver_sql(
+            "UPDATE goals SET agreed_version_id = id WHERE id IN "
+            "(SELECT goal_id FROM goal_signatures)"
+        )
+    with db.engine.connect() as conn:
+        conn.exec_driver_sql("ANALYZE")
+        conn.commit()
+    print(
+        f"  insights data: {len(demographics):,} demographics, {len(signatures):,} signatures, "
+        f"{len(conferences):,} conferences in {time.perf_counter() - started:.1f} s",
         flush=True,
     )
 

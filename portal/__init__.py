@@ -21,6 +21,8 @@ from portal.demo.command import demo_command
 from portal.family.routes import bp as family_bp
 from portal.goals.routes import bp as goals_bp
 from portal.home.routes import bp as home_bp
+from portal.insights.cli import insights_cli
+from portal.insights.routes import bp as insights_bp
 from portal.jobs.routes import bp as jobs_bp
 from portal.policy import templating
 from portal.profiles.routes import bp as profiles_bp
@@ -104,6 +106,7 @@ def _register_blueprints(app: Flask) -> None:
         sso_bp,
         sso_admin_bp,
         records_deletion_bp,
+        insights_bp,
     ):
         app.register_blueprint(bp)
 
@@ -116,3 +119,4 @@ def _register_commands(app: Flask) -> None:
     app.cli.add_command(records_cli)
     app.cli.add_command(backup_cli)
     app.cli.add_command(sso_cli)
+    app.cli.add_command(insights_cli)

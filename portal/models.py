@@ -1,7 +1,7 @@
 """Every model, imported once so metadata (create_all, Alembic) sees all tables."""
 
 from portal.audit.models import AccessLogEntry
-from portal.auth.models import LoginSession, Role, User
+from portal.auth.models import LoginSession, Role, SpecialistSchool, User
 from portal.conferences import models as conferences_models  # noqa: F401
 from portal.core.jobs import Job
 from portal.core.stamps import ChangeStamp
@@ -18,6 +18,8 @@ from portal.goals.models import (
     Strategy,
     Voice,
 )
+from portal.insights import models as insights_models  # noqa: F401
+from portal.insights.targets import SuccessIndicator
 from portal.profiles import models as profiles_models  # noqa: F401
 from portal.progress import models as progress_models  # noqa: F401
 from portal.records.retention import RetentionDue
@@ -70,6 +72,8 @@ __all__ = [
     "Org",
     "OrgType",
     "Role",
+    "SpecialistSchool",
+    "SuccessIndicator",
     "SchoolClass",
     "Term",
     "User",

@@ -33,13 +33,22 @@ from portal.core.extensions import db
 from portal.core.jobs import Job
 from tests.sql_guard import sql_while_rendering
 
-ROLES = ["learner", "young_learner", "teacher", "guardian", "school_admin", "district_admin"]
+ROLES = [
+    "learner",
+    "young_learner",
+    "teacher",
+    "guardian",
+    "school_admin",
+    "district_admin",
+    "pl_specialist",
+]
 USERNAMES = {
     "learner": "maya.johnson",
     "teacher": "ms.rivera",
     "guardian": "ana.garcia",
     "school_admin": "principal.okafor",
     "district_admin": "supt.lindqvist",
+    "pl_specialist": "pl.moreno",
 }
 YOUNG_LEARNER = ("Leo", "M")  # "Leo M." on the pick-your-name page
 MAX_DEPTH = 3
@@ -214,6 +223,8 @@ def _samples(user, rule_args: set[str], visible: bool, limit: int = 2) -> list[d
         return [{arg: v} for (v,) in rows]
     if arg == "class_id":
         condition, params = policy.class_access_sql(user)
+        if user.role is Role.PL_SPECIALIST:  # their schools' classes: insights, no roster
+            condition = SchoolClass.school_id.in_(policy.insights_school_ids(user))
         rows = db.session.execute(
             select(SchoolClass.id)
             .where(condition if visible else ~condition)
@@ -225,6 +236,8 @@ def _samples(user, rule_args: set[str], visible: bool, limit: int = 2) -> list[d
     schools = (
         list(db.session.scalars(policy.manageable_school_ids(user)))
         if user.role in (Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN)
+        else list(db.session.scalars(policy.insights_school_ids(user)))
+        if user.role is Role.PL_SPECIALIST
         else [user.org_id]
     )
     by_arg = {
@@ -241,10 +254,12 @@ def _samples(user, rule_args: set[str], visible: bool, limit: int = 2) -> list[d
                 select(Framework.id).where(Framework.org_id.in_(frameworks))
             ),
         ),
-        # Not guardians or district admins: admins also manage some outside their schools.
+        # Not guardians, district admins or PL specialists: admins also manage some
+        # outside their schools.
         "user_id": (
             User.id,
-            User.org_id.in_(schools) | User.role.in_([Role.GUARDIAN, Role.DISTRICT_ADMIN]),
+            User.org_id.in_(schools)
+            | User.role.in_([Role.GUARDIAN, Role.DISTRICT_ADMIN, Role.PL_SPECIALIST]),
         ),
         "code": (SchoolClass.class_code, SchoolClass.class_code.is_not(None)),
         "job_id": (Job.id, Job.owner_id == user.id),

@@ -27,6 +27,7 @@ import pytest
 from sqlalchemy import event, text
 from werkzeug.datastructures import MultiDict
 
+from portal.auth.models import Role
 from portal.core import inputs
 from portal.core.extensions import db
 from portal.core.timeutil import today
@@ -80,6 +81,10 @@ URL_ARGS = {"key": lambda outside: "about"}
 ID_FACTORIES = {
     **OUT_OF_REACH,
     "goal_id": lambda outside: progress.goal(outside.make, outside.learner).id,
+    # A PL specialist of the callers' district (its district admin assigns their schools).
+    "specialist_id": lambda outside: outside.make.user(
+        Role.PL_SPECIALIST, outside.make.default_district()
+    ).id,
 }
 # Refusals that rightly write: a failed invite code counts towards its throttle.
 # and so does a wrong PIN typed on the teacher's screen.

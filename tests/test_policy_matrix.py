@@ -31,10 +31,11 @@ from sqlalchemy import create_engine, select, text, update
 from werkzeug.exceptions import NotFound
 
 from portal import create_app, policy
-from portal.auth.models import User
+from portal.auth.models import Role, SpecialistSchool, User
 from portal.core.extensions import db
 from portal.core.jobs import Job
 from portal.core.timeutil import today, utcnow
+from portal.insights.targets import SuccessIndicator
 from portal.policy import RULES, Action, Relation
 from portal.records.tombstone import RecordDeletion
 from portal.rights.models import CorrectionRequest
@@ -228,6 +229,8 @@ def _correction_id(outside: Outside) -> int:
         message="Wrong birthday.",
     )
     return outside.make._add(request).id
+
+
 def _deletion_id(outside: Outside) -> int:
     """The tombstone of a record deleted from the outside school."""
     tombstone = RecordDeletion(
@@ -238,6 +241,23 @@ def _deletion_id(outside: Outside) -> int:
         counts={"users": 1},
     )
     return outside.make._add(tombstone).id
+
+
+def _indicator_id(outside: Outside) -> int:
+    """A success indicator (target) of a school no caller belongs to."""
+    indicator = SuccessIndicator(
+        org_id=outside.other_school.id,
+        measure_key="agreed_goal",
+        target_percent=80,
+        due_on=today() + timedelta(days=90),
+    )
+    return outside.make._add(indicator).id
+
+
+def _specialist_id(outside: Outside) -> int:
+    """A PL specialist of another district: no caller manages them."""
+    far = outside.make.district("Farther District")
+    return outside.make.user(Role.PL_SPECIALIST, far).id
 
 
 # One small factory per kind of object id in a URL: build an object out of every
@@ -282,6 +302,8 @@ OUT_OF_REACH: dict[str, Callable[[Outside], int]] = {
     "run_id": _run_id,
     "correction_id": _correction_id,
     "deletion_id": _deletion_id,
+    "indicator_id": _indicator_id,
+    "specialist_id": _specialist_id,
 }
 
 # Values for URL arguments that are not object ids, by name; otherwise by converter.
@@ -290,7 +312,14 @@ OTHER_ARGS: dict[str, Callable[[Outside], object]] = {
 }
 CONVERTER_DEFAULTS = {"integer": 1, "float": 1.0, "uuid": "00000000-0000-0000-0000-000000000000"}
 
-CALLER_ROLES = ("learner", "teacher", "guardian", "school_admin", "district_admin")
+CALLER_ROLES = (
+    "learner",
+    "teacher",
+    "guardian",
+    "school_admin",
+    "district_admin",
+    "pl_specialist",
+)
 
 
 def build_outside(make: Factory) -> Outside:
@@ -320,7 +349,10 @@ def build_outside(make: Factory) -> Outside:
         "guardian": guardian,
         "school_admin": make.school_admin(sibling_school),
         "district_admin": make.district_admin(far_district),
+        # Assigned to the sibling school of the same district: aggregates only, no child.
+        "pl_specialist": make.user(Role.PL_SPECIALIST, district),
     }
+    make._add(SpecialistSchool(user_id=callers["pl_specialist"].id, school_id=sibling_school.id))
     return Outside(make, school, other_school, learner, teacher, school_class, callers)
 
 
@@ -503,6 +535,7 @@ def build_world(make: Factory) -> World:
         "school_admin": make.school_admin(school),
         "district_admin": make.district_admin(district),
         "far_district_admin": make.district_admin(far_district),
+        "pl": make.user(Role.PL_SPECIALIST, district),  # assigned to Riverside below
     }
     classes = {
         "klass": make.school_class(
@@ -529,6 +562,7 @@ def build_world(make: Factory) -> World:
         "maya": make.link(p["guardian"], p["maya"]),
         "zoe": make.link(p["guardian"], p["zoe"], active=False),
     }
+    make._add(SpecialistSchool(user_id=p["pl"].id, school_id=school.id))
     make.commit()
     return World(p, classes, links)
 
@@ -575,6 +609,10 @@ CASES = [
     ("district_admin", "person", "district_admin", "sibling_teacher", True),
     ("district_admin", "person", "district_admin", "far_teacher", False),
     ("district_admin", "person", "far_district_admin", "guardian", False),
+    # A PL specialist sees the aggregates of their school, never a child or a class roster.
+    ("pl_specialist", "learner", "pl", "maya", Relation.NONE),
+    ("pl_specialist", "class", "pl", "klass", False),
+    ("pl_specialist", "person", "pl", "teacher", False),
 ]
 
 
@@ -648,6 +686,7 @@ VISIBLE = {
         "district_admin": {"maya", "ben", "former", "recent", "zoe", "lena"},
         "far_district_admin": {"far"},
     },
+    "pl_specialist": {"pl": set()},
 }
 
 

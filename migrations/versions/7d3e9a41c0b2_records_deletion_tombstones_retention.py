@@ -1,7 +1,7 @@
 """records deletion: tombstones, the retention list and users.deactivated_at
 
 Revision ID: 7d3e9a41c0b2
-Revises: cb65a3761b18
+Revises: 9d7c71bdcb89
 Create Date: 2026-12-02 05:20:00.000000
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '7d3e9a41c0b2'
-down_revision = 'cb65a3761b18'
+down_revision = "9d7c71bdcb89"
 branch_labels = None
 depends_on = None
 

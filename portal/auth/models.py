@@ -20,6 +20,8 @@ class Role(enum.StrEnum):
     GUARDIAN = "guardian"
     SCHOOL_ADMIN = "school_admin"
     DISTRICT_ADMIN = "district_admin"
+    # Sees the insights (aggregates) of the schools assigned to them, and no child's record.
+    PL_SPECIALIST = "pl_specialist"
 
     @property
     def is_staff(self) -> bool:
@@ -36,11 +38,14 @@ class Role(enum.StrEnum):
             Role.GUARDIAN: _("Guardian"),
             Role.SCHOOL_ADMIN: _("School admin"),
             Role.DISTRICT_ADMIN: _("District admin"),
+            Role.PL_SPECIALIST: _("PL specialist"),
         }[self]
 
 
 STAFF_ROLES = frozenset({Role.TEACHER, Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN})
 ADMIN_ROLES = frozenset({Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN})
+# Roles whose org is the district, not a school.
+DISTRICT_ROLES = frozenset({Role.DISTRICT_ADMIN, Role.PL_SPECIALIST})
 
 
 class User(UserMixin, db.Model):
@@ -60,7 +65,8 @@ class User(UserMixin, db.Model):
     family_name: Mapped[str] = mapped_column(String(80))
     preferred_name: Mapped[str | None] = mapped_column(String(80))
     grade: Mapped[int | None]
-    # The school for learners, teachers and school admins; the district for district admins.
+    # The school for learners, teachers and school admins; the district for district admins
+    # and PL specialists (whose schools are their SpecialistSchool rows).
     org_id: Mapped[int | None] = mapped_column(ForeignKey("orgs.id"), index=True)
     locale: Mapped[str | None] = mapped_column(String(10))
     active: Mapped[bool] = mapped_column(default=True)
@@ -89,10 +95,24 @@ class User(UserMixin, db.Model):
 
     @property
     def school_id(self) -> int | None:
-        return self.org_id if self.role is not Role.DISTRICT_ADMIN else None
+        return self.org_id if self.role not in DISTRICT_ROLES else None
 
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role}>"
+
+
+class SpecialistSchool(db.Model):
+    """A school a PL specialist is assigned to: they see its insights, never its children."""
+
+    __tablename__ = "specialist_schools"
+    __stamp__ = stamps.SITE
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    school_id: Mapped[int] = mapped_column(
+        ForeignKey("orgs.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class LoginSession(db.Model):

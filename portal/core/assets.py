@@ -36,6 +36,7 @@ BUNDLES: dict[str, tuple[str, ...]] = {
         "css/profiles.css",
         "css/family.css",
         "css/conferences.css",
+        "css/insights.css",
         "css/print.css",
     ),
     "site.js": ("vendor/htmx.min.js", "js/app.js"),

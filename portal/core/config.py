@@ -50,6 +50,8 @@ def load(instance_path: str) -> dict:
         # expires in the middle of a goal conference.
         "WTF_CSRF_TIME_LIMIT": None,
         "WTF_CSRF_SSL_STRICT": secure,
+        # Insights: groups smaller than this show "fewer than N" (portal/insights, >= 5).
+        "INSIGHTS_MIN_CELL": _int("INSIGHTS_MIN_CELL", 10),
         "IDLE_TIMEOUT_LEARNER": _minutes("IDLE_TIMEOUT_LEARNER", 30),
         "IDLE_TIMEOUT_STAFF": _minutes("IDLE_TIMEOUT_STAFF", 60),
         # Sign-in throttling (portal/auth/services.py, docs/architecture.md "Sign-in").

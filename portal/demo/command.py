@@ -27,7 +27,15 @@ from portal.demo.district import (
 from portal.roster.models import Org
 
 # Features add their demo rows in this order: goals need targets, progress needs goals.
-FEATURE_SEEDERS = ["targets", "goals", "progress", "profiles", "conferences", "family"]
+FEATURE_SEEDERS = [
+    "targets",
+    "goals",
+    "progress",
+    "profiles",
+    "conferences",
+    "family",
+    "insights",
+]
 
 SIGN_INS = [
     ("Learner (grade 7)", "maya.johnson", PASSWORD),
@@ -36,6 +44,7 @@ SIGN_INS = [
     ("Family (two children, Spanish)", "ana.garcia", PASSWORD),
     ("School admin", "principal.okafor", PASSWORD),
     ("District admin", "supt.lindqvist", PASSWORD),
+    ("PL specialist (both schools)", "pl.moreno", PASSWORD),
 ]
 
 

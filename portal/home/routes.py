@@ -20,7 +20,15 @@ from portal.family import cards as family_cards
 from portal.family.routes import family_home
 from portal.goals.models import GoalStatus
 from portal.goals.queries import home_goals, home_goals_query
-from portal.policy import Action, can, family_view, load_class, load_learner, roles
+from portal.policy import (
+    Action,
+    assigned_schools,
+    can,
+    family_view,
+    load_class,
+    load_learner,
+    roles,
+)
 from portal.profiles import cards as profile_cards
 from portal.progress.tracker import trackers_for
 from portal.roster import queries
@@ -43,6 +51,7 @@ def index():
         Role.GUARDIAN: family_home,
         Role.SCHOOL_ADMIN: _admin_home,
         Role.DISTRICT_ADMIN: _admin_home,
+        Role.PL_SPECIALIST: _specialist_home,
     }[current_user.role]()
 
 
@@ -100,6 +109,10 @@ def _teacher_home():
 
 def _admin_home():
     return render("home/admin.html", schools=queries.schools_managed_by(current_user))
+
+
+def _specialist_home():
+    return render("home/pl_specialist.html", schools=assigned_schools(current_user))
 
 
 @bp.route("/classes/<int:class_id>")

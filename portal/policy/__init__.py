@@ -14,6 +14,8 @@ not do what they asked. Templates call `can()` to hide what a user may not do.
 - loaders.py: load_learner, load_goal, load_entry, load_conference, load_school,
   load_job, load_record_export, load_roster_import, load_roster_run, ...;
 - rights.py: the part of the record a correction request names, and the request;
+- insights.py: who sees which aggregates (load_insights_district/school/class/teaching);
+  a PL specialist sees assigned schools' aggregates and no child;
 - templating.py: what templates may call.
 
 Callers import everything from `portal.policy`.
@@ -38,6 +40,22 @@ from portal.policy.family import (
     section_condition,
     shown_version,
     version_condition,
+)
+from portal.policy.insights import (
+    INSIGHTS_ROLES,
+    InsightsView,
+    allowed_breakdowns,
+    assigned_schools,
+    insights_school_ids,
+    load_indicator,
+    load_insights_class,
+    load_insights_district,
+    load_insights_school,
+    load_insights_teaching,
+    load_specialist,
+    may_set_targets,
+    target_org_ids,
+    teaching_class_ids,
 )
 from portal.policy.loaders import (
     load_class,
@@ -104,6 +122,20 @@ from portal.policy.sso import load_sso_provider, sso_district_id
 __all__ = [
     "load_sso_provider",
     "sso_district_id",
+    "INSIGHTS_ROLES",
+    "InsightsView",
+    "allowed_breakdowns",
+    "assigned_schools",
+    "insights_school_ids",
+    "load_insights_class",
+    "load_insights_district",
+    "load_insights_school",
+    "load_indicator",
+    "load_insights_teaching",
+    "load_specialist",
+    "may_set_targets",
+    "target_org_ids",
+    "teaching_class_ids",
     "ADMIN_RELATIONS",
     "ANYONE_RELATED",
     "FAMILY_GOAL_STATUSES",

@@ -14,7 +14,7 @@ from flask_login import current_user
 from sqlalchemy import Select, exists, literal, select
 
 from portal.audit.services import record_read
-from portal.auth.models import ADMIN_ROLES, Role, User
+from portal.auth.models import ADMIN_ROLES, DISTRICT_ROLES, Role, User
 from portal.conferences.models import Conference
 from portal.core.extensions import db
 from portal.core.inputs import parse_id
@@ -230,10 +230,11 @@ def load_user_for_admin(user_id: int) -> User:
         # to a learner of their school.
         if person is not None and person.role is Role.GUARDIAN and _guardian_in_my_schools(person):
             return person
-        # A district admin manages the district admins of their own district.
+        # A district admin manages the district admins and PL specialists of their own
+        # district.
         if (
             person is not None
-            and person.role is Role.DISTRICT_ADMIN
+            and person.role in DISTRICT_ROLES
             and current_user.role is Role.DISTRICT_ADMIN
             and person.org_id == current_user.org_id
         ):

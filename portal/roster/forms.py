@@ -22,6 +22,7 @@ ROLE_LABELS = {
     Role.GUARDIAN: _l("Family member"),
     Role.SCHOOL_ADMIN: _l("School admin"),
     Role.DISTRICT_ADMIN: _l("District admin"),
+    Role.PL_SPECIALIST: _l("PL specialist"),
 }
 
 GRADE_LABELS = {"": _l("Choose a grade"), "0": _l("Kindergarten")} | {

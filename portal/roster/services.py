@@ -16,7 +16,7 @@ from sqlalchemy import Select, and_, delete, exists, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from portal.auth.models import LoginSession, Role, User
+from portal.auth.models import DISTRICT_ROLES, LoginSession, Role, SpecialistSchool, User
 from portal.auth.passwords import hash_secret
 from portal.core.extensions import db
 from portal.core.timeutil import today, utcnow
@@ -32,7 +32,7 @@ from portal.roster.models import (
 )
 
 SCHOOL_ROLES = frozenset({Role.LEARNER, Role.TEACHER, Role.SCHOOL_ADMIN})
-STAFF_ROLES_ORDER = (Role.TEACHER, Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN)
+STAFF_ROLES_ORDER = (Role.TEACHER, Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN, Role.PL_SPECIALIST)
 # No 0/O, 1/I/L, so a code read aloud or copied off a board is typed right.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
@@ -67,10 +67,11 @@ def _contains(column, term: str):
 
 
 def allowed_roles(admin: User) -> list[Role]:
-    """Roles this admin may give: only district admins create district admins."""
+    """Roles this admin may give: only district admins create district admins and PL
+    specialists (who see the insights of the schools they are assigned to)."""
     roles = [Role.LEARNER, Role.TEACHER, Role.GUARDIAN, Role.SCHOOL_ADMIN]
     if admin.role is Role.DISTRICT_ADMIN:
-        roles.append(Role.DISTRICT_ADMIN)
+        roles += [Role.DISTRICT_ADMIN, Role.PL_SPECIALIST]
     return roles
 
 
@@ -113,7 +114,7 @@ def managed_people(admin: User):
         ),
     ]
     if admin.role is Role.DISTRICT_ADMIN:
-        conditions.append(and_(User.role == Role.DISTRICT_ADMIN, User.org_id == admin.org_id))
+        conditions.append(and_(User.role.in_(DISTRICT_ROLES), User.org_id == admin.org_id))
     return or_(*conditions)
 
 
@@ -189,7 +190,7 @@ def _org_for(admin: User, data: PersonInput, errors: dict[str, str]) -> int | No
         return None
     if data.role is Role.GUARDIAN:
         return None
-    if data.role is Role.DISTRICT_ADMIN:
+    if data.role in DISTRICT_ROLES:
         return admin.org_id
     if data.school_id is None or not can_manage_school(data.school_id, admin):
         errors["school"] = _("Choose one of your schools.")
@@ -242,6 +243,11 @@ def create_person(admin: User, data: PersonInput) -> User:
     _apply(person, data, org_id)
     db.session.add(person)
     _flush(_IDENTITY_CONFLICT)
+    # A PL specialist's school on the form is their first assignment (more on Insights).
+    pl_school = data.school_id if data.role is Role.PL_SPECIALIST else None
+    if pl_school is not None and can_manage_school(pl_school, admin):
+        db.session.add(SpecialistSchool(user_id=person.id, school_id=pl_school))
+        db.session.flush()
     if learner is not None:
         db.session.add(
             GuardianLink(

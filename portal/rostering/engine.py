@@ -880,7 +880,8 @@ class Run:
         )
         counts = select(User.role, func.count()).where(User.active, placed).group_by(User.role)
         for role, n in db.session.execute(counts):
-            self.active_before[PEOPLE[role]] += n
+            if role in PEOPLE:  # PL specialists are the portal's own, not the SIS's
+                self.active_before[PEOPLE[role]] += n
 
     def _person_in_scope(self, r: _UserRow) -> bool:
         """A guardian is in scope through a linked learner (or, for a district, with no

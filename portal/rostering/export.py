@@ -220,7 +220,10 @@ class _Export:
             self._person(user, agents.get(user.id, []), identifiers.get(user.id, []))
 
     def _people_in_district(self) -> list[User]:
-        staff_and_learners = select(User.id).where(User.org_id.in_(self.org_ids))
+        # PL specialists are the portal's own accounts, not the SIS's: never exported.
+        staff_and_learners = select(User.id).where(
+            User.org_id.in_(self.org_ids), User.role != Role.PL_SPECIALIST
+        )
         guardians = select(GuardianLink.guardian_id).where(
             GuardianLink.learner_id.in_(staff_and_learners)
         )
