@@ -9,6 +9,7 @@ from flask import Flask
 from portal import models  # noqa: F401  (register every table before anything uses them)
 from portal.auth import sessions
 from portal.auth.routes import bp as auth_bp
+from portal.badges.routes import bp as badges_bp
 from portal.conferences.routes import bp as conferences_bp
 from portal.core import assets, errors, inputs, security
 from portal.core import config as config_module
@@ -85,6 +86,7 @@ def _register_blueprints(app: Flask) -> None:
         conferences_bp,
         jobs_bp,
         rostering_bp,
+        badges_bp,
     ):
         app.register_blueprint(bp)
 

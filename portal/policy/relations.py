@@ -71,6 +71,7 @@ class Action(enum.StrEnum):
     LOCK_SECTION = "lock_section"
     VIEW_ACCESS_LOG = "view_access_log"
     INVITE_FAMILY = "invite_family"
+    MANAGE_BADGES = "manage_badges"  # print, revoke, picture of a sign-in badge
 
 
 RULES: dict[Action, frozenset[Relation]] = {
@@ -94,6 +95,7 @@ RULES: dict[Action, frozenset[Relation]] = {
     Action.LOCK_SECTION: ADMIN_RELATIONS,
     Action.VIEW_ACCESS_LOG: ADMIN_RELATIONS,
     Action.INVITE_FAMILY: frozenset({Relation.TEACHER}) | ADMIN_RELATIONS,
+    Action.MANAGE_BADGES: frozenset({Relation.TEACHER}) | ADMIN_RELATIONS,
 }
 
 

@@ -1,0 +1,200 @@
+"""Picture sign-in badges: a teacher prints, revokes and pictures them; a learner scans one."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.auth import services as auth_services
+from portal.auth.models import Role, User
+
+# The one way a sign-in ends (session rotation, device cookie) and its refusal words.
+from portal.auth.routes import _refused_message as refused_message
+from portal.auth.routes import _signed_in as signed_in
+from portal.badges import services
+from portal.badges.forms import BadgeButtonForm, BadgeSignInForm, PrintClassForm, SymbolForm
+from portal.core.extensions import db
+from portal.core.security import talisman
+from portal.core.web import redirect_to, render, render_invalid, render_partial, wants_fragment
+from portal.policy import Action, can, class_has_ended, load_class, load_learner, public, roles
+from portal.roster.models import SchoolClass
+
+bp = Blueprint("badges", __name__)
+
+BADGE_STAFF = (Role.TEACHER, Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN)
+# Only the scan page may use the camera (the site's policy turns it off everywhere else).
+CAMERA_PAGE = {"camera": "(self)", "microphone": "()", "geolocation": "()"}
+
+
+# --- The teacher's page ------------------------------------------------------------------
+
+
+def _class_for_badges(class_id: int) -> SchoolClass:
+    """The class, if the user may see it (404) and change its badges (403: staff of a
+    class whose term ended, or anyone the RULES do not let manage badges)."""
+    school_class = load_class(class_id)
+    if class_has_ended(school_class):
+        abort(403)
+    return school_class
+
+
+def _manageable(school_class: SchoolClass) -> list[User]:
+    return [
+        learner
+        for learner in services.class_learners(school_class)
+        if can(Action.MANAGE_BADGES, learner)
+    ]
+
+
+def _learner_of(school_class: SchoolClass, learner_id: int) -> User:
+    learner = load_learner(learner_id, Action.MANAGE_BADGES)
+    if not services.in_class(school_class, learner):
+        abort(404)
+    return learner
+
+
+@bp.route("/classes/<int:class_id>/badges")
+@roles(*BADGE_STAFF)
+def class_badges(class_id: int):
+    """List a class's learners with their badge and picture."""
+    school_class = _class_for_badges(class_id)
+    rows = services.rows_for(_manageable(school_class))
+    return render(
+        "badges/class.html",
+        school_class=school_class,
+        rows=rows,
+        print_form=PrintClassForm(),
+        button_form=BadgeButtonForm(),
+        symbols=services.SYMBOLS,
+    )
+
+
+def _print_page(school_class: SchoolClass, cards: list[services.PrintedCard]):
+    """The cards with their secrets: shown once, kept by no cache (no-store, as every page)."""
+    return render(
+        "badges/print.html",
+        school_class=school_class,
+        cards=cards,
+        sign_in_url=url_for("badges.sign_in", _external=True),
+    )
+
+
+@bp.route("/classes/<int:class_id>/badges/print", methods=["POST"])
+@roles(*BADGE_STAFF)
+def print_class(class_id: int):
+    """Make new badges for the class (everyone, or those without one) and show them to print."""
+    school_class = _class_for_badges(class_id)
+    form = PrintClassForm()
+    if not form.validate_on_submit():
+        flash(_("Choose which badges to print, then try again."), "error")
+        return redirect_to(url_for("badges.class_badges", class_id=class_id))
+    learners = _manageable(school_class)
+    if form.which.data == "missing":
+        learners = services.learners_without_badge(learners)
+    if not learners:
+        flash(_("Every learner in this class already has a badge."), "info")
+        return redirect_to(url_for("badges.class_badges", class_id=class_id))
+    cards = services.issue(learners, current_user)
+    db.session.commit()
+    return _print_page(school_class, cards)
+
+
+@bp.route("/classes/<int:class_id>/badges/<int:learner_id>/print", methods=["POST"])
+@roles(*BADGE_STAFF)
+def print_one(class_id: int, learner_id: int):
+    """Make a new badge for one learner (the old one stops working) and show it to print."""
+    school_class = _class_for_badges(class_id)
+    learner = _learner_of(school_class, learner_id)
+    if not BadgeButtonForm().validate_on_submit():
+        abort(400)
+    cards = services.issue([learner], current_user)
+    db.session.commit()
+    return _print_page(school_class, cards)
+
+
+def _row_answer(school_class: SchoolClass, learner: User):
+    """htmx: the learner's row, redrawn; without JavaScript: back to the class's page."""
+    if wants_fragment():
+        return render_partial(
+            "badges/_row.html",
+            school_class=school_class,
+            row=services.rows_for([learner])[0],
+            button_form=BadgeButtonForm(),
+            symbols=services.SYMBOLS,
+        )
+    return redirect_to(url_for("badges.class_badges", class_id=school_class.id))
+
+
+@bp.route("/classes/<int:class_id>/badges/<int:learner_id>/revoke", methods=["POST"])
+@roles(*BADGE_STAFF)
+def revoke(class_id: int, learner_id: int):
+    """Turn off a lost badge at once: its next scan is refused."""
+    school_class = _class_for_badges(class_id)
+    learner = _learner_of(school_class, learner_id)
+    if not BadgeButtonForm().validate_on_submit():
+        abort(400)
+    if services.revoke(learner):
+        flash(_("%(name)s's badge is turned off.", name=learner.given_name), "info")
+    else:
+        flash(_("%(name)s has no badge to turn off.", name=learner.given_name), "info")
+    db.session.commit()
+    return _row_answer(school_class, learner)
+
+
+@bp.route("/classes/<int:class_id>/badges/<int:learner_id>/symbol", methods=["POST"])
+@roles(*BADGE_STAFF)
+def choose_symbol(class_id: int, learner_id: int):
+    """Change the picture on a learner's badge (printed from now on)."""
+    school_class = _class_for_badges(class_id)
+    learner = _learner_of(school_class, learner_id)
+    form = SymbolForm()
+    if not form.validate_on_submit():
+        flash(_("Choose one of the pictures in the list."), "error")
+        return _row_answer(school_class, learner)
+    services.set_symbol(learner, form.symbol.data)
+    db.session.commit()
+    return _row_answer(school_class, learner)
+
+
+# --- Scanning a badge to sign in -----------------------------------------------------------
+
+
+_PROBLEMS = {
+    "unknown": lambda: _(
+        "We do not know this badge. Ask your teacher, or sign in with your class code."
+    ),
+    "revoked": lambda: _(
+        "This badge was turned off. Ask your teacher for a new one, or sign in with your "
+        "class code."
+    ),
+    "inactive": lambda: _(
+        "This badge's account is closed. Ask your teacher, or sign in with your class code."
+    ),
+}
+
+
+@bp.route("/signin/badge", methods=["GET", "POST"])
+@public
+@talisman(permissions_policy=CAMERA_PAGE)
+def sign_in():
+    """Scan a badge with the camera (GET), and sign in with the code it holds (POST)."""
+    if request.method == "GET" and current_user.is_authenticated:
+        return redirect_to(url_for("home.index"))
+    form = BadgeSignInForm()
+    if not form.validate_on_submit():
+        status = 422 if form.is_submitted() else 200
+        return render("badges/scan.html", status=status, form=form, problem=None)
+    secret = services.secret_from_code(form.code.data)
+    scanned = services.find(secret)
+    client = auth_services.browser_client()
+    key = auth_services.badge_key(services.secret_hash(secret or ""))
+    result = auth_services.check_badge(
+        scanned.learner, key, scanned.problem in (None, "inactive"), client
+    )
+    if result.user:
+        return signed_in(result.user, None, client)
+    db.session.commit()  # the failure is part of the outcome
+    problem = scanned.problem or "unknown"
+    message = refused_message(result, _PROBLEMS[problem]())
+    return render_invalid("badges/scan.html", form=BadgeSignInForm(formdata=None), problem=message)

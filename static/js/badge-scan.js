@@ -1,0 +1,114 @@
+/* Scan my badge: read the QR code of a sign-in badge with the camera and post it.
+ * The browser's BarcodeDetector where it reads QR codes, else jsQR (static/vendor).
+ * Every word shown comes from the page's data attributes (the page's language).
+ * Without a camera or JavaScript the page still says what to do: class code and PIN. */
+(function () {
+  "use strict";
+  var root = document.querySelector("[data-badge-scan]");
+  if (!root) return;
+  var form = document.getElementById("badge-form");
+  var codeInput = root.querySelector("[data-scan-code]");
+  var submit = root.querySelector("[data-scan-submit]");
+  var statusLine = root.querySelector("[data-scan-status]");
+  var video = root.querySelector("[data-scan-video]");
+  var canvas = root.querySelector("[data-scan-canvas]");
+  var PREFIX = "WPB1:";
+  var sent = false;
+
+  function say(key) { statusLine.textContent = root.getAttribute("data-" + key) || ""; }
+
+  function badgeCode(text) {
+    if (!text) return null;
+    var at = text.indexOf(PREFIX);
+    return at === -1 ? null : text.slice(at);
+  }
+
+  function send(code) {
+    if (sent) return;
+    sent = true;
+    codeInput.value = code;
+    say("found");
+    stop();
+    form.submit();
+  }
+
+  // A phone's camera app opened the badge's URL: the code is in the fragment.
+  var fromUrl = badgeCode(decodeURIComponent(window.location.hash.slice(1)));
+  if (fromUrl) {
+    history.replaceState(null, "", window.location.pathname);
+    codeInput.value = fromUrl;
+    submit.hidden = false;
+    return;
+  }
+
+  var stream = null;
+  function stop() {
+    if (stream) stream.getTracks().forEach(function (t) { t.stop(); });
+    stream = null;
+  }
+  window.addEventListener("pagehide", stop);
+
+  function jsqrReader() {
+    var ctx = canvas.getContext("2d", { willReadFrequently: true });
+    return function () {
+      var w = video.videoWidth, h = video.videoHeight;
+      if (!w || !h) return Promise.resolve(null);
+      canvas.width = w;
+      canvas.height = h;
+      ctx.drawImage(video, 0, 0, w, h);
+      var found = window.jsQR(ctx.getImageData(0, 0, w, h).data, w, h, {
+        inversionAttempts: "dontInvert",
+      });
+      return Promise.resolve(found ? found.data : null);
+    };
+  }
+
+  function detectorReader() {
+    if (!("BarcodeDetector" in window) || !window.BarcodeDetector.getSupportedFormats) {
+      return Promise.resolve(null);
+    }
+    return window.BarcodeDetector.getSupportedFormats().then(function (formats) {
+      if (formats.indexOf("qr_code") === -1) return null;
+      var detector = new window.BarcodeDetector({ formats: ["qr_code"] });
+      return function () {
+        return detector.detect(video).then(function (codes) {
+          for (var i = 0; i < codes.length; i++) {
+            if (badgeCode(codes[i].rawValue)) return codes[i].rawValue;
+          }
+          return null;
+        });
+      };
+    }).catch(function () { return null; });
+  }
+
+  function loop(read) {
+    if (sent || !stream) return;
+    read().then(function (text) {
+      var code = badgeCode(text);
+      if (code) send(code);
+      else window.setTimeout(function () { loop(read); }, 150);
+    }, function () {
+      window.setTimeout(function () { loop(read); }, 300);
+    });
+  }
+
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    say("no-camera");
+    return;
+  }
+  navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false })
+    .then(function (s) {
+      stream = s;
+      video.srcObject = s;
+      video.hidden = false;
+      say("looking");
+      return video.play().then(detectorReader).then(function (read) {
+        root.setAttribute("data-reader", read ? "barcode-detector" : "jsqr");
+        loop(read || jsqrReader());
+      });
+    })
+    .catch(function (err) {
+      var refused = err && (err.name === "NotAllowedError" || err.name === "SecurityError");
+      say(refused ? "camera-refused" : "no-camera");
+    });
+})();
