@@ -92,23 +92,37 @@
     });
   }
 
-  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-    say("no-camera");
-    return;
+  function start() {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      say("no-camera");
+      return;
+    }
+    again.hidden = true;
+    navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false })
+      .then(watch, refused);
   }
-  navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false })
-    .then(function (s) {
-      stream = s;
-      video.srcObject = s;
-      video.hidden = false;
-      say("looking");
-      return video.play().then(detectorReader).then(function (read) {
-        root.setAttribute("data-reader", read ? "barcode-detector" : "jsqr");
-        loop(read || jsqrReader());
-      });
-    })
-    .catch(function (err) {
-      var refused = err && (err.name === "NotAllowedError" || err.name === "SecurityError");
-      say(refused ? "camera-refused" : "no-camera");
-    });
+
+  // After a refusal the camera waits for "Scan again": the badge still in front of it
+  // would be sent again and again.
+  var again = root.querySelector("[data-scan-again]");
+  again.addEventListener("click", start);
+  if (root.hasAttribute("data-refused")) again.hidden = false;
+  else start();
+
+  function watch(s) {
+    stream = s;
+    video.srcObject = s;
+    video.hidden = false;
+    say("looking");
+    return video.play().then(detectorReader).then(function (read) {
+      root.setAttribute("data-reader", read ? "barcode-detector" : "jsqr");
+      loop(read || jsqrReader());
+    }).catch(refused);
+  }
+
+  function refused(err) {
+    stop();
+    var denied = err && (err.name === "NotAllowedError" || err.name === "SecurityError");
+    say(denied ? "camera-refused" : "no-camera");
+  }
 })();
