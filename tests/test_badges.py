@@ -65,6 +65,7 @@ def _live(learner) -> list[SignInBadge]:
 def test_teacher_prints_a_page_of_cards_for_the_class(client, auth, world):
     auth.login(world["teacher"])
     klass = world["klass"]
+    assert f'href="/classes/{klass.id}/badges"' in client.get(f"/classes/{klass.id}").text
     page = client.get(f"/classes/{klass.id}/badges")
     assert page.status_code == 200
     assert "Ana" in page.text and "Ben" in page.text and "No badge" in page.text

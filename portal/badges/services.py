@@ -51,6 +51,18 @@ SYMBOLS: dict[str, tuple[str, str]] = {
     "boat": ("\u26f5", _l("boat")),
     "kite": ("\U0001fa81", _l("kite")),
     "rainbow": ("\U0001f308", _l("rainbow")),
+    "lion": ("\U0001f981", _l("lion")),
+    "panda": ("\U0001f43c", _l("panda")),
+    "penguin": ("\U0001f427", _l("penguin")),
+    "butterfly": ("\U0001f98b", _l("butterfly")),
+    "whale": ("\U0001f433", _l("whale")),
+    "dinosaur": ("\U0001f995", _l("dinosaur")),
+    "car": ("\U0001f697", _l("car")),
+    "train": ("\U0001f682", _l("train")),
+    "ball": ("\u26bd", _l("ball")),
+    "heart": ("\u2764\ufe0f", _l("heart")),
+    "cloud": ("\u2601\ufe0f", _l("cloud")),
+    "leaf": ("\U0001f343", _l("leaf")),
 }
 _SYMBOL_KEYS = tuple(SYMBOLS)
 
