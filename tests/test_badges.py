@@ -283,3 +283,15 @@ def test_a_locked_account_is_locked_for_badges_too(app, client, world):
 def test_a_signed_in_visitor_is_sent_home_from_the_scan_page(client, auth, world):
     auth.login(world["teacher"])
     assert client.get(SCAN).status_code in (302, 303)
+
+
+def test_one_live_badge_per_learner_is_the_databases_rule_too(client, auth, world, monkeypatch):
+    """Two printings at the same moment: the second finds no old badge to revoke (the first
+    is not committed yet), and the database refuses a second live badge; the page says so."""
+    _issue(world["ana"], world["teacher"])
+    monkeypatch.setattr(services, "revoke", lambda learner: False)  # as the racing request
+    auth.login(world["teacher"])
+    response = client.post(f"/classes/{world['klass'].id}/badges/{world['ana'].id}/print")
+    assert response.status_code == 303
+    assert "at the same moment" in client.get(response.headers["Location"]).text
+    assert len(_live(world["ana"])) == 1

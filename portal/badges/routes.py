@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
 
 from portal.auth import services as auth_services
 from portal.auth.models import Role, User
@@ -70,6 +71,25 @@ def class_badges(class_id: int):
     )
 
 
+def _issued(school_class: SchoolClass, learners: list[User]):
+    """Print new badges and commit; None when someone printed the same badge at the same
+    moment (one live badge per learner: the database refuses the second)."""
+    try:
+        cards = services.issue(learners, current_user)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        flash(
+            _(
+                "Someone else printed badges for these learners at the same moment, so "
+                "nothing was printed here. Look at the list, then print again if needed."
+            ),
+            "error",
+        )
+        return None
+    return cards
+
+
 def _print_page(school_class: SchoolClass, cards: list[services.PrintedCard]):
     """The cards with their secrets: shown once, kept by no cache (no-store, as every page)."""
     return render(
@@ -95,8 +115,8 @@ def print_class(class_id: int):
     if not learners:
         flash(_("Every learner in this class already has a badge."), "info")
         return redirect_to(url_for("badges.class_badges", class_id=class_id))
-    cards = services.issue(learners, current_user)
-    db.session.commit()
+    if (cards := _issued(school_class, learners)) is None:
+        return redirect_to(url_for("badges.class_badges", class_id=class_id))
     return _print_page(school_class, cards)
 
 
@@ -108,8 +128,8 @@ def print_one(class_id: int, learner_id: int):
     learner = _learner_of(school_class, learner_id)
     if not BadgeButtonForm().validate_on_submit():
         abort(400)
-    cards = services.issue([learner], current_user)
-    db.session.commit()
+    if (cards := _issued(school_class, [learner])) is None:
+        return redirect_to(url_for("badges.class_badges", class_id=class_id))
     return _print_page(school_class, cards)
 
 
@@ -152,8 +172,12 @@ def choose_symbol(class_id: int, learner_id: int):
     if not form.validate_on_submit():
         flash(_("Choose one of the pictures in the list."), "error")
         return _row_answer(school_class, learner)
-    services.set_symbol(learner, form.symbol.data)
-    db.session.commit()
+    try:
+        services.set_symbol(learner, form.symbol.data)
+        db.session.commit()
+    except IntegrityError:  # two people chose a first picture at once: theirs stands
+        db.session.rollback()
+        flash(_("Someone else changed this picture at the same moment. Look, then try again."))
     return _row_answer(school_class, learner)
 
 
