@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, request, url_for
+from flask import Blueprint, abort, current_app, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
@@ -96,7 +96,10 @@ def _print_page(school_class: SchoolClass, cards: list[services.PrintedCard]):
         "badges/print.html",
         school_class=school_class,
         cards=cards,
-        sign_in_url=url_for("badges.sign_in", _external=True),
+        # The scheme from the configuration: behind a TLS proxy the request looks like http.
+        sign_in_url=url_for(
+            "badges.sign_in", _external=True, _scheme=current_app.config["PREFERRED_URL_SCHEME"]
+        ),
     )
 
 

@@ -83,21 +83,21 @@ def _people():
 
 @pytest.fixture(scope="module")
 def badge(live_app, live_server):
-    """A freshly printed badge of Leo's: its secret, and the camera file showing it."""
+    """A freshly printed badge of Leo's: what its QR code holds, and Leo's id."""
     with live_app.app_context():
         leo, teacher = _people()
-        secret = services.issue([leo], teacher)[0].secret
+        card = services.issue([leo], teacher)[0]
         db.session.commit()
         leo_id = leo.id
-    return secret, leo_id
+    return card.payload(f"{live_server}/signin/badge"), leo_id
 
 
 @pytest.fixture(scope="module")
 def camera_browser(browser, badge, live_server, tmp_path_factory):
     """Chromium with a fake camera that films Leo's badge (granted without asking)."""
-    secret, _ = badge
+    payload, _ = badge
     video = tmp_path_factory.mktemp("camera") / "badge.y4m"
-    write_y4m(f"{live_server}/signin/badge#WPB1:{secret}", video)
+    write_y4m(payload, video)
     launched = browser.browser_type.launch(
         executable_path=str(CHROMIUM),
         headless=True,
