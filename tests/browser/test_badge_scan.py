@@ -160,3 +160,19 @@ def test_jsqr_decodes_when_the_browser_has_no_barcode_detector_and_revoked_is_re
     # The refusals are the page's answer (422), which Chromium logs as a failed load.
     errors = [e for e in camera_pages.console_errors if "status of 422" not in e]
     assert not errors, errors
+
+
+def test_a_phone_camera_opening_the_badge_link_lands_on_sign_in(pages, live_app, live_server):
+    """The QR code is a link: opened by a phone's camera app, the page offers to sign in."""
+    with live_app.app_context():
+        leo, teacher = _people()
+        payload = services.issue([leo], teacher)[0].payload(f"{live_server}/signin/badge")
+        db.session.commit()
+    page = pages.new()
+    page.goto(payload)
+    button = page.get_by_role("button", name="Sign in with this badge")
+    assert button.is_visible()
+    assert "WPB1" not in page.url  # the secret leaves the address bar and the history
+    button.click()
+    page.wait_for_url(lambda url: "/signin" not in url)
+    assert "Leo" in page.locator("main").inner_text()
