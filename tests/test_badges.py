@@ -289,9 +289,39 @@ def test_one_live_badge_per_learner_is_the_databases_rule_too(client, auth, worl
     """Two printings at the same moment: the second finds no old badge to revoke (the first
     is not committed yet), and the database refuses a second live badge; the page says so."""
     _issue(world["ana"], world["teacher"])
-    monkeypatch.setattr(services, "revoke", lambda learner: False)  # as the racing request
+    monkeypatch.setattr(services, "_revoke_all", lambda ids: 0)  # as the racing request
     auth.login(world["teacher"])
     response = client.post(f"/classes/{world['klass'].id}/badges/{world['ana'].id}/print")
     assert response.status_code == 303
     assert "at the same moment" in client.get(response.headers["Location"]).text
     assert len(_live(world["ana"])) == 1
+
+
+def _reads(statements: list[str]) -> int:
+    """Statements of the page itself (not the session's touch, which depends on time)."""
+    return sum(
+        1 for q in statements if "login_sessions" not in q and not q.startswith(("BEGIN", "COMMIT"))
+    )
+
+
+def test_the_class_page_and_a_sheet_cost_the_same_queries_for_2_or_12_learners(
+    client, auth, world, make, count_queries
+):
+    auth.login(world["teacher"])
+    klass = world["klass"]
+
+    def cost() -> tuple[int, int]:
+        with count_queries() as page:
+            client.get(f"/classes/{klass.id}/badges")
+        with count_queries() as sheet:
+            client.post(f"/classes/{klass.id}/badges/print", data={"which": "all"})
+        return _reads(page), _reads(sheet)
+
+    page_small, sheet_small = cost()
+    for _ in range(10):
+        make.enroll(make.learner(), klass)
+    make.commit()
+    page_big, sheet_big = cost()
+    assert page_big == page_small
+    # Printing: one revoke for all, at most one INSERT per card, and no read per card.
+    assert sheet_big - sheet_small <= 10

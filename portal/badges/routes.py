@@ -18,7 +18,7 @@ from portal.badges.forms import BadgeButtonForm, BadgeSignInForm, PrintClassForm
 from portal.core.extensions import db
 from portal.core.security import talisman
 from portal.core.web import redirect_to, render, render_invalid, render_partial, wants_fragment
-from portal.policy import Action, can, class_has_ended, load_class, load_learner, public, roles
+from portal.policy import Action, class_has_ended, load_class, load_learner, public, roles
 from portal.roster.models import SchoolClass
 
 bp = Blueprint("badges", __name__)
@@ -41,11 +41,9 @@ def _class_for_badges(class_id: int) -> SchoolClass:
 
 
 def _manageable(school_class: SchoolClass) -> list[User]:
-    return [
-        learner
-        for learner in services.class_learners(school_class)
-        if can(Action.MANAGE_BADGES, learner)
-    ]
+    """The class's learners whose badges the user manages: in a running class the user
+    may see, every learner they relate to is theirs (a teacher's, or an admin's)."""
+    return services.class_learners(school_class, current_user)
 
 
 def _learner_of(school_class: SchoolClass, learner_id: int) -> User:
@@ -87,6 +85,7 @@ def _issued(school_class: SchoolClass, learners: list[User]):
             "error",
         )
         return None
+    services.reload_learners(cards)
     return cards
 
 
