@@ -47,6 +47,8 @@
     stream = null;
   }
   window.addEventListener("pagehide", stop);
+  // A boosted link or the language switch swaps the page without unloading it.
+  document.addEventListener("htmx:beforeRequest", stop);
 
   function jsqrReader() {
     var ctx = canvas.getContext("2d", { willReadFrequently: true });
