@@ -10,6 +10,7 @@ from portal import models  # noqa: F401  (register every table before anything u
 from portal.auth import sessions
 from portal.auth.routes import bp as auth_bp
 from portal.backup.cli import backup_cli
+from portal.badges.routes import bp as badges_bp
 from portal.conferences.routes import bp as conferences_bp
 from portal.core import assets, errors, inputs, security
 from portal.core import config as config_module
@@ -107,6 +108,7 @@ def _register_blueprints(app: Flask) -> None:
         sso_admin_bp,
         records_deletion_bp,
         insights_bp,
+        badges_bp,
     ):
         app.register_blueprint(bp)
 

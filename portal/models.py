@@ -2,6 +2,7 @@
 
 from portal.audit.models import AccessLogEntry
 from portal.auth.models import LoginSession, Role, SpecialistSchool, User
+from portal.badges import models as badges_models  # noqa: F401
 from portal.conferences import models as conferences_models  # noqa: F401
 from portal.core.jobs import Job
 from portal.core.stamps import ChangeStamp

@@ -51,7 +51,7 @@ def test_a_bundle_is_plain_for_a_client_that_accepts_no_compression(built):
 def test_hashed_names_are_cached_for_good(built):
     app, manifest, _ = built
     for path in manifest.values():
-        assert re.fullmatch(r"build/site\.[0-9a-f]{12}\.(css|js)", path)
+        assert re.fullmatch(r"build/[\w-]+\.[0-9a-f]{12}\.(css|js)", path)
         response = app.test_client().get("/static/" + path)
         assert "immutable" in response.headers["Cache-Control"], path
         assert _max_age(response) >= 365 * 24 * 3600, path

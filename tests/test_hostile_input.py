@@ -91,6 +91,7 @@ ID_FACTORIES = {
 REFUSAL_WRITES = {
     "family.redeem": {"family_invite_throttles"},
     "conferences.sign_for_learner": {"login_failures"},  # a wrong PIN is counted
+    "badges.sign_in": {"login_failures"},  # a refused badge is counted like a wrong PIN
 }
 SKIP_FIELDS = {"csrf_token", "_probe"}
 LAST_RESORT = "cannot be stored. Nothing was saved."  # portal/core/errors.py, for DataError

@@ -17,6 +17,7 @@ PUBLIC_ENDPOINTS = {
     "auth.class_code",  # young learners: class code
     "auth.pick_name",  # young learners: pick your name (first name, last initial)
     "auth.pin",  # young learners: PIN
+    "badges.sign_in",  # young learners: scan a picture badge (its secret signs in)
     "auth.logout",  # signing out must work with an expired session too
     "auth.language",  # choosing a language before signing in
     "sso.start",  # district sign-in: off to the identity provider

@@ -65,7 +65,7 @@ def _wait_words(seconds: int) -> str:
     return ngettext("%(num)d minute", "%(num)d minutes", minutes)
 
 
-def _refused_message(result: services.SignInResult, wrong: str) -> str:
+def refused_message(result: services.SignInResult, wrong: str) -> str:
     if result.error == "class_throttled":
         return _(
             "Too many wrong PINs in this class just now. Wait %(wait)s, or ask your teacher.",
@@ -100,7 +100,7 @@ def login():
         page["sso_choices"] = sso_services.sign_in_choices(sso_services.district_of(result.user))
     else:
         wrong = _("That username or password is not right. Check them and try again.")
-    form.password.errors = [_refused_message(result, wrong)]
+    form.password.errors = [refused_message(result, wrong)]
     return render_invalid("auth/login.html", "signin_form", form=form, **page)
 
 
@@ -184,7 +184,7 @@ def pin(code: str, learner_id: int):
         return complete_sign_in(result.user, None, client)
     db.session.commit()
     form.pin.errors = [
-        _refused_message(result, _("That PIN is not right. Try again, or ask your teacher."))
+        refused_message(result, _("That PIN is not right. Try again, or ask your teacher."))
     ]
     return render_invalid(
         "auth/pin.html", "pin_form", form=form, school_class=school_class, learner=learner

@@ -270,6 +270,21 @@ def check_pin(
     return _attempt(learner, _account_key(learner), matches, client, school_class)
 
 
+def check_badge(
+    learner: User | None, badge_key: str, live: bool, client: Client | None = None
+) -> SignInResult:
+    """A scanned badge, throttled like a PIN. `live`: the badge is live (the learner's
+    activeness is checked as on every path). A refused badge (unknown, revoked) counts
+    under its own `badge_key`, so a lost badge found by someone else locks nobody's PIN."""
+    key = _account_key(learner) if learner is not None and live else badge_key
+    return _attempt(learner if live else None, key, live, client)
+
+
+def badge_key(secret_hash: str) -> str:
+    """What a refused badge is counted under: keyed, like an unknown login."""
+    return _login_key("badge:" + secret_hash)
+
+
 def _verify(stored_hash: str | None, secret: str) -> bool:
     """Exactly one (slow) hash check on every path, locked, unknown or without a PIN alike,
     so the time of the answer tells nothing about the account. It runs with no transaction

@@ -37,9 +37,13 @@ BUNDLES: dict[str, tuple[str, ...]] = {
         "css/family.css",
         "css/conferences.css",
         "css/insights.css",
+        "css/badges.css",
         "css/print.css",
     ),
     "site.js": ("vendor/htmx.min.js", "js/app.js"),
+    # Only the badge pages link these: the scan page's QR decoder is large.
+    "badges.js": ("vendor/jsQR.js", "js/badge-scan.js"),
+    "badge-print.js": ("js/badge-print.js",),
 }
 # Sheets for paper only: wrapped in @media print in the bundle, linked with media=print alone.
 PRINT_ONLY = frozenset({"css/print.css"})

@@ -79,6 +79,7 @@ class Action(enum.StrEnum):
     PRINT_GOAL_REPORT = "print_goal_report"  # a goal's conference report PDF
     PRINT_FAMILY_REPORT = "print_family_report"  # a child's progress report, for the family
     DELETE_RECORD = "delete_record"  # delete the whole record on a records request
+    MANAGE_BADGES = "manage_badges"  # print, revoke, picture of a sign-in badge
 
 
 RULES: dict[Action, frozenset[Relation]] = {
@@ -111,6 +112,7 @@ RULES: dict[Action, frozenset[Relation]] = {
     Action.PRINT_GOAL_REPORT: LEARNER_AND_TEACHER,
     Action.PRINT_FAMILY_REPORT: frozenset({Relation.GUARDIAN}),
     Action.DELETE_RECORD: ADMIN_RELATIONS,
+    Action.MANAGE_BADGES: frozenset({Relation.TEACHER}) | ADMIN_RELATIONS,
 }
 
 
