@@ -27,7 +27,7 @@ from portal.demo.district import (
 from portal.roster.models import Org
 
 # Features add their demo rows in this order: goals need targets, progress needs goals.
-FEATURE_SEEDERS = ["targets", "goals", "progress", "profiles", "conferences", "family"]
+FEATURE_SEEDERS = ["targets", "goals", "progress", "profiles", "conferences", "family", "insights"]
 
 SIGN_INS = [
     ("Learner (grade 7)", "maya.johnson", PASSWORD),
