@@ -48,9 +48,21 @@ def test_stored_facts_match_live_and_stay_within_eight_statements(make, app, mon
     live_trend = [shown(t) for t in trend(scope, cycles=2)]
     assert snapshots.due_districts() == [district]
 
-    result = app.test_cli_runner().invoke(
-        args=["insights", "refresh", "--district-id", str(district)]
-    )
+    with driver_statements(db.engine) as statements:
+        result = app.test_cli_runner().invoke(
+            args=["insights", "refresh", "--district-id", str(district)]
+        )
+    if db.engine.dialect.name == "sqlite":  # no fact is read while holding the write lock
+        locked, reads = False, 0
+        for q in statements:
+            if q.startswith("BEGIN IMMEDIATE"):
+                locked = True
+            elif q.startswith(("COMMIT", "ROLLBACK")):
+                locked = False
+            elif "FROM progress_entries" in q:
+                reads += 1
+                assert not locked, q
+        assert reads
     assert result.exit_code == 0 and "Wrote 2 snapshot(s)" in result.output, result.output
     assert snapshots.due_districts() == []
     assert db.session.scalar(select(func.count()).select_from(InsightFact)) == 31 * 2

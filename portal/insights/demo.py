@@ -5,7 +5,8 @@ demo's learners and family links get older accounts, and each goal (with its ver
 signatures, entries and feedback) is moved back by a number of days drawn per school:
 Riverside started personalized learning months ago (a slow, steady rise), Lakeview this
 autumn (a late, steep one), so the district and both schools show different numbers and
-trends. A few bulk UPDATE statements, so `flask demo` stays fast.
+trends. A few bulk UPDATE statements, so `flask demo` stays fast. Then the insights are
+precomputed (`snapshots.refresh`), as the job worker would do after a roster import.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from portal.goals.models import Goal, GoalVersion
 from portal.progress.models import Feedback, ProgressEntry
 from portal.roster.models import GuardianLink
 from portal.rostering.models import Demographics
+
+from .snapshots import refresh
 
 # Per school (in the demo's order): the most days a goal's history moves back, and the
 # share of learners whose goals stay recent (the school's active core).
@@ -56,6 +59,8 @@ def seed(demo) -> None:
     session.add_all(_demographics(demo, rng))
     session.flush()
     _move_history_back(demo, rng)
+    session.flush()
+    refresh(demo.district.id)
 
 
 def _demographics(demo, rng) -> list[Demographics]:

@@ -3,8 +3,10 @@
 `refresh(district_id)` computes every learner's facts live (compute.learner_facts, a fixed
 number of statements however large the district) for the current moment and for the end
 of each of the last TREND_CYCLES cycles not yet kept, for the district's default cycle and
-each cycle length its schools chose, and writes them in one transaction; the district's
-older current snapshot goes. Past cycles' snapshots are kept: the trend and the time
+each cycle length its schools chose. The job, the sweep and the command commit each
+snapshot on its own, its facts read outside a transaction (no SQLite write lock while
+reading); called without `commit`, it only flushes. The district's older current
+snapshot goes. Past cycles' snapshots are kept: the trend and the time
 machine read them. The worker's minute sweep refreshes a district whose current snapshot
 is missing, older than the last roster import applied in it, or from before 02:00 UTC
 today; `flask --app portal insights refresh` and the "insights.refresh" job do it at once.
@@ -23,6 +25,7 @@ from sqlalchemy import Integer, cast, delete, func, insert, literal, select
 from portal.conferences.models import DEFAULT_CYCLE_DAYS, ConferenceSettings
 from portal.core import jobs
 from portal.core.extensions import db
+from portal.core.read_session import READS_ONLY
 from portal.core.timeutil import utcnow
 from portal.roster.models import Org, OrgType
 from portal.rostering.models import APPLIED, RosterImport
@@ -47,12 +50,32 @@ def cycle_lengths(district_id: int) -> list[int]:
     return sorted({DEFAULT_CYCLE_DAYS, *chosen})
 
 
-def _write(district_id: int, days: int, at: datetime, *, current: bool) -> InsightSnapshot:
-    """Read the facts first (seconds at district size), then write them. (On SQLite a
-    transaction outside a request begins IMMEDIATE, so the lock is held while reading too:
-    docs/performance.md "Insights".)"""
+def _read_unlocked(read):
+    """Run `read` on a connection that reads outside a transaction (as a GET does,
+    core/read_session.py): on SQLite no write lock is taken while a district's facts are
+    read, which takes seconds. Ends the session's transaction before and after."""
+    db.session.commit()
+    options = {READS_ONLY: True}
+    if db.engine.dialect.name == "postgresql":
+        options["isolation_level"] = "AUTOCOMMIT"
+    db.session.connection(execution_options=options)
+    try:
+        return read()
+    finally:
+        db.session.commit()
+
+
+def _write(
+    district_id: int, days: int, at: datetime, *, current: bool, unlocked: bool = False
+) -> InsightSnapshot:
+    """Read the facts first (seconds at district size), then write them in a short
+    transaction; `unlocked` (when the caller commits each snapshot) reads without one."""
     start, end = cycle_bounds(days, at)
-    facts = learner_facts(learner_ids_stmt(Scope(district_id), at), at, start)
+
+    def read():
+        return learner_facts(learner_ids_stmt(Scope(district_id), at), at, start)
+
+    facts = _read_unlocked(read) if unlocked else read()
     snapshot = InsightSnapshot(
         district_id=district_id,
         cycle_days=days,
@@ -143,7 +166,7 @@ def refresh(district_id: int, *, progress=None, now: datetime | None = None, com
     for done, (days, at, current) in enumerate(plan):
         if progress is not None:
             progress.step(done, len(plan), _("Counting insights"))
-        _write(district_id, days, at, current=current)
+        _write(district_id, days, at, current=current, unlocked=commit is not None)
         written += 1
         if commit is not None:
             commit()
