@@ -44,7 +44,7 @@ from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy.session import Session
-from sqlalchemy import Table, delete, event, select, update
+from sqlalchemy import Table, delete, event, func, select, update
 
 from portal.auth.models import LoginFailure, Role, User
 from portal.core import stamps
@@ -93,6 +93,7 @@ KIND_LABELS = {
     "access_log": _l("Access log entries"),
     "jobs": _l("Background jobs"),
     "retention_due": _l("Due-for-deletion listings"),
+    "insight_facts": _l("Per-learner figures behind the insights"),
     FILES: _l("Uploaded evidence files"),
 }
 
@@ -114,17 +115,24 @@ class Plan:
     # (table, column) -> primary keys of rows outside the record whose column is cleared
     cleared: dict[tuple[str, str], set[int]] = field(default_factory=dict)
     file_keys: list[tuple[str, str, str]] = field(default_factory=list)  # (table, column, value)
+    # Rows of tables keyed by several columns (a learner's precomputed insight facts), found
+    # and deleted by the reference itself: (table, column) -> referenced ids, and their count.
+    by_reference: dict[tuple[str, str], set[int]] = field(default_factory=dict)
+    by_reference_rows: dict[str, int] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         """Rows per table (and files), in a stable order: what the receipt prints."""
-        found = {name: len(ids) for name, ids in sorted(self.rows.items()) if ids}
+        found = {name: len(ids) for name, ids in self.rows.items() if ids}
+        for name, count in self.by_reference_rows.items():
+            found[name] = found.get(name, 0) + count
+        found = dict(sorted(found.items()))
         if self.file_keys:
             found[FILES] = len(self.file_keys)
         return found
 
     @property
     def total(self) -> int:
-        return sum(len(ids) for ids in self.rows.values())
+        return sum(len(ids) for ids in self.rows.values()) + sum(self.by_reference_rows.values())
 
 
 # --- Finding the record ---------------------------------------------------------------
@@ -141,6 +149,21 @@ def _pk(table: Table):
         # are found; none does today (change_stamps has no foreign key).
         raise NotImplementedError(f"{table.name}: composite primary key in a learner's record")
     return columns[0]
+
+
+def _add_by_reference(found: Plan, table: Table, fk, values: set) -> None:
+    """Rows of a table with a composite key that point at the record: counted now, deleted
+    by the reference. Nothing may point at such rows in turn (the walk stops there)."""
+    count = sum(
+        db.session.scalar(select(func.count()).select_from(table).where(fk.parent.in_(chunk)))
+        for chunk in _chunks(values)
+    )
+    if not count:
+        return  # e.g. a PL specialist's schools: never a learner's row
+    if _incoming().get(table.name):
+        raise NotImplementedError(f"{table.name}: rows keyed by several columns are referenced")
+    found.by_reference.setdefault((table.name, fk.parent.name), set()).update(values)
+    found.by_reference_rows[table.name] = found.by_reference_rows.get(table.name, 0) + count
 
 
 def _chunks(values: Iterable, size: int = _CHUNK):
@@ -181,6 +204,9 @@ def plan(learner: User) -> Plan:
                     )
                 values.discard(None)
             if not values:
+                continue
+            if len(child.primary_key.columns) != 1:
+                _add_by_reference(found, child, fk, values)
                 continue
             child_pk = _pk(child)
             hits: set[int] = set()
@@ -320,6 +346,10 @@ def delete_record(
         table = _table(table_name)
         for chunk in _chunks(ids):
             session.execute(update(table).where(_pk(table).in_(chunk)).values({column: None}))
+    for (table_name, column), ids in found.by_reference.items():
+        table = _table(table_name)
+        for chunk in _chunks(ids):
+            session.execute(delete(table).where(table.c[column].in_(chunk)))
     _break_cycles(found)
     for table in _delete_order():
         ids = found.rows.get(table.name)
