@@ -56,7 +56,10 @@ from portal.progress import uploads
 from portal.progress.forms import new_token
 from portal.progress.uploads import StoredFile
 from portal.records import deletion
+from portal.records import export as record_export
 from portal.records.tombstone import RecordDeletion
+from portal.reports import jobs as report_jobs
+from portal.reports import services as report_services
 from portal.roster.models import Org
 from portal.rostering.models import Demographics, RosterImport, UserIdentifier
 from tests.fixtures import progress as build
@@ -423,3 +426,44 @@ def test_a_reference_that_is_empty_long_or_names_the_learner_is_refused():
 def test_only_a_learner_can_be_deleted():
     with pytest.raises(deletion.DeletionRefused):
         deletion.plan(User(role=Role.TEACHER, username="t"))
+
+
+def test_files_made_for_others_about_the_learner_go_too(app, make):
+    """A guardian's record download and a teacher's goal report belong to their requester's
+    job, not to the learner's rows: deletion finds them by the job's learner."""
+    world = build_world(make)
+    learner_id, other_id = world.target.learner.id, world.other.learner.id
+    export_folder = Path(app.config["RECORD_EXPORT_FOLDER"])
+    export_folder.mkdir(parents=True, exist_ok=True)
+    (export_folder / "zipofmine.zip").write_bytes(b"PK the record")
+    (export_folder / "zipofother.zip").write_bytes(b"PK another record")
+    mine_report, other_report = report_services.save(b"%PDF mine"), report_services.save(b"%PDF")
+    made = [
+        (record_export.KIND, world.guardian, learner_id, {"file": "zipofmine.zip"}),
+        (report_jobs.KIND, world.teacher, learner_id, {"key": mine_report}),
+        (record_export.KIND, world.guardian, other_id, {"file": "zipofother.zip"}),
+        (report_jobs.KIND, world.teacher, other_id, {"key": other_report}),
+    ]
+    job_ids = [
+        make._add(
+            Job(kind=kind, owner_id=owner.id, params={"learner_id": lid}, state="done", result=r)
+        ).id
+        for kind, owner, lid, r in made
+    ]
+    db.session.commit()
+
+    learner = db.session.get(User, learner_id)
+    tombstone = deletion.delete_record(learner, reference=REFERENCE, actor=world.admin)
+    db.session.commit()
+
+    assert [db.session.get(Job, job_id) is None for job_id in job_ids] == [
+        True,
+        True,
+        False,
+        False,
+    ]
+    assert not (export_folder / "zipofmine.zip").exists()
+    assert report_services.path_of(mine_report) is None
+    assert (export_folder / "zipofother.zip").exists()
+    assert report_services.path_of(other_report) is not None
+    assert tombstone.counts["jobs"] >= 2

@@ -49,6 +49,7 @@ from sqlalchemy import Table, delete, event, func, select, update
 from portal.auth.models import LoginFailure, Role, User
 from portal.core import stamps
 from portal.core.extensions import db
+from portal.core.jobs import Job
 from portal.core.timeutil import utcnow
 from portal.progress import uploads
 from portal.records.tombstone import REFERENCE_MAX, RecordDeletion
@@ -94,7 +95,7 @@ KIND_LABELS = {
     "jobs": _l("Background jobs"),
     "retention_due": _l("Due-for-deletion listings"),
     "insight_facts": _l("Per-learner figures behind the insights"),
-    FILES: _l("Uploaded evidence files"),
+    FILES: _l("Stored files (evidence, downloads, printed reports)"),
 }
 
 
@@ -235,6 +236,7 @@ def plan(learner: User) -> Plan:
     if failures:
         found.rows.setdefault(LoginFailure.__tablename__, set()).update(failures)
     found.file_keys = _stored_files(found)
+    _jobs_about(found)
     return found
 
 
@@ -249,6 +251,35 @@ FILE_COLUMNS: dict[tuple[str, str], Callable[[str], Path]] = {
 def stores_files(table: str, column: str, path_of: Callable[[str], Path]) -> None:
     """Declare that `table.column` names a file found at `path_of(value)`."""
     FILE_COLUMNS[(table, column)] = path_of
+
+
+# Background jobs that made a file about a learner for someone else (a guardian's record
+# download, a teacher's goal report): their owner is not the learner, so no foreign key
+# leads to them. Such a job names the learner in `params["learner_id"]`; its kind says
+# where the file its result names lives.
+JOB_FILES: dict[str, Callable[[dict], Path | None]] = {}
+
+
+def job_makes_files(kind: str, path_of_result: Callable[[dict], Path | None]) -> None:
+    """Declare that a finished job of `kind` keeps a file about `params["learner_id"]`."""
+    JOB_FILES[kind] = path_of_result
+
+
+def _jobs_about(found: Plan) -> None:
+    """The jobs that made a file about the learner for someone else, and those files."""
+    if not JOB_FILES:
+        return
+    rows = db.session.execute(
+        select(Job.id, Job.kind, Job.result).where(
+            Job.kind.in_(sorted(JOB_FILES)),
+            Job.params["learner_id"].as_integer() == found.learner_id,
+        )
+    ).all()
+    for job_id, kind, result in rows:
+        found.rows.setdefault(Job.__tablename__, set()).add(job_id)
+        path = JOB_FILES[kind](result if isinstance(result, dict) else {})
+        if path is not None:
+            found.file_keys.append(("jobs", kind, str(path)))
 
 
 def _stored_files(found: Plan) -> list[tuple[str, str, str]]:
@@ -394,7 +425,8 @@ def _remove_files(session):
     files = session.info.pop(_REMOVE_AFTER_COMMIT, None)
     for table_name, column, value in files or ():
         with contextlib.suppress(OSError):  # FileNotFoundError included: already gone
-            FILE_COLUMNS[(table_name, column)](value).unlink(missing_ok=True)
+            # A job's file is kept as its path (see _jobs_about); a column's, as its value.
+            FILE_COLUMNS.get((table_name, column), Path)(value).unlink(missing_ok=True)
 
 
 @event.listens_for(Session, "after_soft_rollback")

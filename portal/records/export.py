@@ -34,6 +34,7 @@ from portal.core.timeutil import utcnow
 from portal.policy import Action, can
 from portal.progress import uploads
 from portal.progress.models import ProgressEntry
+from portal.records import deletion
 from portal.records.collect import collect
 
 KIND = "records.export"
@@ -198,6 +199,14 @@ def export_record(progress, learner_id: int, requester_id: int):
     return {"file": name, "learner_id": learner_id, "expires_at": expires.isoformat(), **summary}
 
 
+def _zip_of(result: dict) -> Path | None:
+    """Where a finished export's zip is (or was): deleting the learner deletes it too."""
+    name = result.get("file")
+    if not isinstance(name, str) or not name or "/" in name or name.startswith("."):
+        return None
+    return folder() / name
+
+
 def export_file(job) -> Path | None:
     """The zip a finished export job built, while it may still be downloaded; else None."""
     result = job.result or {}
@@ -222,3 +231,6 @@ def remove_expired_exports(now: float | None = None) -> int:
     for file in old:
         file.unlink(missing_ok=True)
     return len(old)
+
+
+deletion.job_makes_files(KIND, _zip_of)

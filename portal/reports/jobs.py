@@ -11,6 +11,7 @@ from portal.core import jobs
 from portal.core.extensions import db
 from portal.goals.models import Goal
 from portal.policy import Action, can
+from portal.records import deletion
 from portal.reports import services
 
 KIND = "reports.pdf"
@@ -51,3 +52,12 @@ def render_report(progress, report: str, owner_id: int, learner_id: int, goal_id
     progress.step(3, 3, _("Ready"))
     name = (learner.preferred_name or learner.given_name).lower()
     return {"key": key, "file_name": f"{report}-report-{name}.pdf"}
+
+
+def _report_file(result: dict):
+    """Where a finished report's PDF is (or was): deleting the learner deletes it too."""
+    key = result.get("key")
+    return services.path_of(key) if isinstance(key, str) else None
+
+
+deletion.job_makes_files(KIND, _report_file)
