@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 
 from portal.audit.models import AccessLogEntry
 from portal.auth.models import LoginSession, PendingWrite, TrustedDevice
+from portal.badges.models import BadgeSymbol, SignInBadge
 from portal.conferences import notes as conference_notes
 from portal.conferences import signing
 from portal.conferences.models import (
@@ -41,10 +42,13 @@ from portal.core.jobs import Job
 from portal.core.timeutil import utcnow
 from portal.family.models import Cheer, FamilyInvite
 from portal.goals.models import GoalVersion, Voice
+from portal.insights.snapshots import refresh as refresh_insights
 from portal.profiles import services as profiles
 from portal.progress import uploads
 from portal.records import collect, export
+from portal.records.retention import RetentionDue
 from portal.rights.models import CorrectionRequest, PartKind
+from portal.roster.models import Org
 from portal.rostering.models import Demographics, UserIdentifier
 from portal.targets.models import Target
 from tests.fixtures.family import PRIVATE_NOTE, build_family
@@ -52,10 +56,23 @@ from tests.fixtures.progress import entry as log_entry
 
 # Tables whose rows point at the learner but are not in the export (collect.LEFT_OUT says
 # why). Private conference notes are a kind of row, not a table: checked on their own.
-LEFT_OUT_TABLES = {"goal_progress", "login_sessions", "trusted_devices", "pending_writes", "jobs"}
+LEFT_OUT_TABLES = {
+    "goal_progress",
+    "login_sessions",
+    "trusted_devices",
+    "pending_writes",
+    "jobs",
+    "sign_in_badges",
+    "badge_symbols",
+    "insight_facts",
+    "retention_due",
+}
 # Tables that reach `users` but hold no row a learner has: a teacher's, a school's, a
 # guardian's or an import's own (the walk still checks them; the rich learner has none).
 NOT_A_LEARNERS = {
+    "record_deletions",  # a tombstone names its staff author, never the learner
+    "specialist_schools",
+    "success_indicators",
     "goal_templates",
     "goal_template_targets",
     "progress_settings",
@@ -73,10 +90,12 @@ def app_config(app_config, tmp_path):
     return {**app_config, "RECORD_EXPORT_FOLDER": str(tmp_path / "record-exports")}
 
 
-def _pk(table):
+def _keys(table, where) -> set:
+    """The keys of the rows matching `where`: ids, or tuples for a table keyed by several
+    columns (a learner's precomputed insight facts; nothing points at those)."""
     columns = list(table.primary_key.columns)
-    assert len(columns) == 1, f"{table.name}: a row reached from a learner needs one key column"
-    return columns[0]
+    rows = db.session.execute(select(*columns).where(where))
+    return {row[0] if len(columns) == 1 else tuple(row) for row in rows}
 
 
 def rows_about(user_id: int) -> dict[str, set]:
@@ -92,9 +111,8 @@ def rows_about(user_id: int) -> dict[str, set]:
                 parents = found.get(fk.column.table.name)
                 if not parents:
                     continue
-                pk = _pk(table)
                 ids = (
-                    set(db.session.scalars(select(pk).where(fk.parent.in_(sorted(parents)))))
+                    _keys(table, fk.parent.in_(sorted(parents)))
                     - found.get(table.name, set())  # .get: an empty table adds no key
                 )
                 if ids:
@@ -246,6 +264,11 @@ def rich_family(make, app):
     )
     profiles.add_entry(leo, profiles.find_spec(leo, "about"), leo, "I like dinosaurs.")
     make._add(UserIdentifier(user_id=leo.id, type="state", identifier="OH-999"))
+    # Rows about Maya that the record leaves out (collect.LEFT_OUT says why).
+    make._add(SignInBadge(learner_id=maya.id, secret_hash="7" * 64, created_by_id=teacher.id))
+    make._add(BadgeSymbol(learner_id=maya.id, symbol="fox"))
+    make._add(RetentionDue(learner_id=maya.id))
+    refresh_insights(db.session.get(Org, maya.org_id).parent_id)  # a row of facts each
     make.commit()
     return family
 

@@ -69,6 +69,12 @@ LEFT_OUT: dict[str, str] = {
     "pending_writes": "a form waiting a few hours for its sender to sign in again; "
     "deleted once used",
     "jobs": "the portal's own bookkeeping of background work (this export among it)",
+    "sign_in_badges, badge_symbols": "a printed sign-in badge's secret (as a hash) and the "
+    "picture on the card: they let a young learner sign in, they say nothing about learning",
+    "insight_facts": "figures derived from this record for the leaders' aggregates, "
+    "recomputed every night: nothing in them that the record does not hold",
+    "retention_due": "the school's list of accounts whose retention period has run out, "
+    "waiting for an admin's decision: bookkeeping about the account",
     "password, PIN and invite-code hashes, upload storage keys": "secrets that would let "
     "someone sign in or find files; they say nothing about the learner",
 }
