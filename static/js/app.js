@@ -346,8 +346,9 @@
   function focusArrival() {
     var target = location.hash && document.getElementById(location.hash.slice(1));
     if (target && /^(status|alert)$/.test(target.getAttribute("role") || "")) { focusOn(target); return; }
+    // Only a message: an empty region focused on every page load drew a focus ring.
     var flashes = document.querySelector("#main .flashes");
-    if (flashes) focusOn(flashes);
+    if (flashes && flashes.textContent.trim()) focusOn(flashes);
   }
 
   // The language switch comes back to the page shown now, even after an in-place
