@@ -1,4 +1,5 @@
-"""A guardian writes nothing but cheers, invite redemptions and their own settings.
+"""A guardian writes nothing but cheers, invite redemptions, their own settings and the
+requests the record gives them a right to (a copy, a correction, a printed report).
 
 Walks every POST route in the real url_map, fills its ids with the guardian's OWN
 child's objects (the closest a guardian comes to being allowed), and asserts 403 or
@@ -26,6 +27,12 @@ ALLOWED = {
     "conferences.acknowledge",
     "auth.keep_alive",  # "Stay signed in": their own session, nothing of a learner's
     "auth.discard_resume",  # throw away their own form kept from before signing in again
+    # The family's rights over the record (issue 16): a copy of it, a correction asked
+    # for, a progress report printed. Each starts a job or a request of the guardian's
+    # own and changes nothing of the child's.
+    "record_export.start",
+    "rights.corrections",
+    "reports.family",
 }
 # Tables a refused request may still touch: the session row (last seen) and the access log.
 IGNORED_TABLES = {"login_sessions", "access_log"}

@@ -257,7 +257,7 @@ def district():
     """Show the district's measures (a PL specialist: their schools together)."""
     view = load_insights_district()
     if view.school_ids is None:
-        title = view.org.name if view.org else _("District")
+        title = view.org.name if view.org else _("The district")
     else:
         title = _("Your schools in %(district)s", district=view.org.name if view.org else "")
     return _scope_page(view, title, "district")

@@ -229,7 +229,7 @@ class _Export:
         )
         query = (
             select(User)
-            .where(or_(User.org_id.in_(self.org_ids), User.id.in_(guardians)))
+            .where(or_(User.id.in_(staff_and_learners), User.id.in_(guardians)))
             .order_by(User.id)
         )
         return list(self.session.scalars(query))
