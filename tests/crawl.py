@@ -347,7 +347,9 @@ class Crawler:
                 self.result.render_queries.append(
                     Problem(self.result.role, url, variant, status, detail + more)
                 )
-            if status >= 500:
+            # A status outside 100-599 is what a server sends when a view passed a word
+            # where a code belongs (render(..., status=...)): a broken page as much as a 500.
+            if status >= 500 or status < 100:
                 self.result.server_errors.append(
                     Problem(self.result.role, url, variant, status, body[:2000])
                 )

@@ -109,6 +109,9 @@ def test_a_correction_goes_to_the_admins_queue_and_its_answer_comes_back(
     auth.logout()
 
     auth.login(family.admin)
+    # The filter once went to render() as its `status` argument: the page answered "0 open".
+    assert _page(client, "/admin/corrections").status_code == 200
+    assert _page(client, "/admin/corrections?status=all").status_code == 200
     queue = _page(client, "/admin/corrections").get_data(as_text=True)
     assert family.maya.display_name in queue and "Progress entry" in queue
     assert client.get(f"/admin/corrections/{request.id}").status_code == 200

@@ -34,6 +34,7 @@ FEATURE_SEEDERS = [
     "profiles",
     "conferences",
     "family",
+    "rights",
     "insights",
 ]
 

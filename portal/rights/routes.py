@@ -89,7 +89,7 @@ def queue():
         "rights/queue.html",
         "queue",
         pagination=services.queue(current_user, status, page),
-        status=status.value if status else "all",
+        shown_status=status.value if status else "all",
         status_words=services.STATUS_WORDS,
         kind_words=services.KIND_WORDS,
     )
