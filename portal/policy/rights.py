@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import abort
 from flask_login import current_user
 from sqlalchemy import exists, select
+from sqlalchemy.orm import selectinload
 
 from portal.auth.models import User
 from portal.core.extensions import db
@@ -64,7 +65,15 @@ def load_correction_part(learner: User, kind: PartKind, part_id: int | None) -> 
 def load_correction(correction_id: int, action: Action = Action.ANSWER_CORRECTION):
     """A correction request whose learner the signed-in user may act on, or 404/403:
     ANSWER_CORRECTION for the admins' queue. A requester who is not an admin gets 404."""
-    correction = db.session.get(CorrectionRequest, correction_id)
+    correction = db.session.get(
+        CorrectionRequest,
+        correction_id,
+        options=[
+            selectinload(CorrectionRequest.learner),
+            selectinload(CorrectionRequest.requester),
+            selectinload(CorrectionRequest.answered_by),
+        ],
+    )
     if correction is None:
         abort(404)
     load_learner(correction.learner_id, action)

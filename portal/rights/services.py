@@ -8,6 +8,7 @@ from datetime import datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from portal.audit.models import AccessLogEntry
 from portal.auth.models import User
@@ -30,6 +31,12 @@ from portal.progress.models import Feedback, ProgressEntry
 from portal.rights.models import PART_TEXT_MAX, CorrectionRequest, CorrectionStatus, PartKind
 
 PER_PAGE = 25
+# Who a request names, loaded with it: the pages show them and templates never query.
+PEOPLE = (
+    selectinload(CorrectionRequest.learner),
+    selectinload(CorrectionRequest.requester),
+    selectinload(CorrectionRequest.answered_by),
+)
 
 # The access log's kinds of record ("what part"), in plain words for families.
 RECORD_WORDS = {
@@ -222,6 +229,7 @@ def own_corrections(learner: User) -> list[CorrectionRequest]:
         db.session.scalars(
             select(CorrectionRequest)
             .where(own_correction_condition(learner))
+            .options(*PEOPLE)
             .order_by(CorrectionRequest.created_at.desc(), CorrectionRequest.id.desc())
         )
     )
@@ -232,6 +240,7 @@ def queue(admin: User, status: CorrectionStatus | None, page: int):
     statement = (
         select(CorrectionRequest)
         .where(CorrectionRequest.learner_id.in_(visible_learner_ids(admin)))
+        .options(*PEOPLE)
         .order_by(CorrectionRequest.created_at, CorrectionRequest.id)
     )
     if status is not None:
