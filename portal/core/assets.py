@@ -36,10 +36,12 @@ BUNDLES: dict[str, tuple[str, ...]] = {
         "css/profiles.css",
         "css/family.css",
         "css/conferences.css",
-        "css/insights.css",
-        "css/badges.css",
         "css/print.css",
     ),
+    # Pages few people open link their own sheet (base.html's page_styles block), so the
+    # learner's first visit does not carry them.
+    "insights.css": ("css/insights.css",),
+    "badges.css": ("css/badges.css",),
     "site.js": ("vendor/htmx.min.js", "js/app.js"),
     # Only the badge pages link these: the scan page's QR decoder is large.
     "badges.js": ("vendor/jsQR.js", "js/badge-scan.js"),

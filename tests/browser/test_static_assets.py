@@ -15,7 +15,11 @@ from tests.browser.conftest import Pages, sign_in
 
 pytestmark = pytest.mark.browser
 
-FIRST_LOAD_BUDGET = 45 * 1024
+# Measured 44,846 bytes before the district features, 47,363 after (2026-12-02): the
+# assets stayed at 29.8 KB (insights and badges sheets are linked by their own pages
+# only); the page itself grew to 17.6 KB with the record card and the demo's longer
+# history. HTML is sent uncompressed by the app (a proxy may compress it).
+FIRST_LOAD_BUDGET = 48 * 1024
 
 
 class Wire:
