@@ -3,9 +3,11 @@
 The file names each learner by `sourcedId` or `username` and has one column per flag
 (`ell`, `iep`, `504`, `gifted`) holding yes/no (true/false, 1/0; blank leaves the flag
 as it is). Every row is checked first; if any row is wrong nothing is written and each
-problem is reported with its row and column. Otherwise every change is made in the
-request's one transaction. Flags land in `Demographics.programs`, where the roster's
-`metadata.*` columns go and insights reads them.
+problem is reported with its row and column, in the page. Otherwise the changes are
+written by a background job (`insights.program_flags`: up to 20,000 rows is long work
+for a request) in one transaction, for the learners the admin still manages when it
+runs. Flags land in `Demographics.programs`, where the roster's `metadata.*` columns go
+and insights reads them.
 """
 
 from __future__ import annotations
@@ -14,10 +16,13 @@ import csv
 import io
 from dataclasses import dataclass
 
+from flask import url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal.auth.models import Role, User
+from portal.core import jobs
 from portal.core.extensions import db
 from portal.policy import manageable_school_ids
 from portal.rostering.models import Demographics
@@ -26,6 +31,7 @@ FLAGS = ("ell", "iep", "504", "gifted")
 YES = frozenset({"yes", "y", "true", "t", "1"})
 NO = frozenset({"no", "n", "false", "f", "0"})
 MAX_ROWS = 20000
+KIND = "insights.program_flags"
 
 
 @dataclass(frozen=True)
@@ -117,3 +123,36 @@ def apply(changes: dict[int, dict[str, bool]]) -> int:
         row.programs = programs
     db.session.flush()
     return len(changes)
+
+
+def start(changes: dict[int, dict[str, bool]], admin: User) -> jobs.Job:
+    """Queue the checked changes for the worker; the route's commit sends them."""
+    params = {str(learner_id): flags for learner_id, flags in changes.items()}
+    return jobs.enqueue(KIND, admin, changes=params, admin_id=admin.id)
+
+
+@jobs.job(
+    KIND,
+    title=_l("Program flags from a CSV"),
+    result_url=lambda job: url_for("insights.programs_upload"),
+)
+def apply_upload(progress, changes: dict, admin_id: int) -> dict:
+    """Write a checked upload, for the learners its admin still manages (asked again)."""
+    admin = db.session.get(User, admin_id)
+    if admin is None or not admin.active:
+        raise jobs.JobError(_("These program flags can no longer be saved for you."))
+    wanted = {int(learner_id): flags for learner_id, flags in changes.items()}
+    still = set(
+        db.session.scalars(
+            select(User.id).where(
+                User.id.in_(list(wanted)),
+                User.role == Role.LEARNER,
+                User.org_id.in_(manageable_school_ids(admin)),
+            )
+        )
+    )
+    kept = {learner_id: flags for learner_id, flags in wanted.items() if learner_id in still}
+    progress.step(0, len(kept), _("Saving program flags"))
+    count = apply(kept)
+    progress.step(count, len(kept), _("Program flags saved for %(n)s learners.", n=count))
+    return {"learners": count, "skipped": len(wanted) - len(kept)}

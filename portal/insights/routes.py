@@ -652,7 +652,6 @@ def programs_upload():
     changes, problems = program_flags.parse(text, current_user)
     if problems:
         return render_invalid("insights/programs.html", form=form, problems=problems)
-    count = program_flags.apply(changes)
+    job = program_flags.start(changes, current_user)
     db.session.commit()
-    flash(_("Program flags saved for %(n)s learners.", n=count), "success")
-    return redirect_to(url_for("insights.programs_upload"))
+    return redirect_to(url_for("jobs.status", job_id=job.id))
