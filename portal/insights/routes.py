@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from portal.auth.models import Role, User
 from portal.core.extensions import db
+from portal.core.i18n import date_text
 from portal.core.timeutil import today
 from portal.core.web import redirect_to, render, render_invalid
 from portal.insights import charts, compute, export, targets
@@ -319,7 +320,7 @@ def _measure_page(view: InsightsView, key: str, name: str):
         css="bar-never" if key == "never_started" else "bar-value",
     )
     points = [
-        (t.as_of.date().isoformat(), _chart_value(t.total.cells[key]), t.total.cells[key].shown)
+        (date_text(t.as_of.date()), _chart_value(t.total.cells[key]), t.total.cells[key].shown)
         for t in history
     ]
     line = charts.trend_chart(
@@ -442,7 +443,7 @@ def _targets_progress(view: InsightsView) -> list[dict]:
             )
         points = [
             (
-                t.as_of.date().isoformat(),
+                date_text(t.as_of.date()),
                 _chart_value(t.total.cells[measure.key]),
                 t.total.cells[measure.key].shown,
             )
