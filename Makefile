@@ -9,9 +9,9 @@ PORT ?= 5000
 # share one (tests/conftest.py puts each in an xdist group). PYTEST_WORKERS=0 runs in one.
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test setup lint system-deps migrate demo translations translations-update clean bench
+.PHONY: run test setup lint system-deps report-deps migrate demo translations translations-update clean bench
 
-run: setup system-deps
+run: setup report-deps
 	$(FLASK) db upgrade
 	HOST=$(HOST) PORT=$(PORT) $(FLASK) demo --if-empty
 	# The job worker runs beside gunicorn and stops with it (Ctrl-C: it finishes its jobs).
@@ -55,6 +55,10 @@ translations-update: $(VENV)/.installed
 # Chromium for the browser tests and PostgreSQL for the database tests, from Debian.
 system-deps:
 	bash scripts/install-system-deps.sh
+
+# What the portal itself needs from Debian (printed reports: Pango and fonts).
+report-deps:
+	bash scripts/install-system-deps.sh reports
 
 lint: setup
 	$(BIN)/ruff check .

@@ -4,10 +4,13 @@
 # Redis tests; the default install needs no Redis) and what printed reports need.
 set -uo pipefail
 
+# `install-system-deps.sh reports` (make run): only what the portal itself needs.
 need=()
-[ -x /usr/bin/chromium ] || need+=(chromium)
-ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
-command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+if [ "${1:-all}" != "reports" ]; then
+  [ -x /usr/bin/chromium ] || need+=(chromium)
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+  command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+fi
 # Printed reports (WeasyPrint): Pango, and fonts with the accents and emoji the portal uses;
 # pdftotext for reading a report back.
 for pkg in libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
