@@ -353,7 +353,6 @@ def _only(statement):
     return db.session.scalars(statement).all()
 
 
-@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_a_guardian_gets_the_zip_alone_and_only_for_a_day(app, make, auth, client):
     family = build_family(make)
     auth.login(family.guardian)
@@ -411,7 +410,6 @@ def _csrf(response) -> str:
     return html[start : html.index('"', start)]
 
 
-@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_who_may_export_and_an_admins_request_is_logged(app, make, auth, client):
     family = build_family(make)
     url = f"/records/learners/{family.maya.id}/export"
@@ -443,7 +441,6 @@ def test_who_may_export_and_an_admins_request_is_logged(app, make, auth, client)
     assert again.headers["Location"].endswith(f"/jobs/{job_id}")
 
 
-@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_a_job_refuses_a_requester_who_lost_the_link(app, make):
     family = build_family(make)
     job_id = jobs.enqueue(
@@ -457,7 +454,6 @@ def test_a_job_refuses_a_requester_who_lost_the_link(app, make):
     assert not export.folder().exists() or not any(export.folder().iterdir())
 
 
-@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_the_command_writes_the_same_zip_in_the_language_asked(app, make, tmp_path):
     family = build_family(make)
     out = tmp_path / "maya.zip"
@@ -489,7 +485,6 @@ def test_the_command_writes_the_same_zip_in_the_language_asked(app, make, tmp_pa
     assert teacher.exit_code != 0
 
 
-@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_each_requester_finds_the_download_where_they_look(app, make, auth, client):
     family = build_family(make)
     target = f"/records/learners/{family.maya.id}/export"

@@ -324,7 +324,6 @@ def test_id_token_failing_a_check_is_refused(
     assert [a.reason for a in _attempts()] == [services.TOKEN]
 
 
-@pytest.mark.sqlite_only("the protocol checks run before any SQL that differs by backend")
 def test_forging_provider_signs_in_with_a_good_token(app, client, world, oidc_forger):
     """The control for the cases above: the same provider, a token that passes."""
     district, _school, learner, _teacher = world
@@ -381,7 +380,6 @@ def test_claims_of_the_wrong_type_are_refused_not_a_500(app, client, world, oidc
 # --- Started by the provider ------------------------------------------------------------
 
 
-@pytest.mark.sqlite_only("the protocol checks run before any SQL that differs by backend")
 def test_provider_initiated_login_starts_the_normal_flow(app, client, world, oidc_mock):
     district, _school, learner, _teacher = world
     provider = _provider(oidc_mock.issuer, "oidc", district_id=district.id)
@@ -505,7 +503,6 @@ def test_teacher_may_not_open_the_admin_page(app, client, auth, world):
     assert client.get("/admin/sso").status_code == 403
 
 
-@pytest.mark.sqlite_only("the CLI calls the services the admin page tests on both")
 def test_cli_adds_lists_and_removes_with_the_secret_from_stdin(app, world, oidc_mock, caplog):
     district = world[0]
     runner = app.test_cli_runner()
