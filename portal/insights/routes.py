@@ -49,6 +49,7 @@ from portal.policy import (
     may_set_targets,
     roles,
     target_org_ids,
+    target_setting_org_ids,
     teaching_class_ids,
 )
 from portal.roster.models import Org
@@ -510,7 +511,7 @@ def _targets_page(form, editing=None, status: int = 200):
         form=form,
         editing=editing,
         delete_form=ConfirmForm(),
-        may_set=lambda indicator: may_set_targets(current_user, indicator.org_id),
+        settable=target_setting_org_ids(current_user),  # read here: templates never query
         measures=BY_KEY,
     )
 
@@ -533,8 +534,8 @@ def _validated_input(form: IndicatorForm):
 @roles(Role.DISTRICT_ADMIN, Role.SCHOOL_ADMIN, Role.PL_SPECIALIST)
 def targets_page():
     """List the success indicators in reach; admins add one."""
-    if current_user.role is Role.PL_SPECIALIST and request.method == "POST":
-        abort(403)
+    if request.method == "POST" and not target_setting_org_ids(current_user):
+        abort(403)  # a PL specialist reads the targets, never sets one
     form = _indicator_form()
     if request.method == "POST":
         values = _validated_input(form)

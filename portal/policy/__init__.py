@@ -55,6 +55,7 @@ from portal.policy.insights import (
     load_specialist,
     may_set_targets,
     target_org_ids,
+    target_setting_org_ids,
     teaching_class_ids,
 )
 from portal.policy.loaders import (
@@ -134,6 +135,7 @@ __all__ = [
     "load_insights_teaching",
     "load_specialist",
     "may_set_targets",
+    "target_setting_org_ids",
     "target_org_ids",
     "teaching_class_ids",
     "ADMIN_RELATIONS",

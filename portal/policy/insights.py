@@ -187,16 +187,20 @@ def allowed_breakdowns(view: InsightsView, available: tuple[str, ...], groups: f
     ]
 
 
-def may_set_targets(user: User, org_id: int) -> bool:
-    """District admins set their district's targets (and their schools'); school admins
-    their school's."""
+def target_setting_org_ids(user: User) -> frozenset[int]:
+    """The orgs whose targets this user sets: a district admin their district and its
+    schools, a school admin their school; nobody else (a PL specialist reads them)."""
+    if user.org_id is None:
+        return frozenset()
     if user.role is Role.DISTRICT_ADMIN:
-        if org_id == user.org_id:
-            return True
-        return bool(
-            db.session.scalar(select(literal(org_id).in_(district_school_ids(user.org_id))))
-        )
-    return user.role is Role.SCHOOL_ADMIN and org_id == user.org_id
+        return frozenset({user.org_id, *db.session.scalars(district_school_ids(user.org_id))})
+    if user.role is Role.SCHOOL_ADMIN:
+        return frozenset({user.org_id})
+    return frozenset()
+
+
+def may_set_targets(user: User, org_id: int) -> bool:
+    return org_id in target_setting_org_ids(user)
 
 
 def target_org_ids(user: User) -> list[int]:
