@@ -12,6 +12,7 @@ Stop the portal (and the job worker) before `restore`; `create` runs while it se
 from __future__ import annotations
 
 import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -38,6 +39,17 @@ def _trouble(error: Exception) -> click.ClickException:
     return click.ClickException(f"Could not finish: {detail}.{hint}")
 
 
+@contextmanager
+def _failing_with_a_message():
+    """A refusal, or a database or file error, ends the command with its message (exit 1)."""
+    try:
+        yield
+    except BackupRefused as error:
+        raise click.ClickException(str(error)) from None
+    except TROUBLE as error:
+        raise _trouble(error) from None
+
+
 def _mb(size: int) -> str:
     return f"{size / 1_000_000:,.1f} MB"
 
@@ -46,12 +58,8 @@ def _mb(size: int) -> str:
 @click.argument("path", type=PATH)
 def create_command(path: Path) -> None:
     """Write a backup into the new directory PATH while the portal keeps serving."""
-    try:
+    with _failing_with_a_message():
         done = service.create(path)
-    except BackupRefused as error:
-        raise click.ClickException(str(error)) from None
-    except TROUBLE as error:
-        raise _trouble(error) from None
     manifest = done.manifest
     click.echo(
         f"Backed up the {manifest.backend} database (revision "
@@ -65,12 +73,8 @@ def create_command(path: Path) -> None:
 @click.argument("path", type=PATH)
 def verify_command(path: Path) -> None:
     """Check that the backup at PATH is whole and fits this portal; change nothing."""
-    try:
+    with _failing_with_a_message():
         manifest = service.check(path)
-    except BackupRefused as error:
-        raise click.ClickException(str(error)) from None
-    except TROUBLE as error:
-        raise _trouble(error) from None
     click.echo(
         f"The backup at {path} is whole: {len(manifest.files)} files, {manifest.backend}, "
         f"revision {manifest.alembic_revision or 'not stamped'}, made {manifest.created_at}."
@@ -82,12 +86,8 @@ def verify_command(path: Path) -> None:
 @click.option("--force", is_flag=True, help="Replace a database or upload folder that has data.")
 def restore_command(path: Path, force: bool) -> None:
     """Restore the backup at PATH into the configured database and upload folder."""
-    try:
+    with _failing_with_a_message():
         done = service.restore(path, force=force)
-    except BackupRefused as error:
-        raise click.ClickException(str(error)) from None
-    except TROUBLE as error:
-        raise _trouble(error) from None
     manifest = done.manifest
     click.echo(
         f"Restored the backup made {manifest.created_at} ({manifest.backend}, "
