@@ -105,10 +105,12 @@ def _cold_home(app, client, auth, make, count_queries):
     with count_queries() as some:
         _get(client, "/")
     _rich_family_more(make, family)  # more goals, entries, cheers, sections, conferences
+    with count_queries() as first:  # its new targets moved the site stamp: settings reload
+        _get(client, "/")
     with count_queries() as more:
         html = _get(client, "/")
     assert "Leo extra goal 2" in html
-    return some, more
+    return some, first, more
 
 
 def _listing(statements) -> str:
@@ -119,14 +121,15 @@ def test_cold_family_page_statements_do_not_grow_with_the_data(
     app, client, auth, make, count_queries
 ):
     """Twice the goals, entries, cheers and conferences: the same statements."""
-    some, more = _cold_home(app, client, auth, make, count_queries)
+    some, _first, more = _cold_home(app, client, auth, make, count_queries)
     assert len(more) == len(some), _listing(more)
 
 
 def test_cold_family_page_within_the_statement_budget(app, client, auth, make, count_queries):
     """The cold guardian home in at most COLD_FAMILY_PAGE_BUDGET statements."""
-    _some, more = _cold_home(app, client, auth, make, count_queries)
-    assert len(more) <= COLD_FAMILY_PAGE_BUDGET, f"{len(more)} statements:\n{_listing(more)}"
+    _some, first, more = _cold_home(app, client, auth, make, count_queries)
+    for counted in (first, more):  # the first after a settings change reads them too
+        assert len(counted) <= COLD_FAMILY_PAGE_BUDGET, f"{len(counted)}:\n{_listing(counted)}"
 
 
 def _rich_family_more(make, family):

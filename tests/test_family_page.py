@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from portal.core.extensions import db
-from portal.family.page import family_page, school_settings
+from portal.family.page import family_page
 from portal.goals.models import GoalStatus
 from portal.policy import Relation, guardian_children, relation
 from portal.progress.models import LevelMethod, ProgressSettings
@@ -43,16 +43,6 @@ def test_family_trackers_are_the_trackers_progress_builds(app, make, rich_family
                 assert getattr(ours, name) == getattr(theirs, name), name
             assert ours.labels == theirs.labels and ours.chart == theirs.chart
     assert any(v.tracker.current is not None for v in page.child.goals)
-
-
-def test_school_settings_without_a_scale_of_its_own(app, make, rich_family):
-    """No scale row: the default levels; no settings row: None (the default method)."""
-    other = make.school("No settings yet")
-    make.commit()
-    scale, settings = school_settings(other.id)
-    assert settings is None and [lv.value for lv in scale.levels]
-    scale, settings = school_settings(None)
-    assert settings is None and scale.levels
 
 
 def test_family_page_shows_the_agreed_wording_and_the_reached_goals(app, make, rich_family):

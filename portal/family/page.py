@@ -1,20 +1,25 @@
 """The family page's data: one child's agreed goals with trackers, shared work, feedback and
-cheers, the conference card and the shared profile, in six statements whatever the data.
+cheers, the conference card and the shared profile, in four statements whatever the data.
 
 The route has authorized the child through `portal.policy` (the guardian's own children);
 this module decides nothing about access beyond the family's SQL conditions, and gathers
 what the page's templates read so that nothing queries while they render:
 
-1. the family's goals, each with its current and agreed version and its progress summary;
-2. the parts of those versions: targets, strategies, signatures, acknowledgements;
-3. the school's mastery scale and progress settings;
-4. the goals' activity: feedback for families, shared entries, cheers;
-5. the shared profile sections with their entries;
-6. the newest held conferences with their shared notes and next steps.
+1. the family's goals, each with its current and agreed version, its progress summary
+   and the site change stamp (under which the school's scale and progress settings
+   usually cost no query: `portal.school_settings`);
+2. the parts of those versions (targets, strategies, signatures, acknowledgements) and
+   the goals' activity (the newest feedback for families, shared entries and cheers);
+3. the shared profile sections with their entries;
+4. the newest held conferences with their shared notes and next steps.
 
-Statements 2, 4 and 6 load several row types at once by joining each to its own row of
-a small table of numbers (`_kinds`): row `kind = 1` carries targets, `kind = 2`
-strategies, and so on, so the types add up instead of multiplying.
+Statements 2 and 4 load several row types at once by joining each to its own row of a
+small table of numbers (`_kinds`): row `kind = 1` carries targets, `kind = 2`
+strategies, and so on, so the types add up instead of multiplying. Statement 2 keeps only
+the activity the page shows (ranked per goal in SQL), so a long history costs no more.
+
+Each statement is built once per process with bind parameters: building one costs more
+CPU than running it (about half of this module's time when each request built its own).
 """
 
 from __future__ import annotations
@@ -23,8 +28,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import and_, func, literal_column, or_, select, true, union_all
-from sqlalchemy.orm import joinedload
+from sqlalchemy import and_, bindparam, func, literal_column, or_, select, true, union_all
+from sqlalchemy.orm import aliased, defaultload, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.auth.models import User
@@ -40,6 +45,7 @@ from portal.conferences.models import (
 from portal.conferences.signing import Agreement, VersionSigning
 from portal.core.extensions import db
 from portal.core.i18n import reading_spanish
+from portal.core.stamps import site_stamp_column
 from portal.core.timeutil import utcnow
 from portal.family.models import Cheer
 from portal.goals.models import (
@@ -65,12 +71,8 @@ from portal.profiles.models import (
 )
 from portal.profiles.prompts import BUILT_IN, custom_spec
 from portal.profiles.services import EntryView, SectionView
-from portal.progress.live import goal_token
-from portal.progress.mastery import Method, current_level
-from portal.progress.models import Feedback, GoalProgress, ProgressEntry, ProgressSettings
-from portal.progress.scales import default_scale
-from portal.progress.tracker import Tracker, decoded_points
-from portal.targets.models import MasteryScale
+from portal.progress.models import Feedback, GoalProgress, ProgressEntry
+from portal.progress.tracker import Tracker, trackers_for
 
 RECENT_DAYS = 21
 STARTERS = 3
@@ -114,21 +116,23 @@ class FamilyPage:
 
 def family_page(learner: User) -> FamilyPage:
     """The family page's data for one (authorized) child."""
-    goals, summaries = _goals(learner)
-    parts = _load_parts(goals)
-    scale, settings = school_settings(learner.org_id)
+    goals, summaries, stamp = _goals(learner)
     active = [g for g in goals if g.status is GoalStatus.ACTIVE]
-    views = {}
-    for goal in active:
-        version = goal.agreed_version or goal.current_version
-        tracker = family_tracker(goal, version, summaries.get(goal.id), scale, settings)
-        views[goal.id] = GoalView(
-            goal,
-            version,
-            tracker,
-            family_targets=[vt.target.family_wording for vt in version.targets],
-        )
-    shared, names = _load_activity(views)
+    shown = {g.id: g.agreed_version or g.current_version for g in active}
+    trackers = trackers_for(
+        active,
+        {learner.id: learner.org_id},
+        versions=shown,
+        summaries=summaries,
+        site_stamp=stamp,
+    )
+    views = {
+        goal.id: GoalView(goal, shown[goal.id], tracker)
+        for goal, tracker in zip(active, trackers, strict=True)
+    }
+    parts, shared, names = _load_details(goals, views)
+    for view in views.values():
+        view.family_targets = [vt.target.family_wording for vt in view.version.targets]
     reached = [
         (g.agreed_version or g.current_version).statement
         for g in goals
@@ -149,64 +153,149 @@ def _kinds(count: int):
     return union_all(*numbers).subquery("kinds")
 
 
-# --- 1. Goals, 2. their versions' parts --------------------------------------------------
+# --- 1. Goals, 2. their versions' parts and activity -------------------------------------
+
+_GOALS = (
+    select(Goal, GoalProgress, site_stamp_column())
+    .outerjoin(GoalProgress, GoalProgress.goal_id == Goal.id)
+    .where(
+        Goal.learner_id == bindparam("learner_id"),
+        Goal.current_version_id.is_not(None),
+        family_goal_condition(),
+    )
+    .options(joinedload(Goal.current_version), joinedload(Goal.agreed_version))
+    .order_by(Goal.created_at, Goal.id)
+)
 
 
-def _goals(learner: User) -> tuple[list[Goal], dict[int, GoalProgress]]:
-    """The goals the family sees, oldest first, with both versions and their summaries."""
-    rows = db.session.execute(
-        select(Goal, GoalProgress)
-        .outerjoin(GoalProgress, GoalProgress.goal_id == Goal.id)
-        .where(
-            Goal.learner_id == learner.id,
-            Goal.current_version_id.is_not(None),
-            family_goal_condition(),
+def _goals(learner: User) -> tuple[list[Goal], dict[int, GoalProgress], int]:
+    """The goals the family sees, oldest first, with both versions and their summaries,
+    and the site stamp (0 without goals: then no tracker needs the settings)."""
+    rows = db.session.execute(_GOALS, {"learner_id": learner.id}).all()
+    goals = [goal for goal, _summary, _stamp in rows]
+    summaries = {goal.id: summary for goal, summary, _stamp in rows if summary is not None}
+    return goals, summaries, (rows[0][2] or 0) if rows else 0
+
+
+def _ranked(model, condition, *overall):
+    """The ids of `model`'s rows on the goals (`goal_ids`) that `condition` lets through,
+    each with its rank among its goal's rows, newest first (and, for each of `overall`,
+    its rank among all of them)."""
+    newest = [model.created_at.desc(), model.id.desc()]
+    ranks = [func.row_number().over(partition_by=model.goal_id, order_by=newest).label("rank")]
+    ranks += [func.row_number().over(order_by=newest).label(name) for name in overall]
+    return (
+        select(model.id, *ranks)
+        .where(model.goal_id.in_(bindparam("goal_ids", expanding=True)), condition)
+        .subquery()
+    )
+
+
+def _details_statement():
+    """Kinds 1-4: the parts of the versions `version_ids` (acknowledgements of
+    `agreed_ids` only); kinds 5-7: the newest feedback, shared entries and cheers on the
+    active goals `goal_ids`, newest first (the bank's words of each entry's strategy)."""
+    kinds = _kinds(7)
+    versions = bindparam("version_ids", expanding=True)
+    agreed = bindparam("agreed_ids", expanding=True)
+    feedback = _ranked(Feedback, family_feedback_condition())
+    entries = _ranked(ProgressEntry, family_entry_condition(), "overall")
+    cheers = _ranked(Cheer, Cheer.hidden_at.is_(None))
+    newest = func.coalesce(Feedback.created_at, ProgressEntry.created_at, Cheer.created_at)
+    newest_id = func.coalesce(Feedback.id, ProgressEntry.id, Cheer.id)
+    entry_strategy = aliased(GoalVersionStrategy)
+    return (
+        select(
+            GoalVersionTarget,
+            GoalVersionStrategy,
+            GoalSignature,
+            GoalAcknowledgement,
+            Feedback,
+            ProgressEntry,
+            Cheer,
+            Strategy.text,
+            Strategy.text_es,
         )
-        .options(joinedload(Goal.current_version), joinedload(Goal.agreed_version))
-        .order_by(Goal.created_at, Goal.id)
-    ).tuples()
-    goals, summaries = [], {}
-    for goal, summary in rows:
-        goals.append(goal)
-        if summary is not None:
-            summaries[goal.id] = summary
-    return goals, summaries
+        .select_from(kinds)
+        .outerjoin(
+            GoalVersionTarget, and_(kinds.c.kind == 1, GoalVersionTarget.version_id.in_(versions))
+        )
+        .outerjoin(
+            GoalVersionStrategy,
+            and_(kinds.c.kind == 2, GoalVersionStrategy.version_id.in_(versions)),
+        )
+        .outerjoin(GoalSignature, and_(kinds.c.kind == 3, GoalSignature.version_id.in_(versions)))
+        .outerjoin(
+            GoalAcknowledgement,
+            and_(kinds.c.kind == 4, GoalAcknowledgement.version_id.in_(agreed)),
+        )
+        .outerjoin(feedback, and_(kinds.c.kind == 5, feedback.c.rank <= FEEDBACK_SHOWN))
+        .outerjoin(Feedback, Feedback.id == feedback.c.id)
+        .outerjoin(
+            entries,
+            and_(
+                kinds.c.kind == 6,
+                or_(entries.c.rank <= SHARED_SHOWN, entries.c.overall <= STARTER_ENTRIES),
+            ),
+        )
+        .outerjoin(ProgressEntry, ProgressEntry.id == entries.c.id)
+        .outerjoin(cheers, and_(kinds.c.kind == 7, cheers.c.rank <= CHEERS_SHOWN))
+        .outerjoin(Cheer, Cheer.id == cheers.c.id)
+        .outerjoin(entry_strategy, entry_strategy.id == ProgressEntry.strategy_id)
+        .outerjoin(Strategy, Strategy.id == entry_strategy.strategy_id)
+        .order_by(kinds.c.kind, newest.desc(), newest_id.desc())
+        # The people these rows name come with them; their schools are not shown here.
+        .options(*(defaultload(person).lazyload(User.org) for person in _NAMED))
+    )
 
 
-def _load_parts(goals: list[Goal]) -> dict[int, tuple[list, list]]:
-    """Load the targets and strategies of the goals' versions onto them, and return each
-    version's signatures and (agreed versions only) acknowledgements, in one statement."""
+# The people the details show by name: signers, guardians who saw a goal, authors.
+_NAMED = (GoalSignature.signer, GoalAcknowledgement.guardian, Feedback.author, Cheer.author)
+_DETAILS = _details_statement()
+
+
+def _load_details(goals: list[Goal], views: dict[int, GoalView]):
+    """In one statement: load the targets and strategies of the goals' versions onto them
+    and return each version's signatures and (agreed versions only) acknowledgements; put
+    each active goal's newest feedback, shared entries and cheers on its view; return the
+    newest shared entries (at least the `STARTER_ENTRIES` newest of all, newest first)
+    and the bank's Spanish name of each one's strategy when it came unchanged from the
+    bank (on a Spanish page only)."""
     versions = {}
     for goal in goals:
         for version in (goal.current_version, goal.agreed_version):
             if version is not None:
                 versions[version.id] = version
-    agreed_ids = [g.agreed_version_id for g in goals if g.agreed_version_id]
     found = defaultdict(lambda: ([], [], [], []))
+    shared, names = [], {}
     if versions:
-        ids = list(versions)
-        kinds = _kinds(4)
-        rows = db.session.execute(
-            select(GoalVersionTarget, GoalVersionStrategy, GoalSignature, GoalAcknowledgement)
-            .select_from(kinds)
-            .outerjoin(
-                GoalVersionTarget,
-                and_(kinds.c.kind == 1, GoalVersionTarget.version_id.in_(ids)),
-            )
-            .outerjoin(
-                GoalVersionStrategy,
-                and_(kinds.c.kind == 2, GoalVersionStrategy.version_id.in_(ids)),
-            )
-            .outerjoin(GoalSignature, and_(kinds.c.kind == 3, GoalSignature.version_id.in_(ids)))
-            .outerjoin(
-                GoalAcknowledgement,
-                and_(kinds.c.kind == 4, GoalAcknowledgement.version_id.in_(agreed_ids)),
-            )
-        ).tuples()
-        for row in rows:
-            for slot, part in enumerate(row):
+        params = {
+            "version_ids": list(versions),
+            "agreed_ids": [g.agreed_version_id for g in goals if g.agreed_version_id],
+            "goal_ids": list(views),
+        }
+        spanish = reading_spanish()
+        for *parts, feedback, entry, cheer, bank_text, bank_es in db.session.execute(
+            _DETAILS, params
+        ):
+            for slot, part in enumerate(parts):
                 if part is not None:
                     found[part.version_id][slot].append(part)
+            if feedback is not None:
+                _keep(views[feedback.goal_id].feedback, feedback, FEEDBACK_SHOWN)
+            if cheer is not None:
+                _keep(views[cheer.goal_id].cheers, cheer, CHEERS_SHOWN)
+            if entry is not None:
+                shared.append(entry)
+                _keep(views[entry.goal_id].shared, entry, SHARED_SHOWN)
+                if spanish and bank_es and bank_text == entry.strategy_text:
+                    names[entry.id] = bank_es
+    for view in views.values():
+        view.strategy_names = {e.id: names[e.id] for e in view.shared if e.id in names}
+    return _signing(versions, found), shared, names
+
+
+def _signing(versions: dict, found) -> dict[int, tuple[list, list]]:
     signing = {}
     for vid, version in versions.items():
         targets, strategies, signatures, acks = found[vid]
@@ -239,101 +328,6 @@ def _agreement(goal: Goal, parts: dict[int, tuple[list, list]]) -> Agreement:
     )
 
 
-# --- 3. The school's scale and settings, and the trackers --------------------------------
-
-
-def school_settings(school_id: int | None) -> tuple[object, ProgressSettings | None]:
-    """The school's mastery scale (or the default levels) and progress settings, in one
-    statement (`progress.scales.scales_for` and `settings_for` take one each)."""
-    if school_id is None:
-        return default_scale(), None
-    kinds = _kinds(2)
-    rows = (
-        db.session.execute(
-            select(MasteryScale, ProgressSettings)
-            .select_from(kinds)
-            .outerjoin(MasteryScale, and_(kinds.c.kind == 1, MasteryScale.school_id == school_id))
-            .outerjoin(
-                ProgressSettings, and_(kinds.c.kind == 2, ProgressSettings.school_id == school_id)
-            )
-            .options(joinedload(MasteryScale.levels))
-        )
-        .unique()
-        .tuples()
-        .all()
-    )
-    scale = next((s for s, _ in rows if s is not None), None)
-    settings = next((p for _, p in rows if p is not None), None)
-    return scale or default_scale(), settings
-
-
-def family_tracker(goal, version, summary, scale, settings) -> Tracker:
-    """The tracker `progress.tracker.trackers_for` builds, from rows already loaded
-    (tests/test_family_page.py checks that the two agree)."""
-    method = Method.of(settings)
-    raw, values = decoded_points(summary.points_json if summary else None)
-    return Tracker(
-        goal=goal,
-        version=version,
-        scale=scale,
-        method=method,
-        summary=summary,
-        token=goal_token(goal, summary, settings),
-        raw_points=raw,
-        values=values,
-        current=current_level(values, method, summary.max_value if summary else None),
-    )
-
-
-# --- 4. Feedback, shared entries, cheers --------------------------------------------------
-
-
-def _load_activity(views: dict[int, GoalView]) -> tuple[list[ProgressEntry], dict[int, str]]:
-    """Put each goal's newest feedback, shared entries and cheers on its view; return every
-    shared entry, newest first, and the bank's Spanish name of each one's strategy when it
-    came unchanged from the bank (on a Spanish page only)."""
-    if not views:
-        return [], {}
-    ids = list(views)
-    kinds = _kinds(3)
-    newest = func.coalesce(Feedback.created_at, ProgressEntry.created_at, Cheer.created_at)
-    newest_id = func.coalesce(Feedback.id, ProgressEntry.id, Cheer.id)
-    rows = db.session.execute(
-        select(Feedback, ProgressEntry, Cheer, Strategy.text, Strategy.text_es)
-        .select_from(kinds)
-        .outerjoin(
-            Feedback,
-            and_(kinds.c.kind == 1, Feedback.goal_id.in_(ids), family_feedback_condition()),
-        )
-        .outerjoin(
-            ProgressEntry,
-            and_(kinds.c.kind == 2, ProgressEntry.goal_id.in_(ids), family_entry_condition()),
-        )
-        .outerjoin(
-            Cheer, and_(kinds.c.kind == 3, Cheer.goal_id.in_(ids), Cheer.hidden_at.is_(None))
-        )
-        .outerjoin(GoalVersionStrategy, GoalVersionStrategy.id == ProgressEntry.strategy_id)
-        .outerjoin(Strategy, Strategy.id == GoalVersionStrategy.strategy_id)
-        .order_by(kinds.c.kind, newest.desc(), newest_id.desc())
-    ).tuples()
-    spanish = reading_spanish()
-    shared, names = [], {}
-    for feedback, entry, cheer, bank_text, bank_es in rows:
-        if feedback is not None:
-            _keep(views[feedback.goal_id].feedback, feedback, FEEDBACK_SHOWN)
-        if cheer is not None:
-            _keep(views[cheer.goal_id].cheers, cheer, CHEERS_SHOWN)
-        if entry is None:
-            continue
-        shared.append(entry)
-        _keep(views[entry.goal_id].shared, entry, SHARED_SHOWN)
-        if spanish and bank_es and bank_text == entry.strategy_text:
-            names[entry.id] = bank_es
-    for view in views.values():
-        view.strategy_names = {e.id: names[e.id] for e in view.shared if e.id in names}
-    return shared, names
-
-
 def _keep(rows: list, row, keep: int) -> None:
     if len(rows) < keep:
         rows.append(row)
@@ -359,30 +353,34 @@ def _starters(
     return starters
 
 
-# --- 5. The shared profile -----------------------------------------------------------------
+# --- 3. The shared profile -----------------------------------------------------------------
 
 
-def shared_sections(learner: User) -> list[SectionView]:
-    """The sections the learner shared with family and no admin locked, with their entries
-    (as `profiles.services.family_sections`), in one statement."""
+def _sections_statement():
+    learner_id = bindparam("learner_id")
+    # The newest revision and the number of revisions of each of this learner's entries
+    # (grouped over their own entries only, never the district's whole table).
     latest = (
         select(
             ProfileEntryRevision.entry_id,
             func.max(ProfileEntryRevision.id).label("revision_id"),
             func.count(ProfileEntryRevision.id).label("revisions"),
         )
+        .join(ProfileEntry, ProfileEntry.id == ProfileEntryRevision.entry_id)
+        .join(ProfileSection, ProfileSection.id == ProfileEntry.section_id)
+        .where(ProfileSection.learner_id == learner_id)
         .group_by(ProfileEntryRevision.entry_id)
         .subquery()
     )
     builtin = [spec.key for spec in BUILT_IN]
-    rows = db.session.execute(
+    return (
         select(ProfileSection, ProfileSectionDef, ProfileEntry, ProfileEntryRevision)
         .add_columns(latest.c.revisions)
         .outerjoin(
             ProfileSectionDef,
             and_(
                 ProfileSectionDef.id == ProfileSection.definition_id,
-                ProfileSectionDef.school_id == learner.org_id,
+                ProfileSectionDef.school_id == bindparam("school_id"),
                 ProfileSectionDef.retired.is_(False),
             ),
         )
@@ -390,12 +388,22 @@ def shared_sections(learner: User) -> list[SectionView]:
         .outerjoin(latest, latest.c.entry_id == ProfileEntry.id)
         .outerjoin(ProfileEntryRevision, ProfileEntryRevision.id == latest.c.revision_id)
         .where(
-            ProfileSection.learner_id == learner.id,
+            ProfileSection.learner_id == learner_id,
             family_section_condition(),
             or_(ProfileSection.key.in_(builtin), ProfileSectionDef.id.is_not(None)),
         )
         .order_by(ProfileEntry.created_at, ProfileEntry.id)
-    ).tuples()
+    )
+
+
+_SECTIONS = _sections_statement()
+
+
+def shared_sections(learner: User) -> list[SectionView]:
+    """The sections the learner shared with family and no admin locked, with their entries
+    (as `profiles.services.family_sections`), in one statement."""
+    params = {"learner_id": learner.id, "school_id": learner.org_id}
+    rows = db.session.execute(_SECTIONS, params).tuples()
     states, custom, entries = {}, {}, {}
     for state, definition, entry, revision, count in rows:
         if definition is not None:
@@ -420,20 +428,21 @@ def shared_sections(learner: User) -> list[SectionView]:
     return [SectionView(s, states[s.key], grouped.get(states[s.key].id, [])) for s in specs]
 
 
-# --- 6. Held conferences --------------------------------------------------------------------
+# --- 4. Held conferences --------------------------------------------------------------------
 
 
-def held_conferences(learner: User, limit: int = CONFERENCES_SHOWN) -> list[HistoryItem]:
-    """The newest held conferences with their shared notes (never private ones) and next
-    steps, in one statement (the family card does not list the goals signed at each)."""
+def _conferences_statement():
     newest = (
         select(Conference.id)
-        .where(Conference.learner_id == learner.id, Conference.status == ConferenceStatus.DONE)
+        .where(
+            Conference.learner_id == bindparam("learner_id"),
+            Conference.status == ConferenceStatus.DONE,
+        )
         .order_by(Conference.scheduled_at.desc(), Conference.id.desc())
-        .limit(limit)
+        .limit(bindparam("shown"))
     )
     kinds = _kinds(2)
-    rows = db.session.execute(
+    return (
         select(Conference, ConferenceNote, NextStep)
         .select_from(Conference)
         .join(kinds, true())
@@ -455,7 +464,17 @@ def held_conferences(learner: User, limit: int = CONFERENCES_SHOWN) -> list[Hist
             ConferenceNote.id,
             NextStep.id,
         )
-    ).tuples()
+    )
+
+
+_CONFERENCES = _conferences_statement()
+
+
+def held_conferences(learner: User, limit: int = CONFERENCES_SHOWN) -> list[HistoryItem]:
+    """The newest held conferences with their shared notes (never private ones) and next
+    steps, in one statement (the family card does not list the goals signed at each)."""
+    params = {"learner_id": learner.id, "shown": limit}
+    rows = db.session.execute(_CONFERENCES, params).tuples()
     items: dict[int, HistoryItem] = {}
     for conference, note, step in rows:
         item = items.get(conference.id)
