@@ -1,10 +1,10 @@
 """Sign-in forms."""
 
-from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
 from portal.core.forms import PortalForm
+from portal.core.i18n import lazy_gettext as _l
 
 
 class PasswordSignInForm(PortalForm):

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core import stamps
 from portal.core.extensions import db
+from portal.core.i18n import gettext as _
 from portal.core.timeutil import utcnow
 
 
@@ -30,8 +31,6 @@ class Role(enum.StrEnum):
     @property
     def label(self) -> str:
         """The role's name in the reader's language."""
-        from flask_babel import gettext as _
-
         return {
             Role.LEARNER: _("Learner"),
             Role.TEACHER: _("Teacher"),

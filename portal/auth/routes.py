@@ -15,8 +15,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
@@ -24,7 +22,8 @@ from portal.auth import drafts, services
 from portal.auth.forms import ClassCodeForm, PasswordSignInForm, PinForm
 from portal.auth.models import Role, User
 from portal.core.extensions import db
-from portal.core.i18n import LOCALE_KEY
+from portal.core.i18n import LOCALE_KEY, ngettext
+from portal.core.i18n import gettext as _
 from portal.core.inputs import parse_id
 from portal.core.web import redirect_to, render, render_invalid, safe_next, unchanged
 from portal.policy import public, roles

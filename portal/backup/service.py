@@ -37,7 +37,6 @@ from pathlib import Path
 from alembic.script import ScriptDirectory
 from flask import current_app
 from flask_babel import force_locale
-from flask_babel import lazy_gettext as _l
 from flask_migrate import upgrade
 from sqlalchemy import select, update
 
@@ -54,6 +53,7 @@ from portal.backup.archive import (
     verify,
 )
 from portal.core.extensions import db, migrate
+from portal.core.i18n import lazy_gettext as _l
 from portal.core.jobs import FAILED, QUEUED, RUNNING, Job
 from portal.core.timeutil import utcnow
 

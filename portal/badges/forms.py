@@ -1,12 +1,12 @@
 """Badge forms: the teacher's buttons (CSRF only), a picture choice, a scanned code."""
 
-from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, RadioField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 
 from portal.badges.services import SYMBOLS
 from portal.core.forms import PortalForm
+from portal.core.i18n import lazy_gettext as _l
 
 
 class BadgeButtonForm(PortalForm):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
@@ -15,6 +14,7 @@ from portal.auth.routes import complete_sign_in, refused_message
 from portal.badges import services
 from portal.badges.forms import BadgeButtonForm, BadgeSignInForm, PrintClassForm, SymbolForm
 from portal.core.extensions import db
+from portal.core.i18n import gettext as _
 from portal.core.security import talisman
 from portal.core.web import redirect_to, render, render_invalid, render_partial, wants_fragment
 from portal.policy import Action, class_has_ended, load_class, load_learner, public, roles

@@ -14,13 +14,13 @@ import secrets
 from dataclasses import dataclass
 
 import segno
-from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import exists, inspect, select, update
 
 from portal.auth.models import Role, User
 from portal.badges.models import BadgeSymbol, SignInBadge
 from portal.core.extensions import db
+from portal.core.i18n import lazy_gettext as _l
 from portal.core.timeutil import utcnow
 from portal.policy import visible_learner_ids
 from portal.roster.models import Enrollment, EnrollmentRole, SchoolClass

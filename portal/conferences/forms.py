@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     DateField,
@@ -17,6 +16,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from portal.core.forms import PortalForm
+from portal.core.i18n import lazy_gettext as _l
 from portal.core.inputs import parse_id
 from portal.core.timeutil import today
 from portal.goals.forms import StatementRequired, choices

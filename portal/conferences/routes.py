@@ -14,13 +14,13 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import gettext as _
 from flask_babel import to_utc
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.auth.models import STAFF_ROLES, Role
 from portal.core.extensions import db
+from portal.core.i18n import gettext as _
 from portal.core.inputs import parse_id
 from portal.core.web import (
     is_background_request,

@@ -6,13 +6,13 @@ next to the form or element that asked, so what the person typed stays on the pa
 """
 
 from flask import Flask, current_app, render_template, request
-from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from portal.core.extensions import db, login_manager
+from portal.core.i18n import gettext
 from portal.core.web import safe_next, wants_fragment
 
 

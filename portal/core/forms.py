@@ -14,14 +14,14 @@ from collections.abc import Iterator
 
 from babel import support
 from flask import current_app
-from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from werkzeug.datastructures import FileStorage
 from wtforms import Field, FieldList, FormField
 from wtforms.i18n import messages_path
 
+from portal.core.i18n import current_locale
+from portal.core.i18n import lazy_gettext as _l
 from portal.core.inputs import INT_MAX, INT_MIN, has_forbidden_character, scrub
 
 NOT_ALLOWED = _l("This field contains a character that is not allowed.")
@@ -46,7 +46,7 @@ class PortalForm(FlaskForm):
             changes while the process runs."""
             if not current_app.config.get("WTF_I18N_ENABLED", True):
                 return super().get_translations(form)
-            return _wtforms_translations(str(get_locale() or "en"))
+            return _wtforms_translations(str(current_locale() or "en"))
 
     def process(self, formdata=None, obj=None, data=None, extra_filters=None, **kwargs):
         super().process(formdata, obj, data=data, extra_filters=extra_filters, **kwargs)

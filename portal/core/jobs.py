@@ -47,7 +47,6 @@ import click
 from flask import Flask, current_app, has_request_context
 from flask.cli import AppGroup, with_appcontext
 from flask_babel import force_locale
-from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy.session import Session
 from huey import RedisHuey, SqliteHuey, crontab
 from huey.api import Huey
@@ -56,6 +55,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.core import stamps
 from portal.core.extensions import db
+from portal.core.i18n import lazy_gettext as _l
 from portal.core.timeutil import utcnow
 
 log = logging.getLogger(__name__)

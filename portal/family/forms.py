@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from portal.core.forms import PortalForm
+from portal.core.i18n import lazy_gettext as _l
 from portal.family.models import CHEER_MAX
 from portal.family.services import contains_link
 from portal.progress.forms import TokenForm

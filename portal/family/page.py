@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import and_, bindparam, func, literal_column, or_, select, true, union_all
-from sqlalchemy.orm import aliased, defaultload, joinedload
+from sqlalchemy.orm import aliased, defaultload, joinedload, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.auth.models import User
@@ -244,8 +244,12 @@ def _details_statement():
         .outerjoin(entry_strategy, entry_strategy.id == ProgressEntry.strategy_id)
         .outerjoin(Strategy, Strategy.id == entry_strategy.strategy_id)
         .order_by(kinds.c.kind, newest.desc(), newest_id.desc())
-        # The people these rows name come with them; their schools are not shown here.
-        .options(*(defaultload(person).lazyload(User.org) for person in _NAMED))
+        # The people these rows name come with them; their schools are not shown here, nor
+        # the bank entry a version's strategy came from (its words are the version's own).
+        .options(
+            *(defaultload(person).lazyload(User.org) for person in _NAMED),
+            lazyload(GoalVersionStrategy.strategy),
+        )
     )
 
 
@@ -456,7 +460,10 @@ def _conferences_statement():
         )
         .outerjoin(NextStep, and_(kinds.c.kind == 2, NextStep.conference_id == Conference.id))
         .where(Conference.id.in_(newest))
-        .options(joinedload(Conference.teacher))
+        # The teacher's name is shown; not the teacher's school, nor who wrote a note.
+        .options(
+            joinedload(Conference.teacher).lazyload(User.org), lazyload(ConferenceNote.author)
+        )
         .order_by(
             Conference.scheduled_at.desc(),
             Conference.id.desc(),

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, make_response, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from portal.auth.models import STAFF_ROLES, Role
 from portal.conferences import notes as conference_notes
 from portal.core.extensions import db
+from portal.core.i18n import gettext as _
 from portal.core.timeutil import utcnow
 from portal.core.web import redirect_to, render, render_invalid, wants_fragment
 from portal.family import cards, services

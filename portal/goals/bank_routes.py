@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask import flash, make_response, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from portal.auth.models import Role
 from portal.core.extensions import db
+from portal.core.i18n import gettext as _
 from portal.core.web import redirect_to, render, render_invalid, wants_fragment
 from portal.goals import queries, services
 from portal.goals.blueprint import bp

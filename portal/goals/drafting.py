@@ -5,12 +5,12 @@ add or remove a step, search targets), each posting to an endpoint of its own.
 from __future__ import annotations
 
 from flask import abort, flash, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.auth.models import Role, User
 from portal.core.extensions import db
+from portal.core.i18n import gettext as _
 from portal.core.inputs import parse_id, parse_number
 from portal.core.timeutil import today
 from portal.core.web import redirect_to, render, wants_fragment

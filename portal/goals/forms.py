@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     DateField,
     FieldList,
@@ -21,6 +20,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.auth.models import User
 from portal.core.forms import PortalForm
+from portal.core.i18n import lazy_gettext as _l
 from portal.core.timeutil import today
 from portal.goals import queries
 from portal.goals.models import Goal, GoalStatus, GoalTemplate, GoalVersion, Horizon, Strategy

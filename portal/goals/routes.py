@@ -8,7 +8,6 @@ The goal form is in `drafting`, templates in `template_routes`, the strategy ban
 from __future__ import annotations
 
 from flask import abort, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 # Imported for their routes, which register on `bp`: the app factory imports this module.
@@ -18,6 +17,7 @@ import portal.goals.template_routes  # noqa: F401
 from portal.auth.models import STAFF_ROLES, Role, User
 from portal.conferences import signing as conference_signing
 from portal.core.extensions import db
+from portal.core.i18n import gettext as _
 from portal.core.web import redirect_to, render
 from portal.goals import diff, queries, services
 from portal.goals.blueprint import bp

@@ -5,11 +5,11 @@ learner may start a goal from.
 from __future__ import annotations
 
 from flask import flash, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.auth.models import Role
 from portal.core.extensions import db
+from portal.core.i18n import gettext as _
 from portal.core.web import redirect_to, render
 from portal.goals import queries, services
 from portal.goals.blueprint import bp

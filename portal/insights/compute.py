@@ -16,7 +16,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask_babel import gettext as _
 from sqlalchemy import (
     Integer,
     String,
@@ -43,6 +42,7 @@ from portal.conferences.models import (
     SignerRole,
 )
 from portal.core.extensions import db
+from portal.core.i18n import gettext as _
 from portal.core.timeutil import utcnow
 from portal.family.models import Cheer
 from portal.goals.models import Goal, GoalStatus, GoalVersion, GoalVersionStrategy, Voice

@@ -17,13 +17,13 @@ import io
 from dataclasses import dataclass
 
 from flask import url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal.auth.models import Role, User
 from portal.core import jobs
 from portal.core.extensions import db
+from portal.core.i18n import gettext as _
+from portal.core.i18n import lazy_gettext as _l
 from portal.policy import manageable_school_ids
 from portal.rostering.models import Demographics
 

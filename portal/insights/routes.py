@@ -13,13 +13,13 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask import Blueprint, Response, abort, flash, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from portal.auth.models import Role, User
 from portal.core.extensions import db
 from portal.core.i18n import date_text
+from portal.core.i18n import gettext as _
 from portal.core.timeutil import today
 from portal.core.web import redirect_to, render, render_invalid
 from portal.insights import charts, compute, export, targets

@@ -18,13 +18,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime, time, timedelta
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, cast, delete, func, insert, literal, select
 
 from portal.conferences.models import DEFAULT_CYCLE_DAYS, ConferenceSettings
 from portal.core import jobs
 from portal.core.extensions import db
+from portal.core.i18n import gettext as _
+from portal.core.i18n import lazy_gettext as _l
 from portal.core.read_session import READS_ONLY
 from portal.core.timeutil import utcnow
 from portal.roster.models import Org, OrgType

@@ -22,7 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask import current_app
-from flask_babel import gettext as _
+
+from portal.core.i18n import gettext as _
 
 from .measures import MEASURES, SHARE
 

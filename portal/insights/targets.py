@@ -13,12 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, ForeignKey, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.core import stamps
 from portal.core.extensions import db
+from portal.core.i18n import lazy_gettext as _l
 from portal.core.timeutil import today, utcnow
 
 

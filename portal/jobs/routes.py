@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Blueprint
-from flask_babel import gettext as _
 
 from portal.core import jobs
+from portal.core.i18n import gettext as _
 from portal.core.jobs import DONE, FAILED, QUEUED, Job
 from portal.core.timeutil import utcnow
 from portal.core.web import STOP_POLLING, render, render_partial, wants_fragment

@@ -7,8 +7,7 @@ the row may be applied. Required values follow the tables of [OR11] §3 and [OR1
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
+from portal.core.i18n import lazy_gettext as _l
 from portal.oneroster import records as r
 from portal.oneroster import spec
 

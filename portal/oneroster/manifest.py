@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask_babel import lazy_gettext as _l
-
+from portal.core.i18n import lazy_gettext as _l
 from portal.oneroster import spec
 from portal.oneroster.problems import Problems
 from portal.oneroster.source import CsvBroken, Source

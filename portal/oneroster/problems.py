@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask_babel import lazy_gettext as _l
+from portal.core.i18n import lazy_gettext as _l
 
 MAX_ERRORS = 200  # errors kept with their message; the rest are only counted
 

@@ -20,8 +20,7 @@ from collections.abc import Container, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask_babel import lazy_gettext as _l
-
+from portal.core.i18n import lazy_gettext as _l
 from portal.oneroster import records as r
 from portal.oneroster import spec
 from portal.oneroster.builders import BUILDERS

@@ -27,8 +27,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import NamedTuple
 
-from flask_babel import lazy_gettext as _l
-
+from portal.core.i18n import lazy_gettext as _l
 from portal.oneroster import spec
 from portal.oneroster.headers import HeaderReport
 from portal.oneroster.problems import Problems

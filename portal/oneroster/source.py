@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
-from flask_babel import lazy_gettext as _l
+from portal.core.i18n import lazy_gettext as _l
 
 # The csv module's default limit on one field (we do not change the process-wide setting).
 # An unterminated quote would otherwise swallow the rest of the file into one field; the

@@ -19,7 +19,7 @@ from datetime import date, timedelta
 
 from flask import abort, current_app, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import Select, and_, literal, select
+from sqlalchemy import Select, and_, bindparam, literal, select
 from sqlalchemy.orm import aliased
 
 from portal.auth.models import Role, User
@@ -212,9 +212,7 @@ def visible_learner_ids(user: User) -> Select:
         case Role.TEACHER:
             return teacher_learner_ids(user.id)
         case Role.GUARDIAN:
-            return select(GuardianLink.learner_id).where(
-                GuardianLink.guardian_id == user.id, GuardianLink.active.is_(True)
-            )
+            return guardian_learner_ids(user.id)
         case Role.SCHOOL_ADMIN:
             return select(User.id).where(User.role == Role.LEARNER, User.org_id == user.org_id)
         case Role.DISTRICT_ADMIN:
@@ -222,6 +220,13 @@ def visible_learner_ids(user: User) -> Select:
                 User.role == Role.LEARNER, User.org_id.in_(district_school_ids(user.org_id))
             )
     return select(literal(None)).where(literal(False))
+
+
+def guardian_learner_ids(guardian_id) -> Select:
+    """The learners a guardian follows: an active link (`guardian_id` an id or a bindparam)."""
+    return select(GuardianLink.learner_id).where(
+        GuardianLink.guardian_id == guardian_id, GuardianLink.active.is_(True)
+    )
 
 
 def _compute_relation(user: User, learner: User) -> Relation:
@@ -269,19 +274,24 @@ def relation(user: User, learner: User) -> Relation:
     return cache[key]
 
 
+# Built once: every family page asks it (building a statement costs about what running
+# this one does).
+_GUARDIAN_CHILDREN = (
+    select(User)
+    .where(User.id.in_(guardian_learner_ids(bindparam("guardian_id"))))
+    .order_by(User.given_name, User.id)
+)
+
+
 def guardian_children(guardian: User) -> list[User]:
     """The learners this guardian follows through an active link, by first name, in one
     query; how the guardian stands to each is then known for the request (what
     `_compute_relation` would find: the same link), so `can()` asks nothing more."""
     if guardian.role is not Role.GUARDIAN:
         return []
-    children = list(
-        db.session.scalars(
-            select(User)
-            .where(User.id.in_(visible_learner_ids(guardian)))
-            .order_by(User.given_name, User.id)
-        )
-    )
+    if not guardian.is_active:  # as visible_learner_ids: a deactivated account sees no one
+        return []
+    children = list(db.session.scalars(_GUARDIAN_CHILDREN, {"guardian_id": guardian.id}))
     if getattr(guardian, "is_authenticated", False):
         cache = _relations()
         for child in children:

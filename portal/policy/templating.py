@@ -3,12 +3,12 @@
 import re
 
 from flask import Flask
-from flask_babel import get_locale
 from jinja2.ext import Extension
 
 from portal import policy
 from portal.auth.models import Role
 from portal.core import i18n
+from portal.core.i18n import current_locale
 from portal.core.web import POLL_HEADER
 
 
@@ -38,7 +38,7 @@ def init_app(app: Flask) -> None:
         shown_version=policy.shown_version,
         Action=policy.Action,
         Role=Role,
-        get_locale=get_locale,
+        get_locale=current_locale,
         POLL_HEADER=POLL_HEADER,
     )
     app.jinja_env.filters["date"] = i18n.date_text

@@ -1,11 +1,11 @@
 """Forms of the learner profile: one class per screen."""
 
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, HiddenField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.core.forms import PortalForm
+from portal.core.i18n import lazy_gettext as _l
 from portal.profiles.services import MAX_TEXT
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
+from portal.core.i18n import lazy_gettext as _l
 
 YOUNG_MAX_GRADE = 5
 

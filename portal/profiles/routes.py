@@ -8,11 +8,11 @@ forms lead to a page holding that one section.
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.auth.models import ADMIN_ROLES, Role
 from portal.core.extensions import db
+from portal.core.i18n import gettext as _
 from portal.core.timeutil import utcnow
 from portal.core.web import redirect_to, render, render_invalid, wants_fragment
 from portal.policy import (

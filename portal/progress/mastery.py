@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from flask_babel import gettext as _
-from flask_babel import ngettext
-
+from portal.core.i18n import gettext as _
+from portal.core.i18n import ngettext
 from portal.progress.models import LevelMethod
 
 DEFAULT_METHOD = LevelMethod.DECAYING

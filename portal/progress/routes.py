@@ -12,8 +12,6 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -21,7 +19,8 @@ from sqlalchemy.orm import selectinload
 
 from portal.auth.models import STAFF_ROLES, Role
 from portal.core.extensions import db, htmx
-from portal.core.i18n import reading_spanish
+from portal.core.i18n import gettext as _
+from portal.core.i18n import ngettext, reading_spanish
 from portal.core.web import (
     is_background_request,
     redirect_to,

@@ -13,14 +13,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
-from flask_babel import get_translations, ngettext
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from portal.auth.models import User
 from portal.core.extensions import db
-from portal.core.i18n import date_text
+from portal.core.i18n import date_text, ngettext, translations
+from portal.core.i18n import gettext as _
 from portal.core.stamps import site_stamp_column
 from portal.core.timeutil import today
 from portal.goals.models import Goal, GoalStatus, GoalVersion, GoalVersionTarget
@@ -250,7 +249,7 @@ class Tracker:
     @property
     def method_words(self) -> str:
         """`method.describe()`, worded once per language and method."""
-        return _method_words(get_translations(), self.method)
+        return _method_words(translations(), self.method)
 
     def chart_description(self) -> str:
         """The chart's text alternative: how many ratings, first, latest, highest, target."""
@@ -311,7 +310,7 @@ _METHOD_WORDS: dict[tuple[int, Method], tuple[object, str]] = {}
 
 
 def tracker_words() -> TrackerWords:
-    catalog = get_translations()
+    catalog = translations()
     kept = _WORDS.get(id(catalog))
     if kept is None or kept[0] is not catalog:
         words = TrackerWords(

@@ -42,13 +42,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy.session import Session
 from sqlalchemy import Table, delete, event, func, select, update
 
 from portal.auth.models import LoginFailure, Role, User
 from portal.core import stamps
 from portal.core.extensions import db
+from portal.core.i18n import lazy_gettext as _l
 from portal.core.jobs import Job
 from portal.core.timeutil import utcnow
 from portal.progress import uploads

@@ -9,11 +9,11 @@ the school downloads those same bytes from then on. The command line renders it 
 from __future__ import annotations
 
 from flask import render_template, url_for
-from flask_babel import lazy_gettext as _l
 
 from portal.core import jobs
 from portal.core.assets import STATIC
 from portal.core.extensions import db
+from portal.core.i18n import lazy_gettext as _l
 from portal.core.pdf import STYLESHEET, html_to_pdf
 from portal.core.timeutil import utcnow
 from portal.records.deletion import kind_label

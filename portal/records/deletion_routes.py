@@ -9,14 +9,14 @@ offers the disposal receipt (PDF) for the district to send as its written notice
 from __future__ import annotations
 
 from flask import Blueprint, flash, make_response, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from portal.auth.models import ADMIN_ROLES
 from portal.core.extensions import db
+from portal.core.i18n import gettext as _
+from portal.core.i18n import lazy_gettext as _l
 from portal.core.jobs import Job
 from portal.core.web import redirect_to, render
 from portal.policy import (

@@ -19,8 +19,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import current_app, render_template, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,6 +26,8 @@ from portal.auth.models import User
 from portal.core import jobs
 from portal.core.extensions import db
 from portal.core.i18n import date_text, datetime_text, in_locale
+from portal.core.i18n import gettext as _
+from portal.core.i18n import lazy_gettext as _l
 from portal.core.pdf import STYLESHEET, html_to_pdf
 from portal.core.read_session import READS_ONLY
 from portal.core.timeutil import utcnow

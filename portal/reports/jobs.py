@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask import url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from portal.auth.models import User
 from portal.core import jobs
 from portal.core.extensions import db
+from portal.core.i18n import gettext as _
+from portal.core.i18n import lazy_gettext as _l
 from portal.goals.models import Goal
 from portal.policy import Action, can
 from portal.records import deletion

@@ -1,10 +1,10 @@
 """Forms of the record rights: one class per screen."""
 
-from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from portal.core.forms import PortalForm
+from portal.core.i18n import lazy_gettext as _l
 from portal.rights.models import CorrectionStatus
 
 MAX_MESSAGE = 2000

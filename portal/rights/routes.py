@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.auth.models import ADMIN_ROLES, Role
 from portal.core.extensions import db
+from portal.core.i18n import gettext as _
 from portal.core.web import redirect_to, render, render_invalid
 from portal.policy import Action, load_correction, load_correction_part, load_learner, roles
 from portal.rights import services

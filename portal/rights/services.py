@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -14,6 +12,8 @@ from portal.audit.models import AccessLogEntry
 from portal.auth.models import User
 from portal.core.extensions import db
 from portal.core.i18n import date_text
+from portal.core.i18n import gettext as _
+from portal.core.i18n import lazy_gettext as _l
 from portal.core.timeutil import utcnow
 from portal.goals.models import Goal, GoalVersion
 from portal.policy import (

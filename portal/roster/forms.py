@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import Form, HiddenField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp
 
 from portal.auth.models import Role
 from portal.core.forms import PortalForm
+from portal.core.i18n import lazy_gettext as _l
 
 
 def choices(pairs) -> list[SelectChoice]:

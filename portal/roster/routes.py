@@ -8,12 +8,12 @@ classes via load_class, schools via load_school (404 for another school).
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
 from portal.auth.models import ADMIN_ROLES, Role, User
 from portal.core.extensions import db
+from portal.core.i18n import gettext as _
 from portal.core.web import redirect_to, render, render_invalid
 from portal.policy import (
     Action,

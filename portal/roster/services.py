@@ -10,8 +10,6 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, delete, exists, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -19,6 +17,8 @@ from sqlalchemy.orm import joinedload
 from portal.auth.models import DISTRICT_ROLES, LoginSession, Role, SpecialistSchool, User
 from portal.auth.passwords import hash_secret
 from portal.core.extensions import db
+from portal.core.i18n import gettext as _
+from portal.core.i18n import lazy_gettext as _l
 from portal.core.timeutil import today, utcnow
 from portal.policy import can_manage_school, manageable_school_ids, visible_learner_ids
 from portal.roster.models import (

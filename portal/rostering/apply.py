@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 
 from portal.auth.models import User
 from portal.core.extensions import db
+from portal.core.i18n import lazy_gettext as _l
 from portal.core.timeutil import utcnow
 from portal.oneroster import read_package
 from portal.roster.models import Org

@@ -32,13 +32,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Table, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from portal.auth.models import Role, User
 from portal.core import stamps
 from portal.core.extensions import db
+from portal.core.i18n import lazy_gettext as _l
 from portal.core.timeutil import utcnow
 from portal.oneroster import Package
 from portal.oneroster.problems import Problems

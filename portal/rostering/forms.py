@@ -5,12 +5,12 @@ from __future__ import annotations
 import zipfile
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, HiddenField, SelectField, ValidationError
 from wtforms.validators import DataRequired
 
 from portal.core.forms import PortalForm
+from portal.core.i18n import lazy_gettext as _l
 
 
 def upload_limit_mb() -> int:

@@ -6,11 +6,11 @@ import time
 from pathlib import Path
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 
 from portal.auth.models import User
 from portal.core import jobs
 from portal.core.extensions import db
+from portal.core.i18n import lazy_gettext as _l
 from portal.roster.models import Org
 from portal.rostering.apply import ImportRefused, apply_import, dry_run
 from portal.rostering.plan import say

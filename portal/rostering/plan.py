@@ -19,11 +19,11 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import force_locale
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal.auth.models import User
 from portal.core.extensions import db
+from portal.core.i18n import lazy_gettext as _l
 from portal.oneroster import Package, RosterError
 from portal.roster.models import Org, SchoolClass, Term
 from portal.rostering.engine import (

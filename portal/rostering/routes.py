@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from flask import Blueprint, Response, abort, request, url_for
-from flask_babel import format_decimal, format_percent, ngettext
-from flask_babel import gettext as _
+from flask_babel import format_decimal, format_percent
 from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -26,6 +25,8 @@ from portal.auth.models import ADMIN_ROLES, User
 from portal.core import jobs
 from portal.core.config import request_limit
 from portal.core.extensions import db
+from portal.core.i18n import gettext as _
+from portal.core.i18n import ngettext
 from portal.core.inputs import parse_number, scrub
 from portal.core.jobs import DONE, Job
 from portal.core.web import STOP_POLLING, redirect_to, render, wants_fragment

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, url_for
-from flask_babel import gettext as _
 
 from portal.auth.models import Role
 from portal.core.extensions import db
+from portal.core.i18n import gettext as _
 from portal.core.web import redirect_to, render
 from portal.policy import load_sso_provider, roles, sso_district_id
 from portal.sso import services

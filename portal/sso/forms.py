@@ -3,11 +3,11 @@ password setting."""
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import URL, DataRequired, Length, Optional
 
 from portal.core.forms import PortalForm
+from portal.core.i18n import lazy_gettext as _l
 from portal.sso.models import MatchField, SsoKind
 
 

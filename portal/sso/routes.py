@@ -13,11 +13,11 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, abort, redirect, request, session, url_for
-from flask_babel import gettext as _
 
 from portal.auth import services as auth_services
 from portal.auth.routes import complete_sign_in
 from portal.core.database import writing
+from portal.core.i18n import gettext as _
 from portal.core.web import render, safe_next
 from portal.policy import public
 from portal.sso import crypto, oidc, services

@@ -18,10 +18,10 @@ import re
 from dataclasses import dataclass, field
 
 from flask import has_request_context
-from flask_babel import gettext
 from sqlalchemy import select
 
 from portal.core.extensions import db
+from portal.core.i18n import gettext
 from portal.core.inputs import INT_MAX, INT_MIN, has_forbidden_character
 from portal.roster.models import Org
 from portal.targets.models import Framework, Target, TargetKind

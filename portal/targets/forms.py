@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     FieldList,
@@ -25,6 +24,7 @@ from wtforms.validators import (
 )
 
 from portal.core.forms import PortalForm
+from portal.core.i18n import lazy_gettext as _l
 from portal.core.inputs import parse_number
 from portal.targets.models import TargetKind
 from portal.targets.queries import code_taken, goal_use_count, has_children

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from portal.auth.models import ADMIN_ROLES, STAFF_ROLES, Role
 from portal.core.extensions import db
+from portal.core.i18n import gettext as _
 from portal.core.inputs import parse_number
 from portal.core.web import redirect_to, render, render_invalid
 from portal.policy import (
