@@ -236,6 +236,22 @@ def test_relation_agrees_with_visible_learner_ids(make, app):
     assert {0, 1, 2} <= seen and max(seen) >= 6
 
 
+def test_teacher_learner_ids_built_once_agrees_with_the_one_built_per_call(make):
+    """TEACHER_LEARNER_IDS (bind parameters, for statements built once) is
+    teacher_learner_ids(teacher) with the day and the grace as parameters."""
+    world = build(make)
+    teachers = [u for u in world.users if u.role is Role.TEACHER]
+    disagreements = []
+    for teacher in teachers:
+        params = policy.teacher_learner_params(teacher)
+        built_once = set(db.session.scalars(policy.TEACHER_LEARNER_IDS, params))
+        per_call = set(db.session.scalars(policy.teacher_learner_ids(teacher.id)))
+        if built_once != per_call or per_call != expected_learners(teacher, world):
+            disagreements.append((teacher.username, built_once, per_call))
+    assert not disagreements
+    assert {len(expected_learners(t, world)) for t in teachers} >= {0, 1, 2}
+
+
 def test_family_conditions_agree_with_their_python_twins(make):
     """What a family sees is one rule with two forms: the SQL conditions lists use and the
     checks loaders make on one row. Every goal status, entry and section state."""

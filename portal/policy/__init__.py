@@ -91,6 +91,7 @@ from portal.policy.relations import (
     READ_ONLY_RELATIONS,
     RULES,
     STAFF_RELATIONS,
+    TEACHER_LEARNER_IDS,
     Action,
     Relation,
     authorize,
@@ -106,6 +107,7 @@ from portal.policy.relations import (
     relation,
     taught_term_filter,
     teacher_learner_ids,
+    teacher_learner_params,
     visible_learner_ids,
 )
 from portal.policy.rights import load_correction, load_correction_part, own_correction_condition
@@ -208,7 +210,9 @@ __all__ = [
     "section_condition",
     "shown_version",
     "taught_term_filter",
+    "TEACHER_LEARNER_IDS",
     "teacher_learner_ids",
+    "teacher_learner_params",
     "version_condition",
     "visible_learner_ids",
 ]

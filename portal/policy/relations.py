@@ -167,6 +167,11 @@ _MINE, _THEIRS = aliased(Enrollment), aliased(Enrollment)
 def teacher_learner_ids(teacher_id: int, *, current_only: bool = False) -> Select:
     """Active learners enrolled with this teacher in a class of the current term or, unless
     `current_only`, of a term that ended within the grace period (read-only for them)."""
+    terms = current_term_filter() if current_only else taught_term_filter()
+    return _teacher_learners(teacher_id, terms)
+
+
+def _teacher_learners(teacher_id, terms) -> Select:
     mine, theirs = _MINE, _THEIRS
     return (
         select(theirs.user_id)
@@ -178,10 +183,23 @@ def teacher_learner_ids(teacher_id: int, *, current_only: bool = False) -> Selec
             mine.role == EnrollmentRole.TEACHER,
             theirs.role == EnrollmentRole.LEARNER,
             User.active.is_(True),
-            current_term_filter() if current_only else taught_term_filter(),
+            terms,
         )
         .distinct()
     )
+
+
+# teacher_learner_ids(teacher) as one expression built once, for statements that are
+# built once themselves (the class view's): parameters `teacher_learner_params(teacher)`.
+TEACHER_LEARNER_IDS = _teacher_learners(
+    bindparam("viewer_id"),
+    and_(Term.start_date <= bindparam("today"), Term.end_date >= bindparam("since")),
+)
+
+
+def teacher_learner_params(teacher: User) -> dict:
+    on = today()
+    return {"viewer_id": teacher.id, "today": on, "since": grace_start(on)}
 
 
 def learner_class_ids(learner_id: int) -> Select:

@@ -90,15 +90,18 @@ def can_view_class(school_class: SchoolClass, user: User | None = None) -> bool:
         # yet to start, learners they do not teach yet.
         on, term = today(), school_class.term
         return term.start_date <= on and term.end_date >= grace_start(on) and db.session.scalar(
-            select(
-                exists().where(
-                    Enrollment.class_id == school_class.id,
-                    Enrollment.user_id == user.id,
-                    Enrollment.role == EnrollmentRole.TEACHER,
-                )
-            )
+            _TEACHES_CLASS, {"class_id": school_class.id, "teacher_id": user.id}
         )
     return can_manage_school(school_class.school_id, user)
+
+
+_TEACHES_CLASS = select(  # built once: every class page and poll asks it
+    exists().where(
+        Enrollment.class_id == bindparam("class_id"),
+        Enrollment.user_id == bindparam("teacher_id"),
+        Enrollment.role == EnrollmentRole.TEACHER,
+    )
+)
 
 
 # --- Frameworks and learning targets ----------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import aliased, contains_eager
+from sqlalchemy.orm import aliased, contains_eager, lazyload
 
 from portal.auth.models import Role, User
 from portal.core.extensions import db
@@ -48,7 +48,8 @@ def classes_taught_by(teacher: User) -> list[tuple[SchoolClass, int]]:
 
 
 # The class's active learners: a deactivated learner's records are kept, not listed
-# (the admin's class roster, roster/services.class_members, shows them marked).
+# (the admin's class roster, roster/services.class_members, shows them marked). Their
+# school is the class's: the lists that show them name no school, so it is not joined.
 _LEARNERS_IN_CLASS = (  # built once: the class view runs it on every view and poll
     select(User)
     .join(Enrollment, Enrollment.user_id == User.id)
@@ -58,6 +59,7 @@ _LEARNERS_IN_CLASS = (  # built once: the class view runs it on every view and p
         User.active.is_(True),
     )
     .order_by(User.family_name, User.given_name)
+    .options(lazyload(User.org))
 )
 
 
