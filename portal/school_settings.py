@@ -91,9 +91,12 @@ class SchoolSettings:
         return self.scale or default_scale()
 
 
+_SITE_STAMP = select(site_stamp_column())  # built once: every tracker poll that changed asks
+
+
 def site_stamp() -> int:
     """The site stamp alone, for a caller that has not read it in one of its statements."""
-    return db.session.scalar(select(site_stamp_column())) or 0
+    return db.session.scalar(_SITE_STAMP) or 0
 
 
 def for_school(school_id: int, stamp: int | None = None) -> SchoolSettings:

@@ -41,6 +41,11 @@ class Role(enum.StrEnum):
         }[self]
 
 
+def display_name_of(given_name: str, preferred_name: str | None, family_name: str) -> str:
+    """How a page names a person: the name they go by, then the family name."""
+    return f"{preferred_name or given_name} {family_name}"
+
+
 STAFF_ROLES = frozenset({Role.TEACHER, Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN})
 ADMIN_ROLES = frozenset({Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN})
 # Roles whose org is the district, not a school.
@@ -82,7 +87,7 @@ class User(UserMixin, db.Model):
 
     @property
     def display_name(self) -> str:
-        return f"{self.preferred_name or self.given_name} {self.family_name}"
+        return display_name_of(self.given_name, self.preferred_name, self.family_name)
 
     @property
     def short_name(self) -> str:

@@ -26,13 +26,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import and_, bindparam, func, literal_column, or_, select, true, union_all
 from sqlalchemy.orm import aliased, defaultload, joinedload, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from portal.auth.models import User
+from portal.auth.models import User, display_name_of
 from portal.conferences.history import FamilyNotes, HistoryItem
 from portal.conferences.models import (
     Conference,
@@ -71,7 +72,7 @@ from portal.profiles.models import (
 )
 from portal.profiles.prompts import BUILT_IN, custom_spec
 from portal.profiles.services import EntryView, SectionView
-from portal.progress.models import Feedback, GoalProgress, ProgressEntry
+from portal.progress.models import Feedback, GoalProgress, ProgressEntry, is_image_type
 from portal.progress.tracker import Tracker, trackers_for
 
 RECENT_DAYS = 21
@@ -81,19 +82,72 @@ FEEDBACK_SHOWN, SHARED_SHOWN, CHEERS_SHOWN = 3, 3, 5
 CONFERENCES_SHOWN = 3
 
 
+# The goals' activity as the page shows it: plain rows, not ORM objects (the page only
+# reads them, and loading them as objects cost about half of the details statement).
+
+
+class Person(NamedTuple):
+    """Someone a row names, as `User.display_name` names them."""
+
+    given_name: str
+    preferred_name: str | None
+    family_name: str
+
+    @property
+    def display_name(self) -> str:
+        return display_name_of(self.given_name, self.preferred_name, self.family_name)
+
+
+class TeacherFeedback(NamedTuple):
+    """Feedback a teacher wrote for the family."""
+
+    id: int
+    goal_id: int
+    body: str
+    created_at: datetime
+    author: Person
+
+
+class SharedEntry(NamedTuple):
+    """A progress entry the learner shared with family."""
+
+    id: int
+    goal_id: int
+    created_at: datetime
+    strategy_text: str
+    reflection: str
+    link_url: str | None
+    file_key: str | None
+    file_type: str | None
+
+    @property
+    def file_is_image(self) -> bool:
+        return is_image_type(self.file_type)
+
+
+class FamilyCheer(NamedTuple):
+    """A cheer shown on its goal (what `family/_cheer.html` reads of a `Cheer`)."""
+
+    id: int
+    goal_id: int
+    body: str
+    created_at: datetime
+    author: Person
+
+
 @dataclass
 class GoalView:
     goal: Goal
     version: GoalVersion  # the agreed wording (portal.policy.shown_version)
     tracker: Tracker | None
-    feedback: list[Feedback] = field(default_factory=list)
-    shared: list[ProgressEntry] = field(default_factory=list)
-    cheers: list[Cheer] = field(default_factory=list)
+    feedback: list[TeacherFeedback] = field(default_factory=list)
+    shared: list[SharedEntry] = field(default_factory=list)
+    cheers: list[FamilyCheer] = field(default_factory=list)
     # Shared entries' strategies in the reader's language, by entry id (Spanish pages only).
     strategy_names: dict[int, str] = field(default_factory=dict)
     family_targets: list[str] = field(default_factory=list)  # plain words, never a bare code
 
-    def strategy_of(self, entry: ProgressEntry) -> str:
+    def strategy_of(self, entry: SharedEntry) -> str:
         return self.strategy_names.get(entry.id, entry.strategy_text)
 
 
@@ -204,15 +258,18 @@ def _details_statement():
     newest = func.coalesce(Feedback.created_at, ProgressEntry.created_at, Cheer.created_at)
     newest_id = func.coalesce(Feedback.id, ProgressEntry.id, Cheer.id)
     entry_strategy = aliased(GoalVersionStrategy)
+    feedback_author, cheer_author = aliased(User), aliased(User)
     return (
         select(
             GoalVersionTarget,
             GoalVersionStrategy,
             GoalSignature,
             GoalAcknowledgement,
-            Feedback,
-            ProgressEntry,
-            Cheer,
+            *_FEEDBACK_COLUMNS,
+            *_person(feedback_author),
+            *_ENTRY_COLUMNS,
+            *_CHEER_COLUMNS,
+            *_person(cheer_author),
             Strategy.text,
             Strategy.text_es,
         )
@@ -231,6 +288,7 @@ def _details_statement():
         )
         .outerjoin(feedback, and_(kinds.c.kind == 5, feedback.c.rank <= FEEDBACK_SHOWN))
         .outerjoin(Feedback, Feedback.id == feedback.c.id)
+        .outerjoin(feedback_author, feedback_author.id == Feedback.author_id)
         .outerjoin(
             entries,
             and_(
@@ -241,6 +299,7 @@ def _details_statement():
         .outerjoin(ProgressEntry, ProgressEntry.id == entries.c.id)
         .outerjoin(cheers, and_(kinds.c.kind == 7, cheers.c.rank <= CHEERS_SHOWN))
         .outerjoin(Cheer, Cheer.id == cheers.c.id)
+        .outerjoin(cheer_author, cheer_author.id == Cheer.author_id)
         .outerjoin(entry_strategy, entry_strategy.id == ProgressEntry.strategy_id)
         .outerjoin(Strategy, Strategy.id == entry_strategy.strategy_id)
         .order_by(kinds.c.kind, newest.desc(), newest_id.desc())
@@ -253,8 +312,31 @@ def _details_statement():
     )
 
 
-# The people the details show by name: signers, guardians who saw a goal, authors.
-_NAMED = (GoalSignature.signer, GoalAcknowledgement.guardian, Feedback.author, Cheer.author)
+def _person(user) -> tuple:
+    return (user.given_name, user.preferred_name, user.family_name)
+
+
+# The activity's columns, in the order of the row types above (without their Person).
+_FEEDBACK_COLUMNS = (Feedback.id, Feedback.goal_id, Feedback.body, Feedback.created_at)
+_ENTRY_COLUMNS = (
+    ProgressEntry.id,
+    ProgressEntry.goal_id,
+    ProgressEntry.created_at,
+    ProgressEntry.strategy_text,
+    ProgressEntry.reflection,
+    ProgressEntry.link_url,
+    ProgressEntry.file_key,
+    ProgressEntry.file_type,
+)
+_CHEER_COLUMNS = (Cheer.id, Cheer.goal_id, Cheer.body, Cheer.created_at)
+# Where each part of a details row starts: 4 parts, then feedback, entry, cheer, bank words.
+_F = 4
+_E = _F + len(_FEEDBACK_COLUMNS) + 3
+_C = _E + len(_ENTRY_COLUMNS)
+_B = _C + len(_CHEER_COLUMNS) + 3
+
+# The people the parts show by name: signers, and guardians who saw a goal.
+_NAMED = (GoalSignature.signer, GoalAcknowledgement.guardian)
 _DETAILS = _details_statement()
 
 
@@ -279,19 +361,21 @@ def _load_details(goals: list[Goal], views: dict[int, GoalView]):
             "goal_ids": list(views),
         }
         spanish = reading_spanish()
-        for *parts, feedback, entry, cheer, bank_text, bank_es in db.session.execute(
-            _DETAILS, params
-        ):
-            for slot, part in enumerate(parts):
+        for row in db.session.execute(_DETAILS, params).tuples():
+            for slot, part in enumerate(row[:_F]):
                 if part is not None:
                     found[part.version_id][slot].append(part)
-            if feedback is not None:
+            if row[_F] is not None:
+                feedback = TeacherFeedback(*row[_F : _F + 4], Person(*row[_F + 4 : _E]))
                 _keep(views[feedback.goal_id].feedback, feedback, FEEDBACK_SHOWN)
-            if cheer is not None:
+            if row[_C] is not None:
+                cheer = FamilyCheer(*row[_C : _C + 4], Person(*row[_C + 4 : _B]))
                 _keep(views[cheer.goal_id].cheers, cheer, CHEERS_SHOWN)
-            if entry is not None:
+            if row[_E] is not None:
+                entry = SharedEntry(*row[_E:_C])
                 shared.append(entry)
                 _keep(views[entry.goal_id].shared, entry, SHARED_SHOWN)
+                bank_text, bank_es = row[_B:]
                 if spanish and bank_es and bank_text == entry.strategy_text:
                     names[entry.id] = bank_es
     for view in views.values():
@@ -338,7 +422,7 @@ def _keep(rows: list, row, keep: int) -> None:
 
 
 def _starters(
-    views: dict[int, GoalView], shared: list[ProgressEntry], names: dict[int, str]
+    views: dict[int, GoalView], shared: list[SharedEntry], names: dict[int, str]
 ) -> list[str]:
     """What the child tried lately in the entries they shared (newest first, on active
     goals): things to ask about at home; too few, and what the goals are about."""

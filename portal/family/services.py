@@ -12,9 +12,10 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import select, true, update
+from sqlalchemy import bindparam, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -323,15 +324,23 @@ def cheers_for_learner(
 ):
     """Cheers with their goal's wording; for a family (portal.policy), only on the goals
     they see and with the agreed wording."""
+    params = {"learner_id": learner_id, "limit": limit}
+    return list(db.session.execute(_cheers_statement(include_hidden, family), params).tuples())
+
+
+@lru_cache(maxsize=4)
+def _cheers_statement(include_hidden: bool, family: bool):
+    # Built once per kind: the learner home asks on every view.
     version_id = family_version_id() if family else Goal.current_version_id
     query = (
         select(Cheer, GoalVersion.statement)
         .join(Goal, Goal.id == Cheer.goal_id)
         .join(GoalVersion, GoalVersion.id == version_id)
-        .where(Cheer.learner_id == learner_id, family_goal_condition() if family else true())
+        .where(
+            Cheer.learner_id == bindparam("learner_id"),
+            family_goal_condition() if family else true(),
+        )
         .order_by(Cheer.created_at.desc(), Cheer.id.desc())
-        .limit(limit)
+        .limit(bindparam("limit"))
     )
-    if not include_hidden:
-        query = query.where(Cheer.hidden_at.is_(None))
-    return list(db.session.execute(query).tuples())
+    return query if include_hidden else query.where(Cheer.hidden_at.is_(None))

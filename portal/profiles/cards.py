@@ -7,7 +7,7 @@ template; no template asks the database. Who may see a card is decided by the ro
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from portal.auth.models import User
 from portal.core.extensions import db
@@ -18,6 +18,13 @@ from portal.profiles.models import ProfileReviewRequest, ProfileSection
 from portal.profiles.prompts import BUILT_IN
 from portal.profiles.services import Completeness
 from portal.roster.models import Enrollment, EnrollmentRole
+
+# Built once: the learner home asks on every view.
+_SECTION_UPDATES = select(ProfileSection.key, ProfileSection.updated_at).where(
+    ProfileSection.learner_id == bindparam("learner_id"),
+    ProfileSection.key.in_(bindparam("keys", expanding=True)),
+    ProfileSection.updated_at.is_not(None),
+)
 
 
 def profile_summary(learner: User, school_specs=None) -> Completeness:
@@ -30,17 +37,8 @@ def profile_summary(learner: User, school_specs=None) -> Completeness:
     if school_specs is None:
         return services.completeness(learner)
     specs = [*BUILT_IN, *school_specs]
-    updated = dict(
-        db.session.execute(
-            select(ProfileSection.key, ProfileSection.updated_at).where(
-                ProfileSection.learner_id == learner.id,
-                ProfileSection.key.in_([s.key for s in specs]),
-                ProfileSection.updated_at.is_not(None),
-            )
-        )
-        .tuples()
-        .all()
-    )
+    params = {"learner_id": learner.id, "keys": [s.key for s in specs]}
+    updated = dict(db.session.execute(_SECTION_UPDATES, params).tuples().all())
     now = utcnow()
     stale_before = now - services.STALE_AFTER
     return Completeness(

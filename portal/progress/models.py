@@ -29,6 +29,11 @@ if TYPE_CHECKING:
 POINTS_KEPT = 30
 
 
+def is_image_type(file_type: str | None) -> bool:
+    """Is evidence of this (sniffed) type a photo, shown as one?"""
+    return bool(file_type and file_type.startswith("image/"))
+
+
 class LevelMethod(enum.StrEnum):
     MOST_RECENT = "most_recent"
     HIGHEST = "highest"
@@ -103,7 +108,7 @@ class ProgressEntry(db.Model):
 
     @property
     def file_is_image(self) -> bool:
-        return bool(self.file_type and self.file_type.startswith("image/"))
+        return is_image_type(self.file_type)
 
     @property
     def teacher_rating(self) -> int | None:

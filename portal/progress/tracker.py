@@ -476,6 +476,11 @@ def _goals_query(
     return query
 
 
+_SUMMARIES = select(GoalProgress).where(  # built once: a changed poll asks every time
+    GoalProgress.goal_id.in_(bindparam("goal_ids", expanding=True))
+)
+
+
 def trackers_for(
     goals: list[Goal],
     school_of: dict[int, int | None] | None = None,
@@ -500,12 +505,8 @@ def trackers_for(
     if not goals:
         return []
     if summaries is None:
-        summaries = {
-            s.goal_id: s
-            for s in db.session.scalars(
-                select(GoalProgress).where(GoalProgress.goal_id.in_([g.id for g in goals]))
-            )
-        }
+        found = db.session.scalars(_SUMMARIES, {"goal_ids": [g.id for g in goals]})
+        summaries = {s.goal_id: s for s in found}
     schools = for_schools(set(school_of.values()), site_stamp)
     fallback = None  # the default levels, built once for the schools without a scale
     out = []
