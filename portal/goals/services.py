@@ -67,12 +67,18 @@ class GoalContent:
 
     @classmethod
     def of(cls, version: GoalVersion) -> GoalContent:
+        return cls.of_parts(version, version.targets, version.strategies)
+
+    @classmethod
+    def of_parts(cls, version: GoalVersion, targets, strategies) -> GoalContent:
+        """What `version` holds, its targets and strategies (in order) loaded apart from it:
+        anything with the `target_id`, and the `strategy_id` and `text`, of their rows."""
         return cls(
             statement=version.statement,
-            target_ids=tuple(link.target_id for link in version.targets),
+            target_ids=tuple(link.target_id for link in targets),
             target_level=version.target_level,
             due_date=version.due_date,
-            strategies=tuple((s.strategy_id, s.text) for s in version.strategies),
+            strategies=tuple((s.strategy_id, s.text) for s in strategies),
             supports=version.supports or "",
         )
 
@@ -159,6 +165,12 @@ def content_hash_of(version: GoalVersion) -> str:
 
 def version_is_intact(version: GoalVersion) -> bool:
     return version.content_hash == content_hash_of(version)
+
+
+def parts_are_intact(version: GoalVersion, targets, strategies) -> bool:
+    """`version_is_intact` for a version whose targets and strategies were read as rows
+    (in order; see `GoalContent.of_parts`)."""
+    return version.content_hash == GoalContent.of_parts(version, targets, strategies).content_hash
 
 
 def signature_is_valid(signature: GoalSignature, version: GoalVersion) -> bool:

@@ -79,7 +79,12 @@ class Target(db.Model):
     @property
     def family_wording(self) -> str:
         """Plain words for families, in Spanish on a Spanish page when the school wrote them."""
-        return in_locale(self.family_statement or self.statement, self.family_statement_es)
+        return family_wording_of(self.statement, self.family_statement, self.family_statement_es)
+
+
+def family_wording_of(statement: str, family_statement: str | None, spanish: str | None) -> str:
+    """A target's plain words for families (`Target.family_wording`), from its columns."""
+    return in_locale(family_statement or statement, spanish)
 
 
 class MasteryScale(db.Model):
