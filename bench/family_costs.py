@@ -1,6 +1,7 @@
 """The family page's cost per request, in-process, next to hello world in the same run.
 
     .venv/bin/python bench/family_costs.py                 # 5 rounds of 200 requests each
+    .venv/bin/python bench/family_costs.py --extra-goals 0 # the demo family as seeded
     .venv/bin/python bench/family_costs.py --rounds 3 --repeat 100
     .venv/bin/python bench/family_costs.py --profile "child page"   # cProfile, top 30
 
@@ -9,12 +10,15 @@ Spanish, and her children Eli and Maya. Each child gets `--extra-goals` more agr
 (default 5: Maya then has 7 active goals with trackers), each with three entries of which
 two are shared with family, and a cheer, so the page carries a cheer form per goal and per
 shared entry. The district is built once in $WAYPOINT_BENCH_DIR (default /tmp) as
-waypoint-bench-demo.sqlite and reused.
+waypoint-bench-demo-<extra goals>.sqlite and reused.
 
-Every request is timed twice: CPU time of this process (`time.process_time()`, the honest
-number on a shared, loaded machine) and wall time (`time.perf_counter()`). Each round
-measures hello world and then every family scenario, so the ratios compare requests
-measured under the same load.
+Every request is timed twice: CPU time of this thread (`time.thread_time()`, the honest
+number on a shared, loaded machine) and wall time (`time.perf_counter()`), and each
+scenario's median is printed with its ratio to hello world. Requests are interleaved,
+hello world and then every family scenario, round after round, as `page_cpu.py` does:
+a burst of load elsewhere hits them all alike, and hello world is not measured warmer
+than the pages (a tight loop of one cheap request keeps it in the CPU's caches; it read
+about a third faster than interleaved).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import cProfile
 import os
 import pstats
 import re
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -57,9 +62,10 @@ EXTRA = "Bench goal"  # the statements of the goals this script adds
 STRATEGIES = ("Practice 20 minutes 3 times a week", "Explain it to a partner")
 
 
-def database_url() -> str:
+def database_url(extra_goals: int) -> str:
+    """One file per number of extra goals (a file keeps the goals added to it)."""
     directory = os.environ.get("WAYPOINT_BENCH_DIR", "/tmp")  # noqa: S108 (a scratch file)
-    return f"sqlite:///{directory}/waypoint-bench-demo.sqlite"
+    return f"sqlite:///{directory}/waypoint-bench-demo-{extra_goals}.sqlite"
 
 
 def build(url: str, extra_goals: int) -> None:
@@ -170,22 +176,38 @@ def scenarios(app) -> dict:
     }
 
 
-def measure(app, call, repeat: int) -> tuple[float, float, int, int]:
-    """CPU and wall milliseconds per request, the statements and the bytes of the last one."""
-    for _ in range(5):
-        assert call().status_code == 200
+def _one(call) -> tuple[float, float]:
+    cpu, wall = time.thread_time(), time.perf_counter()
+    response = call()
+    cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
+    assert response.status_code == 200, response.status_code
+    return cpu * 1000, wall * 1000
+
+
+def shape(app, call) -> tuple[int, int]:
+    """The statements the driver ran for one request (not the process's first: that one
+    also reads the school's settings), and its bytes."""
+    call()
     with app.app_context():
         engine = db.engine
-    cpu = wall = 0.0
     with driver_statements(engine) as counted:
-        for _ in range(repeat):
-            counted.clear()
-            started_cpu, started = time.process_time(), time.perf_counter()
-            response = call()
-            wall += time.perf_counter() - started
-            cpu += time.process_time() - started_cpu
-            assert response.status_code == 200, response.status_code
-    return cpu / repeat * 1000, wall / repeat * 1000, len(counted), len(response.get_data())
+        response = call()
+    return len(counted), len(response.get_data())
+
+
+def measure(found: dict, repeat: int) -> dict[str, tuple[float, float]]:
+    """Median CPU and wall milliseconds per request of each scenario, interleaved."""
+    for call in found.values():  # warm-up: templates compiled, caches filled
+        for _ in range(5):
+            _one(call)
+    cpu: dict[str, list[float]] = {name: [] for name in found}
+    wall: dict[str, list[float]] = {name: [] for name in found}
+    for _ in range(repeat):
+        for name, call in found.items():
+            c, w = _one(call)
+            cpu[name].append(c)
+            wall[name].append(w)
+    return {name: (statistics.median(cpu[name]), statistics.median(wall[name])) for name in found}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -196,27 +218,30 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profile", help="a scenario name: print its cProfile top items")
     parser.add_argument("--sort", default="cumulative", help="the profile's sort key")
     args = parser.parse_args(argv)
-    url = database_url()
+    url = database_url(args.extra_goals)
     build(url, args.extra_goals)
     app = benchapp.create_app({"SQLALCHEMY_DATABASE_URI": url})
     found = scenarios(app)
     if args.profile:
-        profiler = cProfile.Profile()
         call = found[args.profile]
+        for _ in range(5):
+            _one(call)
+        profiler = cProfile.Profile()
         profiler.enable()
-        measure(app, call, args.repeat)
+        for _ in range(args.repeat):
+            _one(call)
         profiler.disable()
         pstats.Stats(profiler).sort_stats(args.sort).print_stats(int(os.environ.get("TOP", "30")))
         return
+    shapes = {name: shape(app, call) for name, call in found.items()}
     print(f"{'scenario':<20} {'cpu ms':>7} {'x hello':>7} {'wall ms':>8} {'x hello':>7} "
           f"{'SQL':>4} {'bytes':>7}")
     for round_ in range(1, args.rounds + 1):
-        print(f"round {round_}")
-        hello_cpu = hello_wall = None
-        for name, call in found.items():
-            cpu, wall, statements, size = measure(app, call, args.repeat)
-            if hello_cpu is None:
-                hello_cpu, hello_wall = cpu, wall
+        print(f"round {round_} (medians of {args.repeat} interleaved requests)")
+        medians = measure(found, args.repeat)
+        hello_cpu, hello_wall = medians["hello world"]
+        for name, (cpu, wall) in medians.items():
+            statements, size = shapes[name]
             print(
                 f"  {name:<18} {cpu:>7.2f} {cpu / hello_cpu:>6.1f}x {wall:>8.2f} "
                 f"{wall / hello_wall:>6.1f}x {statements:>4} {size:>7}",

@@ -23,6 +23,7 @@ from portal.core.i18n import gettext as _
 from portal.core.i18n import ngettext, reading_spanish
 from portal.core.web import (
     is_background_request,
+    link_pattern,
     redirect_to,
     render,
     render_invalid,
@@ -366,17 +367,6 @@ def _class_rows(class_id: int) -> list[tracker.LearnerRow]:
     return [tracker.LearnerRow(learner, cells.get(learner.id, [])) for learner in learners]
 
 
-_SENTINEL = 918273645  # an id no link holds, replaced by %d in a link's pattern
-
-
-def _link_pattern(endpoint: str, key: str) -> str:
-    """url_for(endpoint, key=id) as a %-pattern: one url_for per page, not one per row
-    (the pattern keeps this request's SCRIPT_NAME; a literal % in it is escaped)."""
-    url = url_for(endpoint, **{key: _SENTINEL}).replace("%", "%%")
-    assert url.count(str(_SENTINEL)) == 1, url
-    return url.replace(str(_SENTINEL), "%d")
-
-
 def _last_entry_words(rows: list[tracker.LearnerRow]) -> dict[int | None, str]:
     """The "last entry" cell's words for each number of days the rows show, worded once."""
     words: dict[int | None, str] = {None: _("never"), 0: _("today")}
@@ -413,8 +403,8 @@ def _class_page(class_id: int, sort: str, show: str, token: str | None) -> dict:
     return {
         "school_class": school_class,
         "rows": shown,
-        "learner_link": _link_pattern("home.learner", "learner_id"),
-        "goal_link": _link_pattern("progress.goal_page", "goal_id"),
+        "learner_link": link_pattern("home.learner", "learner_id"),
+        "goal_link": link_pattern("progress.goal_page", "goal_id"),
         "last_entry_words": _last_entry_words(shown),
         "counts": counts,
         "sort": sort,
