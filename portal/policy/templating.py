@@ -4,6 +4,7 @@ import re
 
 from flask import Flask
 from jinja2.ext import Extension
+from jinja2.utils import htmlsafe_json_dumps
 
 from portal import policy
 from portal.auth.models import Role
@@ -39,7 +40,8 @@ def init_app(app: Flask) -> None:
         Action=policy.Action,
         Role=Role,
         get_locale=current_locale,
-        POLL_HEADER=POLL_HEADER,
+        # A poll's hx-headers value, made once (every tracker on a page carries it).
+        POLL_HEADERS=htmlsafe_json_dumps({POLL_HEADER: "1"}),
     )
     app.jinja_env.filters["date"] = i18n.date_text
     app.jinja_env.filters["time"] = i18n.time_text
