@@ -19,6 +19,10 @@ import shutil
 from pathlib import Path
 
 from flask import Flask, current_app, url_for
+from rcssmin import cssmin
+from rjsmin import jsmin
+from whitenoise import WhiteNoise
+from whitenoise.compress import Compressor
 
 STATIC = Path(__file__).resolve().parents[2] / "static"
 BUILD = STATIC / "build"
@@ -56,8 +60,6 @@ HASHED = re.compile(r"^/static/build/[\w-]+\.[0-9a-f]{12}\.\w+$")
 
 def build(static: Path = STATIC) -> dict[str, str]:
     """Write the bundles, their compressed copies and the manifest; return the manifest."""
-    from whitenoise.compress import Compressor
-
     out = static / "build"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
@@ -87,13 +89,7 @@ def _minified(src: str, content: bytes) -> bytes:
     """
     if src.startswith("vendor/"):
         return content
-    if src.endswith(".js"):
-        from rjsmin import jsmin
-
-        return jsmin(content)
-    from rcssmin import cssmin
-
-    return cssmin(content)
+    return jsmin(content) if src.endswith(".js") else cssmin(content)
 
 
 def load_manifest(static: Path = STATIC) -> dict[str, str] | None:
@@ -129,8 +125,6 @@ def _nosniff(headers, path: str, url: str) -> None:
 
 def init_app(app: Flask) -> None:
     """Serve /static through WhiteNoise and give templates `asset_urls()`."""
-    from whitenoise import WhiteNoise
-
     app.extensions["assets"] = load_manifest(Path(app.static_folder))
     app.jinja_env.globals["asset_urls"] = asset_urls
     app.wsgi_app = WhiteNoise(

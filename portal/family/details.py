@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, get_type_hints
+from typing import get_type_hints
 
 from sqlalchemy import and_, bindparam, func, literal_column, or_, select, union_all
 from sqlalchemy.orm import aliased
@@ -33,17 +33,39 @@ from portal.family.rows import (
     VersionStrategy,
     VersionTarget,
 )
-from portal.goals.models import Goal, GoalVersionStrategy, GoalVersionTarget, Strategy
+from portal.goals.models import (
+    Goal,
+    GoalVersion,
+    GoalVersionStrategy,
+    GoalVersionTarget,
+    Strategy,
+)
 from portal.goals.services import parts_are_intact
 from portal.policy import family_entry_condition, family_feedback_condition
 from portal.progress.models import Feedback, ProgressEntry
+from portal.progress.tracker import Tracker
 from portal.targets.models import Target
-
-if TYPE_CHECKING:
-    from portal.family.page import GoalView
 
 STARTER_ENTRIES = 20  # the newest shared entries the starters are drawn from
 FEEDBACK_SHOWN, SHARED_SHOWN, CHEERS_SHOWN = 3, 3, 5
+
+
+@dataclass
+class GoalView:
+    """One active goal on the family page: what `family/_goal.html` shows of it."""
+
+    goal: Goal
+    version: GoalVersion  # the agreed wording (portal.policy.shown_version)
+    tracker: Tracker | None
+    feedback: list[TeacherFeedback] = field(default_factory=list)
+    shared: list[SharedEntry] = field(default_factory=list)
+    cheers: list[FamilyCheer] = field(default_factory=list)
+    # Shared entries' strategies in the reader's language, by entry id (Spanish pages only).
+    strategy_names: dict[int, str] = field(default_factory=dict)
+    family_targets: list[str] = field(default_factory=list)  # plain words, never a bare code
+
+    def strategy_of(self, entry: SharedEntry) -> str:
+        return self.strategy_names.get(entry.id, entry.strategy_text)
 
 
 def kinds_table(count: int):

@@ -24,7 +24,7 @@ CPU than running it (about half of this module's time when each request built it
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import and_, bindparam, func, or_, select, true
@@ -41,16 +41,19 @@ from portal.conferences.models import (
 from portal.core.extensions import db
 from portal.core.stamps import site_stamp_column
 from portal.core.timeutil import utcnow
-from portal.family.details import STARTER_ENTRIES, agreement_of, kinds_table, load_details
+from portal.family.details import (
+    STARTER_ENTRIES,
+    GoalView,
+    agreement_of,
+    kinds_table,
+    load_details,
+)
 from portal.family.rows import (
-    FamilyCheer,
     SharedEntry,
-    TeacherFeedback,
 )
 from portal.goals.models import (
     Goal,
     GoalStatus,
-    GoalVersion,
 )
 from portal.policy import (
     family_goal_condition,
@@ -65,27 +68,11 @@ from portal.profiles.models import (
 from portal.profiles.prompts import BUILT_IN, custom_spec
 from portal.profiles.services import EntryView, SectionView
 from portal.progress.models import GoalProgress
-from portal.progress.tracker import Tracker, trackers_for
+from portal.progress.tracker import trackers_for
 
 RECENT_DAYS = 21
 STARTERS = 3
 CONFERENCES_SHOWN = 3
-
-
-@dataclass
-class GoalView:
-    goal: Goal
-    version: GoalVersion  # the agreed wording (portal.policy.shown_version)
-    tracker: Tracker | None
-    feedback: list[TeacherFeedback] = field(default_factory=list)
-    shared: list[SharedEntry] = field(default_factory=list)
-    cheers: list[FamilyCheer] = field(default_factory=list)
-    # Shared entries' strategies in the reader's language, by entry id (Spanish pages only).
-    strategy_names: dict[int, str] = field(default_factory=dict)
-    family_targets: list[str] = field(default_factory=list)  # plain words, never a bare code
-
-    def strategy_of(self, entry: SharedEntry) -> str:
-        return self.strategy_names.get(entry.id, entry.strategy_text)
 
 
 @dataclass
