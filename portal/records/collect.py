@@ -120,18 +120,47 @@ class People:
 
 def collect(learner: User, requested_by: User | None = None, progress=None, session=None) -> dict:
     """The whole record of `learner` as JSON-able data (see docs/record-format.md), read
-    with `session` (export.snapshot() gives one consistent read; default db.session)."""
+    with `session` (export.snapshot() gives one consistent read; default db.session).
+
+    Each part reads its rows and names the people they mention; once everyone named is
+    loaded (one query), each part builds its keys of the record, in the record's order."""
     step = progress or (lambda *_args, **_kw: None)
     session = session or db.session
     people = People(session)
+    builds = []
+    for number, read in enumerate(_PARTS, start=1):
+        builds.append(read(_Reading(session, learner, people)))
+        step(number, len(_PARTS) + 1)
+    people.want(requested_by.id if requested_by else None)
+    people.load()
+    record = {
+        "format": FORMAT,
+        "version": VERSION,
+        "generated_at": _when(utcnow()),
+        "requested_by": people(requested_by.id) if requested_by else None,
+    }
+    for build in builds:
+        record.update(build())
+    record["left_out"] = [{"what": what, "why": why} for what, why in LEFT_OUT.items()]
+    step(len(_PARTS) + 1, len(_PARTS) + 1)
+    return record
 
-    def _all(statement) -> list:
-        return list(session.scalars(statement))
 
-    lid = learner.id
+class _Reading:
+    """What every part reads with: the session, the learner, the people named so far."""
 
-    # --- who the learner is ---
-    identifiers = _all(select(UserIdentifier).where(UserIdentifier.user_id == lid))
+    def __init__(self, session, learner: User, people: People) -> None:
+        self.session, self.learner, self.people = session, learner, people
+        self.lid = learner.id
+
+    def all(self, statement) -> list:
+        return list(self.session.scalars(statement))
+
+
+def _who(r: _Reading):
+    """Who the learner is: identifiers, demographics, classes, family, school's scale."""
+    session, lid, people = r.session, r.lid, r.people
+    identifiers = r.all(select(UserIdentifier).where(UserIdentifier.user_id == lid))
     demographics = session.get(Demographics, lid)
     enrollments = session.execute(
         select(Enrollment, SchoolClass, Term, Course)
@@ -141,124 +170,238 @@ def collect(learner: User, requested_by: User | None = None, progress=None, sess
         .where(Enrollment.user_id == lid)
         .order_by(Term.start_date, SchoolClass.title, Enrollment.id)
     ).all()
-    links = _all(
+    links = r.all(
         select(GuardianLink).where(GuardianLink.learner_id == lid).order_by(GuardianLink.id)
     )
     people.want(*(link.guardian_id for link in links))
-    invites = _all(
+    invites = r.all(
         select(FamilyInvite).where(FamilyInvite.learner_id == lid).order_by(FamilyInvite.id)
     )
     people.want(*(i.created_by_id for i in invites), *(i.used_by_id for i in invites))
-    step(1, 6)
+    school = session.get(Org, r.learner.org_id) if r.learner.org_id else None
+    scale = (
+        session.scalar(select(MasteryScale).where(MasteryScale.school_id == school.id))
+        if school
+        else None
+    )
 
-    # --- profile ---
-    sections = _all(
+    def build() -> dict:
+        return {
+            "learner": _learner(r.learner, school),
+            "identifiers": [
+                {"ref": ref("user_identifiers", i.id), "type": i.type, "identifier": i.identifier}
+                for i in identifiers
+            ],
+            "demographics": _demographics(demographics),
+            "enrollments": [_enrollment(*row) for row in enrollments],
+            "guardians": [_guardian(link, people) for link in links],
+            "family_invites": [_invite(i, people) for i in invites],
+            "mastery_scale": _scale(scale),
+        }
+
+    return build
+
+
+def _enrollment(e: Enrollment, c: SchoolClass, t: Term, course: Course | None) -> dict:
+    return {
+        "ref": ref("enrollments", e.id),
+        "role": e.role.value,
+        "class": {
+            "title": c.title,
+            "period": c.period,
+            "course": course.title if course else None,
+            "term": {"title": t.title, "start": _when(t.start_date), "end": _when(t.end_date)},
+        },
+    }
+
+
+def _guardian(link: GuardianLink, people) -> dict:
+    return {
+        "ref": ref("guardian_links", link.id),
+        "guardian": people(link.guardian_id),
+        "relationship": link.relationship_label,
+        "active": link.active,
+        "linked_at": _when(link.created_at),
+        "deactivated_at": _when(link.deactivated_at),
+    }
+
+
+def _invite(i: FamilyInvite, people) -> dict:
+    return {
+        "ref": ref("family_invites", i.id),
+        "created_by": people(i.created_by_id),
+        "created_at": _when(i.created_at),
+        "expires_at": _when(i.expires_at),
+        "used_at": _when(i.used_at),
+        "used_by": people(i.used_by_id),
+        "revoked_at": _when(i.revoked_at),
+    }
+
+
+def _profile(r: _Reading):
+    """The profile: sections, their entries and revisions, review requests."""
+    lid, people = r.lid, r.people
+    sections = r.all(
         select(ProfileSection).where(ProfileSection.learner_id == lid).order_by(ProfileSection.id)
     )
     section_ids = [s.id for s in sections]
-    entries = _all(
+    entries = r.all(
         select(ProfileEntry)
         .where(ProfileEntry.section_id.in_(section_ids))
         .order_by(ProfileEntry.id)
     )
-    revisions = _all(
+    revisions = r.all(
         select(ProfileEntryRevision)
         .join(ProfileEntry, ProfileEntry.id == ProfileEntryRevision.entry_id)
         .where(ProfileEntry.section_id.in_(section_ids))
         .order_by(ProfileEntryRevision.id)
     )
-    reviews = _all(
+    reviews = r.all(
         select(ProfileReviewRequest)
         .where(ProfileReviewRequest.learner_id == lid)
         .order_by(ProfileReviewRequest.id)
     )
     definitions = {
         d.id: d
-        for d in _all(
+        for d in r.all(
             select(ProfileSectionDef).where(
                 ProfileSectionDef.id.in_([s.definition_id for s in sections if s.definition_id])
             )
         )
     }
     people.want(*(s.locked_by_id for s in sections), *(e.author_id for e in entries))
-    people.want(*(r.edited_by_id for r in revisions), *(r.resolved_by_id for r in reviews))
-    step(2, 6)
+    people.want(*(v.edited_by_id for v in revisions), *(v.resolved_by_id for v in reviews))
 
-    # --- goals ---
-    goals = _all(select(Goal).where(Goal.learner_id == lid).order_by(Goal.id))
+    def build() -> dict:
+        return {
+            "profile": {
+                "sections": _sections(sections, entries, revisions, definitions, people),
+                "review_requests": [
+                    {
+                        "ref": ref("profile_review_requests", v.id),
+                        "note": v.note,
+                        "created_at": _when(v.created_at),
+                        "resolved_at": _when(v.resolved_at),
+                        "resolved_by": people(v.resolved_by_id),
+                    }
+                    for v in reviews
+                ],
+            }
+        }
+
+    return build
+
+
+def _goal_records(r: _Reading):
+    """The goals with their versions, signatures and reflections, and their progress
+    entries, feedback and cheers."""
+    lid, people = r.lid, r.people
+    goals = r.all(select(Goal).where(Goal.learner_id == lid).order_by(Goal.id))
     goal_ids = select(Goal.id).where(Goal.learner_id == lid)
-    versions = _all(
+    versions, version_targets, version_strategies = _versions(r, goal_ids)
+    signatures = r.all(
+        select(GoalSignature).where(GoalSignature.learner_id == lid).order_by(GoalSignature.id)
+    )
+    acknowledgements = r.all(
+        select(GoalAcknowledgement)
+        .where(GoalAcknowledgement.goal_id.in_(goal_ids))
+        .order_by(GoalAcknowledgement.id)
+    )
+    reflections = r.all(
+        select(GoalReflection).where(GoalReflection.learner_id == lid).order_by(GoalReflection.id)
+    )
+    template_ids = {g.template_id for g in goals if g.template_id}
+    templates = {
+        t.id: t for t in r.all(select(GoalTemplate).where(GoalTemplate.id.in_(template_ids)))
+    }
+    people.want(*(g.created_by_id for g in goals), *(v.author_id for v in versions))
+    people.want(*(s.signer_id for s in signatures), *(s.witness_id for s in signatures))
+    people.want(*(a.guardian_id for a in acknowledgements))
+    entries, feedback, cheers = _activity(r)
+
+    def build() -> dict:
+        return {
+            "goals": _goals(
+                goals,
+                versions,
+                version_targets,
+                version_strategies,
+                signatures,
+                acknowledgements,
+                reflections,
+                templates,
+                entries,
+                feedback,
+                cheers,
+                people,
+            )
+        }
+
+    return build
+
+
+def _versions(r: _Reading, goal_ids) -> tuple[list, list, list]:
+    """Every version of the goals `goal_ids` (a SELECT), with its targets and strategies."""
+    versions = r.all(
         select(GoalVersion)
         .where(GoalVersion.goal_id.in_(goal_ids))
         .order_by(GoalVersion.goal_id, GoalVersion.number)
     )
     version_ids = select(GoalVersion.id).where(GoalVersion.goal_id.in_(goal_ids))
-    version_targets = session.execute(
+    targets = r.session.execute(
         select(GoalVersionTarget, Target, Framework)
         .join(Target, Target.id == GoalVersionTarget.target_id)
         .join(Framework, Framework.id == Target.framework_id)
         .where(GoalVersionTarget.version_id.in_(version_ids))
         .order_by(GoalVersionTarget.version_id, GoalVersionTarget.position, GoalVersionTarget.id)
     ).all()
-    version_strategies = _all(
+    strategies = r.all(
         select(GoalVersionStrategy)
         .where(GoalVersionStrategy.version_id.in_(version_ids))
         .order_by(GoalVersionStrategy.version_id, GoalVersionStrategy.position)
     )
-    signatures = _all(
-        select(GoalSignature).where(GoalSignature.learner_id == lid).order_by(GoalSignature.id)
-    )
-    acknowledgements = _all(
-        select(GoalAcknowledgement)
-        .where(GoalAcknowledgement.goal_id.in_(goal_ids))
-        .order_by(GoalAcknowledgement.id)
-    )
-    reflections = _all(
-        select(GoalReflection).where(GoalReflection.learner_id == lid).order_by(GoalReflection.id)
-    )
-    template_ids = {g.template_id for g in goals if g.template_id}
-    templates = {
-        t.id: t for t in _all(select(GoalTemplate).where(GoalTemplate.id.in_(template_ids)))
-    }
-    people.want(*(g.created_by_id for g in goals), *(v.author_id for v in versions))
-    people.want(*(s.signer_id for s in signatures), *(s.witness_id for s in signatures))
-    people.want(*(a.guardian_id for a in acknowledgements))
-    step(3, 6)
+    return versions, targets, strategies
 
-    # --- progress, feedback, cheers ---
-    progress_entries = _all(
+
+def _activity(r: _Reading) -> tuple[list, list, list]:
+    """The progress entries, feedback and cheers on the learner's goals."""
+    lid, people = r.lid, r.people
+    entries = r.all(
         select(ProgressEntry)
         .where(ProgressEntry.learner_id == lid)
         .order_by(ProgressEntry.created_at, ProgressEntry.id)
     )
-    feedback = _all(
+    feedback = r.all(
         select(Feedback)
         .where(Feedback.learner_id == lid)
         .order_by(Feedback.created_at, Feedback.id)
     )
-    cheers = _all(select(Cheer).where(Cheer.learner_id == lid).order_by(Cheer.id))
+    cheers = r.all(select(Cheer).where(Cheer.learner_id == lid).order_by(Cheer.id))
     people.want(*(f.author_id for f in feedback), *(c.author_id for c in cheers))
     people.want(*(c.hidden_by_id for c in cheers))
-    step(4, 6)
+    return entries, feedback, cheers
 
-    # --- conferences ---
-    conferences = _all(
+
+def _conference_records(r: _Reading):
+    """The conferences (shared notes only), their next steps, the learner's requests."""
+    lid, people = r.lid, r.people
+    conferences = r.all(
         select(Conference).where(Conference.learner_id == lid).order_by(Conference.scheduled_at)
     )
-    notes = _all(
+    notes = r.all(
         select(ConferenceNote)
         .where(ConferenceNote.learner_id == lid, ConferenceNote.private.is_(False))
         .order_by(ConferenceNote.id)
     )
-    steps = _all(select(NextStep).where(NextStep.learner_id == lid).order_by(NextStep.id))
-    conference_requests = _all(
+    steps = r.all(select(NextStep).where(NextStep.learner_id == lid).order_by(NextStep.id))
+    requests = r.all(
         select(ConferenceRequest)
         .where(ConferenceRequest.learner_id == lid)
         .order_by(ConferenceRequest.id)
     )
     class_ids = {c.class_id for c in conferences if c.class_id}
     class_titles = dict(
-        session.execute(
+        r.session.execute(
             select(SchoolClass.id, SchoolClass.title).where(SchoolClass.id.in_(class_ids))
         ).all()
     )
@@ -266,146 +409,73 @@ def collect(learner: User, requested_by: User | None = None, progress=None, sess
     people.want(*(n.author_id for n in notes), *(s.created_by_id for s in steps))
     people.want(*(s.done_by_id for s in steps))
 
-    # --- who has read it ---
-    corrections = _all(
+    def build() -> dict:
+        return {
+            "conferences": _conferences(conferences, notes, steps, class_titles, people),
+            "conference_requests": [
+                {
+                    "ref": ref("conference_requests", q.id),
+                    "note": q.note,
+                    "created_at": _when(q.created_at),
+                    "resolved_at": _when(q.resolved_at),
+                }
+                for q in requests
+            ],
+        }
+
+    return build
+
+
+def _rights_records(r: _Reading):
+    """Corrections asked for, and who has read the record (the access log)."""
+    lid, people = r.lid, r.people
+    corrections = r.all(
         select(CorrectionRequest)
         .where(CorrectionRequest.learner_id == lid)
         .order_by(CorrectionRequest.id)
     )
     people.want(*(c.requester_id for c in corrections), *(c.answered_by_id for c in corrections))
-    reads = _all(
+    reads = r.all(
         select(AccessLogEntry)
         .where(or_(AccessLogEntry.learner_id == lid, AccessLogEntry.actor_id == lid))
         .order_by(AccessLogEntry.at, AccessLogEntry.id)
     )
-    people.want(*(r.actor_id for r in reads), requested_by.id if requested_by else None)
-    people.load()
-    step(5, 6)
+    people.want(*(e.actor_id for e in reads))
 
-    school = session.get(Org, learner.org_id) if learner.org_id else None
-    scale = (
-        session.scalar(select(MasteryScale).where(MasteryScale.school_id == school.id))
-        if school
-        else None
-    )
-
-    record = {
-        "format": FORMAT,
-        "version": VERSION,
-        "generated_at": _when(utcnow()),
-        "requested_by": people(requested_by.id) if requested_by else None,
-        "learner": _learner(learner, school),
-        "identifiers": [
-            {"ref": ref("user_identifiers", i.id), "type": i.type, "identifier": i.identifier}
-            for i in identifiers
-        ],
-        "demographics": _demographics(demographics),
-        "enrollments": [
-            {
-                "ref": ref("enrollments", e.id),
-                "role": e.role.value,
-                "class": {
-                    "title": c.title,
-                    "period": c.period,
-                    "course": course.title if course else None,
-                    "term": {
-                        "title": t.title,
-                        "start": _when(t.start_date),
-                        "end": _when(t.end_date),
-                    },
-                },
-            }
-            for e, c, t, course in enrollments
-        ],
-        "guardians": [
-            {
-                "ref": ref("guardian_links", link.id),
-                "guardian": people(link.guardian_id),
-                "relationship": link.relationship_label,
-                "active": link.active,
-                "linked_at": _when(link.created_at),
-                "deactivated_at": _when(link.deactivated_at),
-            }
-            for link in links
-        ],
-        "family_invites": [
-            {
-                "ref": ref("family_invites", i.id),
-                "created_by": people(i.created_by_id),
-                "created_at": _when(i.created_at),
-                "expires_at": _when(i.expires_at),
-                "used_at": _when(i.used_at),
-                "used_by": people(i.used_by_id),
-                "revoked_at": _when(i.revoked_at),
-            }
-            for i in invites
-        ],
-        "mastery_scale": _scale(scale),
-        "profile": {
-            "sections": _sections(sections, entries, revisions, definitions, people),
-            "review_requests": [
+    def build() -> dict:
+        return {
+            "correction_requests": [_correction(c, people) for c in corrections],
+            "access_log": [
                 {
-                    "ref": ref("profile_review_requests", r.id),
-                    "note": r.note,
-                    "created_at": _when(r.created_at),
-                    "resolved_at": _when(r.resolved_at),
-                    "resolved_by": people(r.resolved_by_id),
+                    "ref": ref("access_log", e.id),
+                    "at": _when(e.at),
+                    "by": people(e.actor_id),
+                    "part": e.record,
+                    "page": e.page,
                 }
-                for r in reviews
+                for e in reads
             ],
-        },
-        "goals": _goals(
-            goals,
-            versions,
-            version_targets,
-            version_strategies,
-            signatures,
-            acknowledgements,
-            reflections,
-            templates,
-            progress_entries,
-            feedback,
-            cheers,
-            people,
-        ),
-        "conferences": _conferences(conferences, notes, steps, class_titles, people),
-        "conference_requests": [
-            {
-                "ref": ref("conference_requests", r.id),
-                "note": r.note,
-                "created_at": _when(r.created_at),
-                "resolved_at": _when(r.resolved_at),
-            }
-            for r in conference_requests
-        ],
-        "correction_requests": [
-            {
-                "ref": ref("correction_requests", c.id),
-                "requested_by": people(c.requester_id),
-                "part": {"kind": c.part_kind.value, "id": c.part_id, "text": c.part_text},
-                "message": c.message,
-                "status": c.status.value,
-                "answer": c.answer,
-                "answered_by": people(c.answered_by_id),
-                "answered_at": _when(c.answered_at),
-                "created_at": _when(c.created_at),
-            }
-            for c in corrections
-        ],
-        "access_log": [
-            {
-                "ref": ref("access_log", r.id),
-                "at": _when(r.at),
-                "by": people(r.actor_id),
-                "part": r.record,
-                "page": r.page,
-            }
-            for r in reads
-        ],
-        "left_out": [{"what": what, "why": why} for what, why in LEFT_OUT.items()],
+        }
+
+    return build
+
+
+def _correction(c: CorrectionRequest, people) -> dict:
+    return {
+        "ref": ref("correction_requests", c.id),
+        "requested_by": people(c.requester_id),
+        "part": {"kind": c.part_kind.value, "id": c.part_id, "text": c.part_text},
+        "message": c.message,
+        "status": c.status.value,
+        "answer": c.answer,
+        "answered_by": people(c.answered_by_id),
+        "answered_at": _when(c.answered_at),
+        "created_at": _when(c.created_at),
     }
-    step(6, 6)
-    return record
+
+
+# The parts in the record's order; each is one progress step (the building is the last).
+_PARTS = (_who, _profile, _goal_records, _conference_records, _rights_records)
 
 
 def _learner(learner: User, school: Org | None) -> dict:
@@ -614,90 +684,101 @@ def _goals(
                 "current_version": _vref(goal.current_version_id),
                 "agreed_version": _vref(goal.agreed_version_id),
                 "versions": [
-                    {
-                        "ref": ref("goal_versions", v.id),
-                        "number": v.number,
-                        "statement": v.statement,
-                        "target_level": v.target_level,
-                        "due_date": _when(v.due_date),
-                        "supports": v.supports,
-                        "voice": v.voice.value,
-                        "author": people(v.author_id),
-                        "created_at": _when(v.created_at),
-                        "content_hash": v.content_hash,
-                        "targets": targets_of[v.id],
-                        "strategies": [
-                            {
-                                "ref": ref("goal_version_strategies", s.id),
-                                "text": s.text,
-                                "from_bank": s.strategy_id is not None,
-                            }
-                            for s in strategies_of[v.id]
-                        ],
-                    }
+                    _version(v, targets_of[v.id], strategies_of[v.id], people)
                     for v in versions_of[goal.id]
                 ],
-                "signatures": [
-                    {
-                        "ref": ref("goal_signatures", s.id),
-                        "version": _vref(s.version_id),
-                        "role": s.role.value,
-                        "signer": people(s.signer_id),
-                        "method": s.method.value,
-                        "witness": people(s.witness_id),
-                        "conference": ref("conferences", s.conference_id)
-                        if s.conference_id
-                        else None,
-                        "content_hash": s.content_hash,
-                        "signed_at": _when(s.signed_at),
-                    }
-                    for s in signatures_of[goal.id]
-                ],
+                "signatures": [_signature(sig, people) for sig in signatures_of[goal.id]],
                 "family_acknowledgements": [
-                    {
-                        "ref": ref("goal_acknowledgements", a.id),
-                        "version": _vref(a.version_id),
-                        "guardian": people(a.guardian_id),
-                        "acknowledged_at": _when(a.acknowledged_at),
-                    }
-                    for a in acks_of[goal.id]
+                    _acknowledgement(a, people) for a in acks_of[goal.id]
                 ],
-                "reflections": [
-                    {
-                        "ref": ref("goal_reflections", r.id),
-                        "choice": r.choice.value,
-                        "note": r.note,
-                        "created_at": _when(r.created_at),
-                    }
-                    for r in reflections_of[goal.id]
-                ],
+                "reflections": [_reflection(r) for r in reflections_of[goal.id]],
                 "feedback": [_feedback(f, people) for f in goal_feedback[goal.id]],
                 "cheers": [_cheer(c, people) for c in goal_cheers[goal.id]],
                 "entries": [
-                    {
-                        "ref": ref("progress_entries", e.id),
-                        "created_at": _when(e.created_at),
-                        "strategy": e.strategy_text,
-                        "self_rating": e.self_rating,
-                        "reflection": e.reflection,
-                        "link_url": e.link_url,
-                        "evidence": {
-                            "file_name": e.file_name,
-                            "type": e.file_type,
-                            "size": e.file_size,
-                            "path": evidence_path(e),
-                        }
-                        if e.file_key
-                        else None,
-                        "shared_with_family": e.shared_with_family,
-                        "feedback": [_feedback(f, people) for f in entry_feedback[e.id]],
-                        "cheers": [_cheer(c, people) for c in entry_cheers[e.id]],
-                    }
+                    _entry(e, entry_feedback[e.id], entry_cheers[e.id], people)
                     for e in entries_of[goal.id]
                 ],
             }
         )
     return out
+
+
+def _version(v: GoalVersion, targets: list[dict], strategies: list, people) -> dict:
+    return {
+        "ref": ref("goal_versions", v.id),
+        "number": v.number,
+        "statement": v.statement,
+        "target_level": v.target_level,
+        "due_date": _when(v.due_date),
+        "supports": v.supports,
+        "voice": v.voice.value,
+        "author": people(v.author_id),
+        "created_at": _when(v.created_at),
+        "content_hash": v.content_hash,
+        "targets": targets,
+        "strategies": [
+            {
+                "ref": ref("goal_version_strategies", s.id),
+                "text": s.text,
+                "from_bank": s.strategy_id is not None,
+            }
+            for s in strategies
+        ],
+    }
+
+
+def _signature(s: GoalSignature, people) -> dict:
+    return {
+        "ref": ref("goal_signatures", s.id),
+        "version": _vref(s.version_id),
+        "role": s.role.value,
+        "signer": people(s.signer_id),
+        "method": s.method.value,
+        "witness": people(s.witness_id),
+        "conference": ref("conferences", s.conference_id) if s.conference_id else None,
+        "content_hash": s.content_hash,
+        "signed_at": _when(s.signed_at),
+    }
+
+
+def _acknowledgement(a: GoalAcknowledgement, people) -> dict:
+    return {
+        "ref": ref("goal_acknowledgements", a.id),
+        "version": _vref(a.version_id),
+        "guardian": people(a.guardian_id),
+        "acknowledged_at": _when(a.acknowledged_at),
+    }
+
+
+def _reflection(r: GoalReflection) -> dict:
+    return {
+        "ref": ref("goal_reflections", r.id),
+        "choice": r.choice.value,
+        "note": r.note,
+        "created_at": _when(r.created_at),
+    }
+
+
+def _entry(e: ProgressEntry, feedback: list, cheers: list, people) -> dict:
+    return {
+        "ref": ref("progress_entries", e.id),
+        "created_at": _when(e.created_at),
+        "strategy": e.strategy_text,
+        "self_rating": e.self_rating,
+        "reflection": e.reflection,
+        "link_url": e.link_url,
+        "evidence": {
+            "file_name": e.file_name,
+            "type": e.file_type,
+            "size": e.file_size,
+            "path": evidence_path(e),
+        }
+        if e.file_key
+        else None,
+        "shared_with_family": e.shared_with_family,
+        "feedback": [_feedback(f, people) for f in feedback],
+        "cheers": [_cheer(c, people) for c in cheers],
+    }
 
 
 def _vref(version_id: int | None) -> str | None:
