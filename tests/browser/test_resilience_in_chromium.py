@@ -176,13 +176,17 @@ def test_signed_out_in_another_tab_keeps_the_text_through_signing_in_again(
     sign_in(page, demo_accounts.usernames["learner"], demo_accounts.password)
     href = goal_page(page)
     page.fill("#reflection", REFLECTION)
+    # A complete form, so the browser sends it: a level left unchosen stops the post in
+    # the browser, and the alert then waited on the tracker's next poll (up to 5 s).
+    page.get_by_role("radio", name="3 · Proficient: I can do it on my own.").check()
     other = page.context.new_page()
     other.goto("/")
     other.get_by_role("button", name="Sign out").click()
     other.wait_for_url("**/signin**")
     other.close()
 
-    page.click("#log-form button[type=submit]")  # a stale form token, no session
+    with page.expect_response(lambda r: r.request.method == "POST"):
+        page.click("#log-form button[type=submit]")  # a stale form token, no session
     alert = page.get_by_role("alert").filter(has_text="You were signed out")
     expect(alert).to_be_visible()
     expect(page.locator("#reflection")).to_have_value(REFLECTION)
